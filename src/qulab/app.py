@@ -1,0 +1,36 @@
+"""The router: page config, the sidebar title and the navigation. Pages live in ``app_pages``."""
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).parent / "app_pages"
+
+
+
+def sections() -> dict[str, list[st.Page]]:
+    """The navigation, section by section (built per run, as Streamlit expects)."""
+    return {
+        "Codelab": [
+            st.Page(PAGES / "data_overview.py", title="Data Overview", icon=":material/table_chart:", default=True),
+            st.Page(PAGES / "attack_demo.py", title="Attack Demo", icon=":material/bolt:"),
+        ],
+    }
+
+
+def main() -> None:
+    st.set_page_config(page_title="QuLab", page_icon=":material/shield:", layout="wide")
+    navigation = sections()
+    current = st.navigation(navigation, position="hidden")
+    with st.sidebar:
+        st.title("QuLab")
+        st.caption("An interactive lab for adversarial machine learning")
+        for section, pages in navigation.items():
+            st.subheader(section, divider="gray")
+            for page in pages:
+                st.page_link(page)
+    current.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""What the pages share: cached loaders keyed by the scenario, and widgets generated from registry params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from qulab.datasets import Split
+from qulab.pipeline import AttackOutcome, FittedModel, fit_model, prepare_split, run_attack
+from qulab.registry import Param
+from qulab.scenario import Scenario
+
+
+@st.cache_resource(max_entries=16, show_spinner="Training the model…")
+def trained_model(model_key: tuple, _scenario: Scenario) -> tuple[Split, FittedModel]:
+    """The split and the fitted model, shared read-only by every session; keyed by the model part only."""
+    split = prepare_split(_scenario)
+    return split, fit_model(_scenario, split)
+
+
+@st.cache_data(max_entries=128, show_spinner="Running the attack…")
+def attack_outcome(scenario: Scenario) -> AttackOutcome:
+    """The attack's result for this exact scenario; going back to an earlier setting is instant."""
+    split, model = trained_model(scenario.model_key, scenario)
+    return run_attack(scenario, split, model)
+
+
+def param_widget(param: Param, key: str, container: Any = st) -> Any:
+    """The widget a registry parameter declares: slider for ranges, selectbox for choices."""
+    if param.kind == "choice":
+        return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
+                                   help=param.help, key=key)
+    if param.kind == "bool":
+        return container.checkbox(param.label, value=param.default, help=param.help, key=key)
+    if param.kind == "int":
+        return container.slider(param.label, int(param.low), int(param.high), int(param.default),
+                                step=int(param.step or 1), help=param.help, key=key)
+    return container.slider(param.label, float(param.low), float(param.high), float(param.default),
+                             step=float(param.step) if param.step else None, help=param.help, key=key)

@@ -1,0 +1,120 @@
+"""The one flow every page and the CLI share: scenario → split → fitted model → attack → outcome."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qulab.attacks import ATTACKS, generate
+from qulab.datasets import Split, load_dataset, split_dataset
+from qulab.models import MODELS, ModelSpec
+from qulab.registry import InvalidInput, resolve_params
+from qulab.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A trained estimator and its ART wrapper; never mutated once built."""
+
+    spec: ModelSpec
+    estimator: Any
+    classifier: Any
+    fit_seconds: float
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator.predict(X)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """Clean and adversarial test points with the model's predictions on both."""
+
+    scenario: Scenario
+    X_test: np.ndarray
+    y_test: np.ndarray
+    X_adv: np.ndarray
+    pred_clean: np.ndarray
+    pred_adv: np.ndarray
+    seconds: float
+
+    @property
+    def n_test(self) -> int:
+        return len(self.y_test)
+
+    @property
+    def clean_accuracy(self) -> float:
+        return float(np.mean(self.pred_clean == self.y_test))
+
+    @property
+    def adversarial_accuracy(self) -> float:
+        return float(np.mean(self.pred_adv == self.y_test))
+
+    @property
+    def flipped(self) -> int:
+        """How many predictions the attack changed."""
+        return int(np.sum(self.pred_clean != self.pred_adv))
+
+    @property
+    def success_rate(self) -> float:
+        """Share of correctly classified points that the attack turned into errors."""
+        correct = self.pred_clean == self.y_test
+        return float(np.mean(self.pred_adv[correct] != self.y_test[correct])) if correct.any() else 0.0
+
+    def perturbation_norms(self, ord: float) -> np.ndarray:
+        return np.linalg.norm((self.X_adv - self.X_test).reshape(self.n_test, -1), ord=ord, axis=1)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers the page shows and the CLI prints."""
+        linf, l2 = self.perturbation_norms(np.inf), self.perturbation_norms(2)
+        return {
+            "clean_accuracy": self.clean_accuracy,
+            "adversarial_accuracy": self.adversarial_accuracy,
+            "attack_success_rate": self.success_rate,
+            "flipped": self.flipped,
+            "eps": self.scenario.eps,
+            "norm": self.scenario.norm,
+            "n_test": self.n_test,
+            "median_linf": float(np.median(linf)),
+            "max_linf": float(np.max(linf)),
+            "median_l2": float(np.median(l2)),
+            "max_l2": float(np.max(l2)),
+            "seconds": self.seconds,
+        }
+
+
+def prepare_split(scenario: Scenario) -> Split:
+    data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
+    return split_dataset(data, scenario.test_size, scenario.seed, scenario.scaling)
+
+
+def fit_model(scenario: Scenario, split: Split) -> FittedModel:
+    spec = MODELS.get(scenario.model)
+    params = resolve_params(spec.params, dict(scenario.model_params))
+    start = time.perf_counter()
+    estimator = spec.build(**params, seed=scenario.seed).fit(split.X_train, split.y_train)
+    seconds = time.perf_counter() - start
+    return FittedModel(spec, estimator, spec.art_classifier(estimator, split.clip_values), seconds)
+
+
+def run_attack(scenario: Scenario, split: Split, model: FittedModel) -> AttackOutcome:
+    """Attack the test set of the split with the scenario's attack, against the true labels."""
+    spec = ATTACKS.get(scenario.attack)
+    reason = spec.unsupported_reason(model.spec)
+    if reason:
+        raise InvalidInput(reason)
+    params = resolve_params(spec.params, dict(scenario.attack_params))
+    start = time.perf_counter()
+    X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
+    seconds = time.perf_counter() - start
+    return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
+                         pred_clean=model.predict(split.X_test), pred_adv=model.predict(X_adv),
+                         seconds=seconds)
+
+
+def evaluate(scenario: Scenario) -> AttackOutcome:
+    """The whole flow in one call (the CLI's path; pages cache the steps separately)."""
+    split = prepare_split(scenario)
+    return run_attack(scenario, split, fit_model(scenario, split))

@@ -1,0 +1,120 @@
+"""Declarative registries: one entry per data set, model, attack or defence.
+
+The UI, the CLI's choices and the test tables are all generated from these entries, so adding an
+attack is one entry, not an edit in every layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class InvalidInput(ValueError):
+    """Input the user can fix (unknown name, value out of range); its message says how."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable parameter: its range and help are what the widget and the CLI show."""
+
+    name: str
+    label: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        if self.choices:
+            return "choice"
+        if isinstance(self.default, bool):
+            return "bool"
+        if isinstance(self.default, int):
+            return "int"
+        return "float"
+
+    def parse(self, text: str) -> Any:
+        """Turn a CLI string into a validated value."""
+        if self.kind == "bool":
+            lowered = text.strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise InvalidInput(f"{self.name} must be true or false, not {text!r}")
+            return lowered in {"true", "1", "yes"}
+        if self.kind == "choice":
+            by_text = {str(c): c for c in self.choices}
+            if text not in by_text:
+                raise InvalidInput(f"{self.name} must be one of {', '.join(by_text)}, not {text!r}")
+            return by_text[text]
+        caster = int if self.kind == "int" else float
+        try:
+            value = caster(text)
+        except ValueError:
+            raise InvalidInput(f"{self.name} must be a{'n integer' if caster is int else ' number'}, "
+                             f"not {text!r}") from None
+        return self.validate(value)
+
+    def validate(self, value: Any) -> Any:
+        """Check a value against the declared range; the message names the range."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise InvalidInput(f"{self.name} must be one of {', '.join(map(str, self.choices))}")
+            return value
+        out_of_range = (self.low is not None and value < self.low) or (self.high is not None and value > self.high)
+        if self.kind in {"int", "float"} and out_of_range:
+            raise InvalidInput(f"{self.name} must be between {self.low} and {self.high}, not {value}")
+        return value
+
+
+class Entry(Protocol):
+    name: str
+    label: str
+
+
+EntryT = TypeVar("EntryT", bound=Entry)
+
+
+class Registry(Generic[EntryT]):
+    """An ordered name → entry map with helpful errors for unknown names."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, EntryT] = {}
+
+    def register(self, entry: EntryT) -> EntryT:
+        if entry.name in self._entries:
+            raise ValueError(f"{self.kind} {entry.name!r} is registered twice")
+        self._entries[entry.name] = entry
+        return entry
+
+    def get(self, name: str) -> EntryT:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise InvalidInput(f"unknown {self.kind} {name!r}; choose from {', '.join(self._entries)}") from None
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __iter__(self) -> Iterator[EntryT]:
+        return iter(self._entries.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def resolve_params(params: tuple[Param, ...], given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with the given values, each validated; unknown names are an error."""
+    known = {p.name: p for p in params}
+    unknown = set(given) - set(known)
+    if unknown:
+        raise InvalidInput(f"unknown parameter(s) {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(known) or 'none'}")
+    return {p.name: p.validate(given[p.name]) if p.name in given else p.default for p in params}

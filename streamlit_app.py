@@ -1,0 +1,5 @@
+"""Streamlit entry point: `streamlit run streamlit_app.py` (or `make run`, or `qulab app`)."""
+
+from qulab.app import main
+
+main()
