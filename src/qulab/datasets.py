@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_blobs,
+    make_circles,
+    make_classification,
+    make_moons,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -80,6 +89,71 @@ DATASETS.register(DatasetSpec(
     load=lambda n_samples=1000, seed=42: make_codelab_classification(n_samples, seed),
     params=(Param("n_samples", "Samples", 1000, "How many points to generate.", 100, 100_000, 100),),
 ))
+
+
+def _from_bunch(bunch, class_names=None) -> Dataset:
+    names = tuple(str(c) for c in (class_names if class_names is not None else bunch.target_names))
+    return Dataset(X=np.asarray(bunch.data, dtype=np.float64), y=np.asarray(bunch.target, dtype=np.int64),
+                   feature_names=tuple(str(f) for f in bunch.feature_names), class_names=names)
+
+
+def _digits(seed: int = 42) -> Dataset:
+    """8×8 grey images of the digits 0–9, pixels scaled from 0–16 into [0, 1]."""
+    bunch = load_digits()
+    return Dataset(X=bunch.data / 16.0, y=bunch.target.astype(np.int64),
+                   feature_names=tuple(f"pixel {r},{c}" for r in range(8) for c in range(8)),
+                   class_names=tuple(str(d) for d in range(10)), clip_values=(0.0, 1.0), image_shape=(8, 8))
+
+
+def _toy(maker: Callable[..., tuple[np.ndarray, np.ndarray]], n_classes: int = 2) -> Callable[..., Dataset]:
+    def load(n_samples: int = 500, noise: float = 0.2, seed: int = 42) -> Dataset:
+        X, y = maker(n_samples, noise, seed)
+        return Dataset(X=X.astype(np.float64), y=y.astype(np.int64), feature_names=("X1", "X2"),
+                       class_names=tuple(f"Class {k}" for k in range(n_classes)))
+    return load
+
+
+def _toy_params(noise_help: str) -> tuple[Param, ...]:
+    return (Param("n_samples", "Samples", 500, "How many points to generate.", 100, 20_000, 100),
+            Param("noise", "Noise", 0.2, noise_help, 0.0, 1.0, 0.05))
+
+
+for spec in (
+    DatasetSpec("breast_cancer", "Breast cancer (Wisconsin)",
+                "569 tumours, 30 measurements of cell nuclei, malignant vs benign (scikit-learn).",
+                lambda seed=42: _from_bunch(load_breast_cancer())),
+    DatasetSpec("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
+                lambda seed=42: _from_bunch(load_wine())),
+    DatasetSpec("iris", "Iris", "150 flowers, 4 measurements in cm, 3 species (scikit-learn).",
+                lambda seed=42: _from_bunch(load_iris())),
+    DatasetSpec("digits", "Digits (8×8 images)",
+                "1,797 handwritten digits as 8×8 grey images, pixels in [0, 1], 10 classes (scikit-learn).",
+                _digits),
+    DatasetSpec("moons", "Two moons (toy)", "Two interleaving half circles, as in TensorFlow Playground.",
+                _toy(lambda n, noise, seed: make_moons(n, noise=noise, random_state=seed)),
+                _toy_params("Standard deviation of the Gaussian noise added to the points.")),
+    DatasetSpec("circles", "Circles (toy)", "A small circle inside a large one: not linearly separable.",
+                _toy(lambda n, noise, seed: make_circles(n, noise=noise, factor=0.5, random_state=seed)),
+                _toy_params("Standard deviation of the Gaussian noise added to the points.")),
+    DatasetSpec("blobs", "Blobs (toy)", "Three Gaussian clusters; more noise makes them overlap.",
+                _toy(lambda n, noise, seed: make_blobs(n, centers=3, cluster_std=0.5 + 5 * noise,
+                                                       random_state=seed), n_classes=3),
+                _toy_params("Spread of each cluster (0 = tight, 1 = heavily overlapping).")),
+):
+    DATASETS.register(spec)
+
+
+def describe_eps(split: Split, eps: float) -> str:
+    """What a budget of eps means in this data's units, for the page to say."""
+    if split.image_shape is not None and split.scaling == "none":
+        return f"eps = {eps:g} lets each pixel change by up to {eps:.0%} of full intensity."
+    if split.scaling == "minmax":
+        return f"eps = {eps:g} is {eps:.0%} of each feature's range in the training data."
+    if split.scaling == "standard":
+        return f"eps = {eps:g} is {eps:g} standard deviations of each feature (training data)."
+    spans = split.X_train.max(axis=0) - split.X_train.min(axis=0)
+    return (f"eps = {eps:g} is in the features' raw units; their training ranges span "
+            f"{spans.min():.3g} to {spans.max():.3g}, so scaling makes eps comparable across features.")
 
 
 def load_dataset(name: str, params: dict | None = None, seed: int = 42) -> Dataset:
