@@ -190,12 +190,15 @@ def _not_csv(what: str) -> DataError:
     return DataError(f"This file is not a CSV: it looks like {what}. {_SAVE_AS_CSV}")
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # C0 controls except tab and line breaks
+
+
 def _looks_binary(text: str) -> bool:
     """NUL or many C0 control characters never occur in real CSV text."""
     sample = text[:65536]
     if "\x00" in sample:
         return True
-    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\x7f")
+    controls = len(_CONTROL_CHARS.findall(sample))
     return controls > max(2, len(sample) // 100)
 
 
@@ -321,9 +324,6 @@ def _sniff_delimiter(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Column conversion
 
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
-
-
 @dataclass
 class _Column:
     """Outcome of converting one column of cell texts."""
@@ -335,22 +335,32 @@ class _Column:
     decimal_comma: bool = False
 
 
+def _floats(cells: np.ndarray) -> np.ndarray | None:
+    """All cells as float64, or None as soon as one is not a number (text columns fail fast)."""
+    try:
+        return cells.astype("float64")
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def _convert_text(cells: pd.Series, allow_decimal_comma: bool = False) -> _Column:
     """Strip cells, mark missing markers, and turn the column into numbers if every value is one."""
     text = cells.astype("str").str.strip()
-    missing = text.isna() | text.str.lower().isin(_NA_TOKENS)
+    missing = (text.isna() | text.str.lower().isin(_NA_TOKENS)).to_numpy(dtype=bool)
     text = text.mask(missing)
-    numbers = pd.to_numeric(text, errors="coerce")
-    bad = numbers.isna() & ~missing
-    decimal_comma = False
-    if bad.any() and allow_decimal_comma and text[bad].str.match(_DECIMAL_COMMA).all():
-        numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-        bad = numbers.isna() & ~missing
-        decimal_comma = not bad.any()
+    present = text.to_numpy(dtype=object)[~missing]
     formulas = int(text.str.startswith("=", na=False).sum())
-    if bad.any():
-        return _Column(text, False, str(text[bad].iloc[0]), formulas)
-    return _Column(numbers.astype("float64"), True, None, formulas, decimal_comma)
+    numbers = _floats(present)
+    decimal_comma = False
+    if numbers is None and allow_decimal_comma:
+        numbers = _floats(np.array([cell.replace(",", ".") for cell in present], dtype=object))
+        decimal_comma = numbers is not None
+    if numbers is None:
+        example = next(cell for cell in present if _floats(np.array([cell], dtype=object)) is None)
+        return _Column(text, False, str(example), formulas)
+    values = np.full(len(text), np.nan)
+    values[~missing] = numbers
+    return _Column(pd.Series(values, index=cells.index), True, None, formulas, decimal_comma)
 
 
 def _numeric_values(series: pd.Series) -> tuple[np.ndarray | None, str]:
@@ -420,107 +430,146 @@ def _parse(data: bytes, limits: Limits) -> ParsedTable:
         )
     _reject_other_formats(text)
     delimiter = _sniff_delimiter(text)
-    names, has_header = _scan(text, delimiter, limits, notes)
+    names, has_header = _read_header(text, delimiter, limits, notes)
     try:
-        frame = _read(text, delimiter, names, has_header)
+        frame = _read(text, delimiter, names, has_header, limits)
     except pd.errors.ParserError as exc:
-        match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
-        if not match:
-            raise
+        raise _explain_parser_error(exc, text, delimiter, len(names)) from exc
+    if len(frame) > limits.max_rows:
         raise DataError(
-            f"A value that starts with a double quote (\") near line {int(match.group(1)) + 1:,} is never "
-            "closed, so the rest of the file runs together. Close or remove that quote and upload again."
-        ) from exc
+            f"The file has more than {limits.max_rows:,} data rows, the limit. "
+            "Upload a smaller file, for example a random sample of the rows."
+        )
     return _finish(frame, delimiter, encoding, notes, limits)
 
 
-def _read(text: str, delimiter: str, names: list[str], has_header: bool) -> pd.DataFrame:
-    """The only parser of cell contents: pandas' C reader on an in-memory buffer, every cell as text."""
+def _na_markers() -> list[str]:
+    """Exact spellings pandas should treat as missing; other spellings are caught after stripping."""
+    spellings = {"NaN", "-NaN", "#N/A N/A"}
+    for token in _NA_TOKENS:
+        spellings |= {token, token.upper(), token.title(), token.capitalize()}
+    return sorted(spellings)
+
+
+def _read(text: str, delimiter: str, names: list[str], has_header: bool, limits: Limits) -> pd.DataFrame:
+    """The only parser of cell contents: pandas' C reader on an in-memory text buffer, nothing executed.
+
+    Its type inference turns clean numeric columns into numbers fast; everything else comes back as
+    text and is finished by `_convert_text`.
+    """
     return pd.read_csv(
-        io.StringIO(text),
+        io.BytesIO(text.encode("utf-8")),
+        encoding="utf-8",
         sep=delimiter,
         header=0 if has_header else None,
         names=names,
         index_col=False,
-        dtype=str,
-        na_filter=False,
+        na_values=_na_markers(),
         keep_default_na=False,
         skip_blank_lines=True,
         quotechar='"',
         doublequote=True,
         escapechar=None,
         comment=None,
+        thousands=None,
         engine="c",
-        low_memory=False,
+        low_memory=False,  # infer each column's type from all of it, not chunk by chunk
         on_bad_lines="error",
+        nrows=limits.max_rows + 1,
     )
 
 
-def _scan(text: str, delimiter: str, limits: Limits, notes: list[str]) -> tuple[list[str], bool]:
-    """Check the structure pandas would silently repair: header, column count, duplicates, ragged rows."""
+def _explain_parser_error(exc: Exception, text: str, delimiter: str, n_columns: int) -> Exception:
+    """Translate the pandas tokenizer errors users can fix; anything else becomes the generic message."""
+    message = str(exc)
+    unclosed = re.search(r"EOF inside string starting at row (\d+)", message)
+    if unclosed:
+        return DataError(
+            f"A value that starts with a double quote (\") near line {int(unclosed.group(1)) + 1:,} is never "
+            "closed, so the rest of the file runs together. Close or remove that quote and upload again."
+        )
+    ragged = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        # pandas counts records, not lines; the csv module finds the real line numbers and all offenders.
+        long_lines = _long_lines(text, delimiter, n_columns) or [(int(ragged[1]), int(ragged[2]))]
+        return _ragged_error(long_lines, n_columns)
+    return exc
+
+
+def _long_lines(text: str, delimiter: str, n_columns: int) -> list[tuple[int, int]]:
+    """(line number, field count) of every record with more fields than the header."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    n_rows = short_rows = blank_rows = 0
-    long_lines: list[tuple[int, int]] = []
+    found = []
     try:
         for row in reader:
-            if not any(cell.strip() for cell in row):
-                blank_rows += header is not None
-                continue
-            if header is None:
-                header = [cell.strip() for cell in row]
-                _check_header(header, limits)
-                continue
-            n_rows += 1
-            if n_rows > limits.max_rows:
-                raise DataError(
-                    f"The file has more than {limits.max_rows:,} data rows, the limit. "
-                    "Upload a smaller file, for example a random sample of the rows."
-                )
-            if len(row) > len(header):
-                long_lines.append((reader.line_num, len(row)))
-            elif len(row) < len(header):
-                short_rows += 1
+            if len(row) > n_columns and any(cell.strip() for cell in row):
+                found.append((reader.line_num, len(row)))
+    except csv.Error:
+        pass
+    return found
+
+
+def _ragged_error(long_lines: list[tuple[int, int]], n_columns: int) -> DataError:
+    line, fields = long_lines[0]
+    more = ""
+    if len(long_lines) > 1:
+        more = f" ({_plural(len(long_lines) - 1, 'more line has', 'more lines have')} the same problem)"
+    return DataError(
+        f"Line {line:,} has {fields:,} values but the header has {n_columns:,} columns{more}. Fix those "
+        "lines, for example by putting values that contain the separator in double quotes, and upload "
+        "the file again."
+    )
+
+
+def _read_header(text: str, delimiter: str, limits: Limits, notes: list[str]) -> tuple[list[str], bool]:
+    """Read the header and first data row with the csv module, to check what pandas would repair silently.
+
+    pandas renames duplicate names ('a', 'a.1') and quietly cuts extra values off the first data row,
+    so both are checked here; later rows with extra values make pandas itself raise an error.
+    """
+    records = _first_records(text[:65536], delimiter)
+    if len(records) < 2 and len(text) > 65536:
+        records = _first_records(text, delimiter)
+    if not records:
+        raise DataError(
+            "The file contains only separators and empty values, no header or data. Choose a CSV file with "
+            "a header row and data rows."
+        )
+    header = [cell.strip() for cell in records[0][1]]
+    _check_header(header, limits)
+    if len(records) > 1 and len(records[1][1]) > len(header):
+        raise _ragged_error(_long_lines(text, delimiter, len(header)), len(header))
+
+    has_header = not all(_is_number(cell) for cell in header)
+    if not has_header:
+        notes.append(
+            "The first row holds only numbers, so it was read as data and the columns were named "
+            f"column_1 to column_{len(header)}."
+        )
+        return [f"column_{i + 1}" for i in range(len(header))], False
+    names = [name or f"column_{i + 1}" for i, name in enumerate(header)]
+    unnamed = [n for n, h in zip(names, header, strict=True) if not h]
+    if unnamed:
+        notes.append(f"{_plural(len(unnamed), 'column')} had no name and got one: {_name_list(unnamed)}.")
+    return names, True
+
+
+def _first_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The first two non-blank records with their line numbers (the last may be cut off by a sample)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                records.append((reader.line_num, row))
+                if len(records) == 2:
+                    break
     except csv.Error as exc:
         raise DataError(
             f"The file could not be read as a table near line {reader.line_num:,}. Check that line for a "
             "stray or unclosed double quote (\") and upload the file again."
         ) from exc
-    if header is None:
-        raise DataError(
-            "The file contains only separators and empty values, no header or data. Choose a CSV file with "
-            "a header row and data rows."
-        )
-
-    if long_lines:
-        line, fields = long_lines[0]
-        more = f" ({_plural(len(long_lines) - 1, 'more line has', 'more lines have')} the same problem)"
-        raise DataError(
-            f"Line {line:,} has {fields:,} values but the header has {len(header):,} columns"
-            f"{more if len(long_lines) > 1 else ''}. Fix those lines, for example by putting values that "
-            "contain the separator in double quotes, and upload the file again."
-        )
-
-    has_header = not all(_is_number(cell) for cell in header)
-    if has_header:
-        names = [name or f"column_{i + 1}" for i, name in enumerate(header)]
-        unnamed = [n for n, h in zip(names, header, strict=True) if not h]
-        if unnamed:
-            notes.append(f"{_plural(len(unnamed), 'column')} had no name and got one: {_name_list(unnamed)}.")
-    else:
-        names = [f"column_{i + 1}" for i in range(len(header))]
-        notes.append(
-            "The first row holds only numbers, so it was read as data and the columns were named "
-            f"column_1 to column_{len(header)}."
-        )
-    if short_rows:
-        notes.append(
-            f"{_plural(short_rows, 'row has', 'rows have')} fewer values than the header; the missing "
-            "values at the end of those rows count as empty."
-        )
-    if blank_rows:
-        notes.append(f"{_plural(blank_rows, 'empty row was', 'empty rows were')} skipped.")
-    return names, has_header
+    return records
 
 
 def _check_header(header: list[str], limits: Limits) -> None:
@@ -542,7 +591,7 @@ def _check_header(header: list[str], limits: Limits) -> None:
     duplicates = {name: cols for name, cols in positions.items() if len(cols) > 1}
     if duplicates and not all(_is_number(cell) for cell in header):
         described = ", ".join(
-            f"{_quote(name)} (columns {', '.join(map(str, cols))})"
+            f"{_quote(name)} (columns {', '.join(map(str, cols[:-1]))} and {cols[-1]})"
             for name, cols in list(duplicates.items())[:6]
         )
         word = "name appears" if len(duplicates) == 1 else "names appear"
@@ -563,45 +612,48 @@ def _is_number(cell: str) -> bool:
 def _finish(
     frame: pd.DataFrame, delimiter: str, encoding: str, notes: list[str], limits: Limits
 ) -> ParsedTable:
-    """Turn the all-text frame into numeric and text columns, and note what the user should know."""
-    frame = frame.fillna("")  # short rows leave holes; they are empty cells like any other
-    empty = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1)
-    frame = frame.loc[~empty].reset_index(drop=True)
-    n_rows = len(frame)
-    if n_rows == 0:
-        raise DataError(
-            f"The file has a header row ({_name_list(list(frame.columns), 6)}) but no data rows. Add the "
-            "data below the header and upload it again."
-        )
-    if n_rows < limits.min_rows:
-        raise DataError(
-            f"The file has only {_plural(n_rows, 'data row')}, but a classification data set needs at least "
-            f"{limits.min_rows} ({limits.min_rows_per_class} rows for each of at least two classes). "
-            "Upload a file with more rows."
-        )
+    """Finish the columns pandas left as text, drop empty rows, and note what the user should know."""
     columns: dict[str, pd.Series] = {}
     formulas: list[tuple[str, int]] = []
     decimal_comma: list[str] = []
     for name in frame.columns:
-        column = _convert_text(frame[name], allow_decimal_comma=delimiter != ",")
-        values = column.values
-        # Whole numbers without gaps display as integers; other numeric columns stay float64.
-        whole = column.numeric and values.notna().all() and (values.abs() < 2**53).all()
-        if whole and (values == values.round()).all():
-            values = values.astype("int64")
+        values = frame[name]
+        if ptypes.is_bool_dtype(values):
+            values = values.astype("str")  # True/False are words, not numbers: the column is text
+        if not (ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)):
+            column = _convert_text(values, allow_decimal_comma=delimiter != ",")
+            values = column.values
+            if column.formulas:
+                formulas.append((name, column.formulas))
+            if column.decimal_comma:
+                decimal_comma.append(name)
         columns[name] = values
-        if column.formulas:
-            formulas.append((name, column.formulas))
-        if column.decimal_comma:
-            decimal_comma.append(name)
+    result = pd.DataFrame(columns, index=frame.index)
+
+    empty = result.isna().all(axis=1)
+    if empty.any():
+        result = result.loc[~empty].reset_index(drop=True)
+        notes.append(f"{_plural(int(empty.sum()), 'empty row was', 'empty rows were')} skipped.")
+    if len(result) == 0:
+        raise DataError(
+            f"The file has a header row ({_name_list(list(result.columns), 6)}) but no data rows. Add the "
+            "data below the header and upload it again."
+        )
+    if len(result) < limits.min_rows:
+        raise DataError(
+            f"The file has only {_plural(len(result), 'data row')}, but a classification data set needs at "
+            f"least {limits.min_rows} ({limits.min_rows_per_class} rows for each of at least two classes). "
+            "Upload a file with more rows."
+        )
     if decimal_comma:
+        subject = "Column" if len(decimal_comma) == 1 else "Columns"
+        verb = "uses" if len(decimal_comma) == 1 else "use"
         notes.append(
-            f"{_name_list(decimal_comma)} use a comma as the decimal mark (like '1,5'), so they were "
-            "read as numbers."
+            f"{subject} {_name_list(decimal_comma)} {verb} a comma as the decimal mark (like '1,5'), so "
+            "the values were read as numbers."
         )
     if formulas:
         notes.append(_formula_note(formulas))
-    result = pd.DataFrame(columns, index=frame.index)
     return ParsedTable(result, delimiter, encoding, tuple(notes))
 
 
@@ -710,7 +762,7 @@ def to_dataset(table: ParsedTable | pd.DataFrame, target: str, limits: Limits = 
     X = np.ascontiguousarray(X[keep])
     labels = labels[keep]
 
-    class_values, y = np.unique(labels, return_inverse=True)
+    y, class_values = pd.factorize(labels, sort=True)
     class_names = tuple(_format_number(v) for v in class_values) if numeric_target else tuple(
         str(v) for v in class_values
     )
