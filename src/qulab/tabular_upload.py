@@ -1,11 +1,13 @@
 """Turn the raw bytes of an uploaded CSV into a validated classification data set.
 
 The upload is untrusted input, so this module never unpickles, evaluates or executes
-anything: bytes are decoded as text and parsed with ``pandas.read_csv`` on an in-memory
-buffer, after a plain ``csv`` scan that checks the structure pandas would silently repair
-(duplicate names, rows with extra fields). Every problem the user can fix is raised as a
-:class:`DataError` whose message says what is wrong and what to do; the UI shows it as is.
-It deliberately does not import streamlit so the CLI and tests can use it too.
+anything: bytes are decoded as text and parsed by ``pandas.read_csv`` (C engine, in-memory
+buffer, no paths or URLs). The standard ``csv`` module only reads the header and first data
+row, to catch what pandas would silently repair (duplicate names renamed to ``a.1``, extra
+values cut off the first row), and finds exact line numbers when pandas reports a bad row.
+Every problem the user can fix is raised as a :class:`DataError` whose message says what is
+wrong and what to do; the UI shows it as is. No streamlit import, so the CLI and tests can
+use it too.
 """
 
 from __future__ import annotations
@@ -86,13 +88,11 @@ class Limits:
 UPLOAD_LIMITS = Limits()
 
 # Lower-cased cell texts that mean "no value" (pandas' defaults plus common survey markers).
-_NA_TOKENS = frozenset(
-    {"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "#n/a n/a", "#na", "<na>", "?", ".", "-",
-     "missing"}
-)
+_NA_TOKENS = frozenset({"", "#n/a n/a", *"na n/a nan -nan null none #n/a #na <na> ? . - missing".split()})
 
 MISSING_VALUES_POLICY = (
-    "Empty cells and the markers NA, N/A, NaN, null, None, #N/A, ?, . and - count as missing values. "
+    "Empty cells and the markers NA, N/A, NaN, null, None, missing, #N/A, ?, . and - (in any letter case) "
+    "count as missing values. "
     "Rows with a missing target or a missing value in any numeric feature column are dropped and the "
     "notes say how many; missing values in ignored (non-numeric) columns never cause a row to be dropped. "
     "Rows with an infinite value (inf, -inf, Infinity or a number too large to store) in a feature column "
@@ -291,7 +291,6 @@ def _reject_other_formats(text: str) -> None:
 
 
 _DELIMITERS = (",", ";", "\t", "|")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -323,6 +322,7 @@ def _sniff_delimiter(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Column conversion
+
 
 @dataclass
 class _Column:
@@ -381,7 +381,23 @@ def _numeric_values(series: pd.Series) -> tuple[np.ndarray | None, str]:
         return None, f"not numeric (values{shown})"
     if np.isnan(values).all():
         return None, "empty (no values)"
+    if _is_row_number(values):
+        first = ", ".join(_format_number(v) for v in values[:3])
+        return None, f"row numbers ({first}, …), which would let a model learn the row order"
     return values, ""
+
+
+_MIN_ROWS_FOR_ROW_NUMBERS = 20
+
+
+def _is_row_number(values: np.ndarray) -> bool:
+    """An exported index (0, 1, 2, … or 1, 2, 3, …) predicts the class whenever the file is sorted by it."""
+    n = len(values)
+    return (
+        n >= _MIN_ROWS_FOR_ROW_NUMBERS
+        and values[0] in (0.0, 1.0)
+        and bool(np.array_equal(values, np.arange(values[0], values[0] + n)))
+    )
 
 
 def _formula_note(columns: list[tuple[str, int]]) -> str:
@@ -434,7 +450,10 @@ def _parse(data: bytes, limits: Limits) -> ParsedTable:
     try:
         frame = _read(text, delimiter, names, has_header, limits)
     except pd.errors.ParserError as exc:
-        raise _explain_parser_error(exc, text, delimiter, len(names)) from exc
+        error = _explain_parser_error(exc, text, delimiter, len(names))
+        if error is None:
+            raise
+        raise error from exc
     if len(frame) > limits.max_rows:
         raise DataError(
             f"The file has more than {limits.max_rows:,} data rows, the limit. "
@@ -479,13 +498,13 @@ def _read(text: str, delimiter: str, names: list[str], has_header: bool, limits:
     )
 
 
-def _explain_parser_error(exc: Exception, text: str, delimiter: str, n_columns: int) -> Exception:
-    """Translate the pandas tokenizer errors users can fix; anything else becomes the generic message."""
+def _explain_parser_error(exc: Exception, text: str, delimiter: str, n_columns: int) -> DataError | None:
+    """Translate the pandas tokenizer errors users can fix; None leaves the generic message to parse_csv."""
     message = str(exc)
     unclosed = re.search(r"EOF inside string starting at row (\d+)", message)
     if unclosed:
         return DataError(
-            f"A value that starts with a double quote (\") near line {int(unclosed.group(1)) + 1:,} is never "
+            f'A value that starts with a double quote (") near line {int(unclosed.group(1)) + 1:,} is never '
             "closed, so the rest of the file runs together. Close or remove that quote and upload again."
         )
     ragged = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", message)
@@ -493,7 +512,7 @@ def _explain_parser_error(exc: Exception, text: str, delimiter: str, n_columns: 
         # pandas counts records, not lines; the csv module finds the real line numbers and all offenders.
         long_lines = _long_lines(text, delimiter, n_columns) or [(int(ragged[1]), int(ragged[2]))]
         return _ragged_error(long_lines, n_columns)
-    return exc
+    return None
 
 
 def _long_lines(text: str, delimiter: str, n_columns: int) -> list[tuple[int, int]]:
@@ -567,7 +586,7 @@ def _first_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     except csv.Error as exc:
         raise DataError(
             f"The file could not be read as a table near line {reader.line_num:,}. Check that line for a "
-            "stray or unclosed double quote (\") and upload the file again."
+            'stray or unclosed double quote (") and upload the file again.'
         ) from exc
     return records
 
@@ -763,8 +782,10 @@ def to_dataset(table: ParsedTable | pd.DataFrame, target: str, limits: Limits = 
     labels = labels[keep]
 
     y, class_values = pd.factorize(labels, sort=True)
-    class_names = tuple(_format_number(v) for v in class_values) if numeric_target else tuple(
-        str(v) for v in class_values
+    class_names = (
+        tuple(_format_number(v) for v in class_values)
+        if numeric_target
+        else tuple(str(v) for v in class_values)
     )
     _check_classes(frame, target, names, class_names, np.bincount(y), len(labels), limits)
     return TabularData(
@@ -834,7 +855,8 @@ def _check_classes(
         )
     if k == n_rows and n_rows > 2:
         others = [
-            n for n in reversed(names)
+            n
+            for n in reversed(names)
             if n != target and 2 <= frame[n].nunique(dropna=True) <= min(limits.max_classes, len(frame) - 1)
         ]
         hint = f", for example {_quote(others[0])}" if others else ""
