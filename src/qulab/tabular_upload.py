@@ -88,7 +88,25 @@ class Limits:
 UPLOAD_LIMITS = Limits()
 
 # Lower-cased cell texts that mean "no value" (pandas' defaults plus common survey markers).
-_NA_TOKENS = frozenset({"", "#n/a n/a", *"na n/a nan -nan null none #n/a #na <na> ? . - missing".split()})
+_NA_TOKENS = frozenset(
+    [
+        "",
+        "na",
+        "n/a",
+        "nan",
+        "-nan",
+        "null",
+        "none",
+        "#n/a",
+        "#n/a n/a",
+        "#na",
+        "<na>",
+        "?",
+        ".",
+        "-",
+        "missing",
+    ]
+)
 
 MISSING_VALUES_POLICY = (
     "Empty cells and the markers NA, N/A, NaN, null, None, missing, #N/A, ?, . and - (in any letter case) "
@@ -741,7 +759,7 @@ def to_dataset(table: ParsedTable | pd.DataFrame, target: str, limits: Limits = 
     if formulas:
         notes.append(_formula_note(formulas))
     if not features:
-        why = f" (ignored: {'; '.join(f'{_quote(n)} is {r}' for n, r in ignored[:4])})" if ignored else ""
+        why = f" (ignored: {'; '.join(f'{_quote(n)}: {r}' for n, r in ignored[:4])})" if ignored else ""
         raise DataError(
             f"There is no numeric feature column besides the target {_quote(target)}{why}. Add at least one "
             "column of numbers to learn from, or choose a different target column."
