@@ -77,7 +77,7 @@ MALFORMED = [
         rows("a,b,label", ["1,2,x", "3,4,y", "5,6,x,9", "7,8,y"]),
         None,
         UPLOAD_LIMITS,
-        ["Line 4 has 4 values but the header has 3 columns", "double quotes"],
+        ["Line 4 has 4 values but the header has 3 columns", "Fix that line", "double quotes"],
         id="ragged-extra-field",
     ),
     pytest.param(
@@ -93,6 +93,13 @@ MALFORMED = [
         UPLOAD_LIMITS,
         ["Line 3 has 5 values", "2 more lines have the same problem"],
         id="ragged-several-lines",
+    ),
+    pytest.param(
+        rows("a,b,label", ["1,2,x,", "3,4,y,", "5,6,x,", "7,8,y,"]),
+        None,
+        UPLOAD_LIMITS,
+        ["Line 2 has 4 values", "3 more lines have", "extra values are empty", "trailing separators"],
+        id="ragged-trailing-separator",
     ),
     pytest.param(
         rows("a,b,a,label", ["1,2,3,x", "3,4,5,y", "5,6,7,x", "7,8,9,y"]),
@@ -142,14 +149,14 @@ MALFORMED = [
         b"a,b\n" + b"1" * (20 * 1024 * 1024),
         None,
         UPLOAD_LIMITS,
-        ["larger than the 20 MB limit"],
+        ["20,971,524 bytes, larger than the 20 MB (20,971,520 bytes) limit"],
         id="over-20mb",
     ),
     pytest.param(
         b"a,label\n" + b"1,0\n2,1\n" * 100_001,
         None,
         UPLOAD_LIMITS,
-        ["more than 200,000 data rows"],
+        ["more than 200,000 data rows, which is the limit"],
         id="too-many-rows",
     ),
     pytest.param(
@@ -231,6 +238,11 @@ def test_malformed_upload_gives_clear_message(data, target, limits, fragments):
     assert message.endswith(".")
     assert len(re.split(r"(?<=[.!?])\s+(?=[A-Z])", message)) <= 2, message
     assert len(message) < 400
+
+
+def test_over_limit_size_is_stated_in_megabytes():
+    with pytest.raises(DataError, match=r"The file is 1\.5 MB, larger than the 1 MB limit\."):
+        parse_csv(b"a,b\n" + b"1" * (3 * 1024 * 512), Limits(max_bytes=1024 * 1024))
 
 
 def test_unexpected_parser_failure_becomes_data_error(monkeypatch):

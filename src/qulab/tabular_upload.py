@@ -450,8 +450,11 @@ def parse_csv(data: bytes, limits: Limits = UPLOAD_LIMITS) -> ParsedTable:
 
 def _parse(data: bytes, limits: Limits) -> ParsedTable:
     if len(data) > limits.max_bytes:
+        size, limit = _size(len(data)), _size(limits.max_bytes)
+        if size == limit:  # just over the limit: rounding would print "20 MB, larger than the 20 MB limit"
+            size, limit = f"{len(data):,} bytes", f"{limit} ({limits.max_bytes:,} bytes)"
         raise DataError(
-            f"The file is {_size(len(data))}, larger than the {_size(limits.max_bytes)} limit. "
+            f"The file is {size}, larger than the {limit} limit. "
             "Upload a smaller file, for example a random sample of the rows."
         )
     if not data:
@@ -474,7 +477,7 @@ def _parse(data: bytes, limits: Limits) -> ParsedTable:
         raise error from exc
     if len(frame) > limits.max_rows:
         raise DataError(
-            f"The file has more than {limits.max_rows:,} data rows, the limit. "
+            f"The file has more than {limits.max_rows:,} data rows, which is the limit. "
             "Upload a smaller file, for example a random sample of the rows."
         )
     return _finish(frame, delimiter, encoding, notes, limits)
@@ -528,33 +531,40 @@ def _explain_parser_error(exc: Exception, text: str, delimiter: str, n_columns: 
     ragged = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", message)
     if ragged:
         # pandas counts records, not lines; the csv module finds the real line numbers and all offenders.
-        long_lines = _long_lines(text, delimiter, n_columns) or [(int(ragged[1]), int(ragged[2]))]
+        long_lines = _long_lines(text, delimiter, n_columns) or [(int(ragged[1]), int(ragged[2]), False)]
         return _ragged_error(long_lines, n_columns)
     return None
 
 
-def _long_lines(text: str, delimiter: str, n_columns: int) -> list[tuple[int, int]]:
-    """(line number, field count) of every record with more fields than the header."""
+def _long_lines(text: str, delimiter: str, n_columns: int) -> list[tuple[int, int, bool]]:
+    """(line number, field count, extra values all empty) of every record with more fields than the header."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     found = []
     try:
         for row in reader:
             if len(row) > n_columns and any(cell.strip() for cell in row):
-                found.append((reader.line_num, len(row)))
+                trailing = not any(cell.strip() for cell in row[n_columns:])
+                found.append((reader.line_num, len(row), trailing))
     except csv.Error:
         pass
     return found
 
 
-def _ragged_error(long_lines: list[tuple[int, int]], n_columns: int) -> DataError:
-    line, fields = long_lines[0]
+def _ragged_error(long_lines: list[tuple[int, int, bool]], n_columns: int) -> DataError:
+    line, fields, trailing = long_lines[0]
     more = ""
     if len(long_lines) > 1:
         more = f" ({_plural(len(long_lines) - 1, 'more line has', 'more lines have')} the same problem)"
+    if trailing:
+        return DataError(
+            f"Line {line:,} has {fields:,} values but the header has {n_columns:,} columns{more}; the extra "
+            "values are empty, so the line probably ends with a stray separator. Remove the trailing "
+            "separators, or add a name for the extra column to the header, and upload the file again."
+        )
     return DataError(
-        f"Line {line:,} has {fields:,} values but the header has {n_columns:,} columns{more}. Fix those "
-        "lines, for example by putting values that contain the separator in double quotes, and upload "
-        "the file again."
+        f"Line {line:,} has {fields:,} values but the header has {n_columns:,} columns{more}. Fix "
+        f"{'those lines' if more else 'that line'}, for example by putting values that contain the "
+        "separator in double quotes, and upload the file again."
     )
 
 
@@ -575,7 +585,8 @@ def _read_header(text: str, delimiter: str, limits: Limits, notes: list[str]) ->
     header = [cell.strip() for cell in records[0][1]]
     _check_header(header, limits)
     if len(records) > 1 and len(records[1][1]) > len(header):
-        raise _ragged_error(_long_lines(text, delimiter, len(header)), len(header))
+        first_data = (records[1][0], len(records[1][1]), False)
+        raise _ragged_error(_long_lines(text, delimiter, len(header)) or [first_data], len(header))
 
     has_header = not all(_is_number(cell) for cell in header)
     if not has_header:
