@@ -452,6 +452,11 @@ def test_windows_and_old_mac_line_endings(newline):
     assert data.X.shape == (4, 2) and data.class_names == ("x", "y")
 
 
+def test_header_cell_starting_with_angle_bracket_is_not_markup():
+    table = parse_csv(b"<50k,>50k,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n\x1a")
+    assert list(table.frame.columns) == ["<50k", ">50k", "label"] and len(table.frame) == 4
+
+
 def test_blank_rows_skipped_and_quoted_newlines_kept():
     table = parse_csv(b'a,note,label\n1,"two\nlines",x\n\n,,\n3,plain,y\n5,ok,x\n7,ok,y\n')
     assert len(table.frame) == 4

@@ -268,7 +268,7 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                         "letters look right, or re-save the file as UTF-8."
                     )
                 break
-    text = text.lstrip("\ufeff")
+    text = text.lstrip("\ufeff").rstrip("\x1a")  # stray BOMs; the old DOS end-of-file mark
     if _looks_binary(text):
         raise DataError(
             "This file is not a CSV: it contains binary data (for example an image, an archive or a "
@@ -277,6 +277,7 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
     return text, encoding, notes
 
 
+_XML_START = re.compile(r"<(\?xml|[A-Za-z][\w:.-]*(\s[^>]*)?/?>)")
 _HTML_TAG = re.compile(r"<\s*(!doctype\s+html|html|head|body|meta|script|title|div|table)\b", re.I)
 
 
@@ -289,7 +290,8 @@ def _reject_other_formats(text: str) -> None:
                 "This looks like an HTML page, not a CSV: it was probably saved from a web browser. "
                 "Download the raw CSV file instead (on GitHub use the 'Raw' button) and upload that."
             )
-        raise _not_csv("an XML or other markup document")
+        if _XML_START.match(head):  # a header cell like '<50k' is not markup
+            raise _not_csv("an XML or other markup document")
     if head.startswith(("{", "[")):
         try:
             json.loads(text)
