@@ -400,7 +400,7 @@ def test_formula_cells_are_text_never_evaluated():
 def test_formula_note_for_dataframe_input_too():
     frame = pd.DataFrame({"a": [1, 2, 3, 4], "f": ["=A1", "=A2", "x", "y"], "label": ["p", "q", "p", "q"]})
     data = to_dataset(frame, "label")
-    assert any("2 cells in 'f' start with '='" in note for note in data.notes)
+    assert any("2 cells start with '=' in 'f'" in note for note in data.notes)
 
 
 @pytest.mark.parametrize(

@@ -424,8 +424,9 @@ def _formula_note(columns: list[tuple[str, int]]) -> str:
     names = _name_list([name for name, _ in columns])
     cells = sum(count for _, count in columns)
     return (
-        f"{_plural(cells, 'cell')} in {names} start with '=' like spreadsheet formulas; formulas are never "
-        "calculated here, so they are kept as text. Export the computed values from your spreadsheet instead."
+        f"{_plural(cells, 'cell starts', 'cells start')} with '=' in {names}, like spreadsheet formulas; "
+        "formulas are never calculated here, so they are kept as text. Export the computed values from "
+        "your spreadsheet instead."
     )
 
 
