@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from qulab.registry import InvalidInput, Param, Registry, resolve_params
+from qulab.tabular_upload import UPLOAD_LIMITS, DataError, TabularData, load_csv
 
 SCALINGS = ("none", "minmax", "standard")
 
@@ -156,7 +157,33 @@ def describe_eps(split: Split, eps: float) -> str:
             f"{spans.min():.3g} to {spans.max():.3g}, so scaling makes eps comparable across features.")
 
 
+CSV_PREFIX = "csv:"
+
+
+def dataset_from_table(table: TabularData) -> Dataset:
+    """An uploaded or CLI-given CSV as a data set like the built-in ones."""
+    return Dataset(X=table.X, y=table.y, feature_names=table.feature_names, class_names=table.class_names)
+
+
+def read_csv_file(path: str, target: str | None = None) -> TabularData:
+    """A CSV from disk through the same validator as uploads (size checked before reading)."""
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidInput(f"no CSV file at {path!r}")
+    if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
+        raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
+    try:
+        return load_csv(file.read_bytes(), target)
+    except DataError as error:
+        raise InvalidInput(f"{path}: {error}") from None
+
+
 def load_dataset(name: str, params: dict | None = None, seed: int = 42) -> Dataset:
+    """A built-in data set by name, or ``csv:PATH`` (params may name the ``target`` column)."""
+    if name.startswith(CSV_PREFIX):
+        return dataset_from_table(read_csv_file(name.removeprefix(CSV_PREFIX), (params or {}).get("target")))
     spec = DATASETS.get(name)
     return spec.load(**resolve_params(spec.params, params or {}), seed=seed)
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from qulab.attacks import ATTACKS, generate
-from qulab.datasets import Split, load_dataset, split_dataset
+from qulab.datasets import Dataset, Split, load_dataset, split_dataset
 from qulab.models import MODELS, ModelSpec
 from qulab.registry import InvalidInput, resolve_params
 from qulab.scenario import Scenario
@@ -85,8 +85,10 @@ class AttackOutcome:
         }
 
 
-def prepare_split(scenario: Scenario) -> Split:
-    data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
+def prepare_split(scenario: Scenario, data: Dataset | None = None) -> Split:
+    """The scenario's train/test split; ``data`` is given for uploads, which have no registry name."""
+    if data is None:
+        data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
     return split_dataset(data, scenario.test_size, scenario.seed, scenario.scaling)
 
 
