@@ -1,0 +1,1 @@
+"""QuLab: an interactive lab for adversarial machine learning."""
