@@ -142,7 +142,9 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got {classes!r}.")
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; got 1 class: {classes[0]!r}."
+            )
         # Derive one seed so results depend only on random_state, never on torch's global RNG.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=[]), _single_thread():
@@ -178,7 +180,8 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Argmax of the logits, so it agrees exactly with the ART wrapper's predictions."""
-        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+        index = self._logits(X).argmax(dim=1).numpy()  # first, so unfitted use raises NotFittedError
+        return self.classes_[index]
 
 
 class TorchMLPClassifier(_TorchClassifierBase):
