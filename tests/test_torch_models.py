@@ -95,6 +95,8 @@ def test_params_stored_as_given_and_validated_in_fit(moons):
         TorchCNNClassifier(image_shape=(8, 8)).fit(np.zeros((4, 64)), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="image_shape"):
         TorchCNNClassifier(epochs=1).fit(np.zeros((4, 10)), [0, 1, 0, 1])
+    sized = TorchMLPClassifier(hidden_layer_sizes=np.array([4, 3]), epochs=1).fit(X, y)
+    assert [m.out_features for m in sized.module_ if isinstance(m, torch.nn.Linear)] == [4, 3, 2]
     with pytest.raises(ValueError, match="1 class"):
         TorchMLPClassifier(epochs=1).fit(X, np.zeros(len(X)))
 

@@ -209,10 +209,9 @@ class TorchMLPClassifier(_TorchClassifierBase):
         self.random_state = random_state
 
     def _check_params(self) -> dict[str, Any]:
-        hidden = self.hidden_layer_sizes
         return {
-            # An empty tuple is allowed: it gives multinomial logistic regression.
-            "hidden_layer_sizes": () if hidden == () else _check_int_tuple("hidden_layer_sizes", hidden),
+            # An empty sequence is allowed: it gives multinomial logistic regression.
+            "hidden_layer_sizes": _check_int_tuple("hidden_layer_sizes", self.hidden_layer_sizes),
             "epochs": _check_positive_int("epochs", self.epochs),
             "lr": _check_positive_float("lr", self.lr),
             "batch_size": _check_positive_int("batch_size", self.batch_size),
