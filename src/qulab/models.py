@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC, LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 from qulab.registry import Param, Registry
 
@@ -16,6 +19,8 @@ LOSS_GRADIENTS = "loss gradients"
 CLASS_GRADIENTS = "class gradients"
 SCORES = "scores"
 DECISIONS = "decisions"
+TREE_STRUCTURE = "the tree's structure"
+GRADIENTS = frozenset({LOSS_GRADIENTS, CLASS_GRADIENTS})
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class ModelSpec:
     exposes: frozenset[str]
     params: tuple[Param, ...] = field(default=())
     linear: bool = False
+    needs_images: bool = False
     wrap: Callable[..., Any] | None = None
 
     def art_classifier(self, estimator: Any, clip_values: tuple[float, float] | None) -> Any:
@@ -43,17 +49,83 @@ class ModelSpec:
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
-MODELS.register(ModelSpec(
-    name="logistic_regression",
-    label="Logistic regression",
-    family="linear",
-    description="A linear model of the log-odds; its decision boundary is a hyperplane.",
-    build=lambda C=1.0, seed=0: LogisticRegression(C=C, max_iter=5000, random_state=seed),
-    exposes=frozenset({LOSS_GRADIENTS, CLASS_GRADIENTS, SCORES, DECISIONS}),
-    params=(Param("C", "Inverse regularisation C", 1.0,
-                  "Smaller C means a stronger L2 penalty and smaller weights.", 0.001, 1000.0),),
-    linear=True,
-))
+C_PARAM = Param("C", "Inverse regularisation C", 1.0,
+                "Smaller C means a stronger penalty and a simpler model.", 0.001, 1000.0)
+
+
+def _svc_wrap(estimator: SVC, clip_values: tuple[float, float] | None) -> Any:
+    """scikit-learn 1.9's default probability='deprecated' is truthy, so ART would call the missing
+    predict_proba and crash; passing probability=False instead warns of the deprecation. A fitted SVC without
+    probabilities is what it is, so say so to ART."""
+    from art.estimators.classification.scikitlearn import ScikitlearnSVC
+
+    estimator.probability = False
+    return ScikitlearnSVC(model=estimator, clip_values=clip_values)
+
+
+def _torch_wrap(estimator: Any, clip_values: tuple[float, float] | None) -> Any:
+    from qulab.torch_models import to_art_classifier
+
+    return to_art_classifier(estimator, clip_values=clip_values)
+
+
+def _torch_mlp(hidden: int = 64, epochs: int = 60, seed: int = 0) -> Any:
+    from qulab.torch_models import TorchMLPClassifier
+
+    return TorchMLPClassifier(hidden_layer_sizes=(hidden, hidden), epochs=epochs, random_state=seed)
+
+
+def _torch_cnn(epochs: int = 15, seed: int = 0) -> Any:
+    from qulab.torch_models import TorchCNNClassifier
+
+    return TorchCNNClassifier(epochs=epochs, random_state=seed)
+
+
+ALL_ACCESS = frozenset({LOSS_GRADIENTS, CLASS_GRADIENTS, SCORES, DECISIONS})
+
+for spec in (
+    ModelSpec("logistic_regression", "Logistic regression", "linear",
+              "A linear model of the log-odds; its decision boundary is a hyperplane.",
+              lambda C=1.0, seed=0: LogisticRegression(C=C, max_iter=5000, random_state=seed),
+              ALL_ACCESS, (C_PARAM,), linear=True),
+    ModelSpec("linear_svm", "Linear SVM", "linear",
+              "A maximum-margin hyperplane (one-vs-rest for several classes); it outputs decisions, not "
+              "probabilities.",
+              lambda C=1.0, seed=0: LinearSVC(C=C, max_iter=20_000, random_state=seed),
+              GRADIENTS | {DECISIONS}, (C_PARAM,), linear=True),
+    ModelSpec("rbf_svm", "RBF SVM", "kernel",
+              "A support-vector machine with a Gaussian kernel: curved boundaries; decisions only.",
+              lambda C=1.0, seed=0: SVC(C=C, random_state=seed), GRADIENTS | {DECISIONS}, (C_PARAM,),
+              wrap=_svc_wrap),
+    ModelSpec("decision_tree", "Decision tree", "tree",
+              "Axis-aligned splits; piecewise constant, so it has no gradients.",
+              lambda max_depth=0, seed=0: DecisionTreeClassifier(max_depth=max_depth or None, random_state=seed),
+              frozenset({SCORES, DECISIONS, TREE_STRUCTURE}),
+              (Param("max_depth", "Maximum depth", 0, "0 grows the tree until its leaves are pure.", 0, 30),)),
+    ModelSpec("random_forest", "Random forest", "ensemble",
+              "An average of decision trees on bootstrap samples; no gradients.",
+              lambda n_estimators=100, seed=0: RandomForestClassifier(n_estimators=n_estimators, random_state=seed),
+              frozenset({SCORES, DECISIONS}),
+              (Param("n_estimators", "Trees", 100, "How many trees to average.", 5, 500, 5),)),
+    ModelSpec("gradient_boosting", "Gradient boosting", "ensemble",
+              "Trees fitted one after another to the previous ones' errors; no gradients.",
+              lambda n_estimators=100, seed=0: GradientBoostingClassifier(n_estimators=n_estimators,
+                                                                           random_state=seed),
+              frozenset({SCORES, DECISIONS}),
+              (Param("n_estimators", "Boosting rounds", 100, "How many trees to add in sequence.", 5, 500, 5),)),
+    ModelSpec("torch_mlp", "Neural network (PyTorch MLP)", "neural",
+              "Two hidden ReLU layers trained with Adam; differentiable, so every attack applies.",
+              _torch_mlp, ALL_ACCESS,
+              (Param("hidden", "Units per hidden layer", 64, "Width of each of the two hidden layers.", 4, 512, 4),
+               Param("epochs", "Training epochs", 60, "Passes over the training data.", 5, 300, 5)),
+              wrap=_torch_wrap),
+    ModelSpec("torch_cnn", "Convolutional network (PyTorch CNN)", "neural",
+              "Two convolution blocks for the 8×8 digit images; differentiable.",
+              _torch_cnn, ALL_ACCESS,
+              (Param("epochs", "Training epochs", 15, "Passes over the training data.", 2, 100, 1),),
+              needs_images=True, wrap=_torch_wrap),
+):
+    MODELS.register(spec)
 
 
 def linear_scores(estimator: Any) -> tuple[np.ndarray, np.ndarray]:
