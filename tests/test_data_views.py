@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
 
 from qulab.app_pages import data_choice as dc
 from qulab.data_profile import class_counts, feature_summary
@@ -44,6 +45,9 @@ def test_feature_summary_and_class_counts():
     assert list(table.columns) == ["feature", "min", "mean", "max", "std"]
     assert table.loc[1].tolist() == ["b", 10.0, 20.0, 30.0, 10.0]
     assert class_counts(np.array([0, 2, 2]), 4).tolist() == [1, 0, 2, 0]
+    standardised = StandardScaler().fit_transform(load_wine().data)
+    assert (feature_summary(standardised, tuple("abcdefghijklm"))["mean"] == 0.0).all()  # not 3e-16
+    assert feature_summary(np.array([[1e-20], [3e-20]]), ("tiny",))["mean"][0] == pytest.approx(2e-20)  # real
 
 
 def test_image_grid_shows_one_row_of_tiles_per_class():

@@ -12,12 +12,18 @@ def class_counts(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def feature_summary(X: np.ndarray, feature_names: tuple[str, ...]) -> pd.DataFrame:
-    """Minimum, mean, maximum and standard deviation of each feature (one row per feature)."""
+    """Minimum, mean, maximum and standard deviation of each feature (one row per feature).
+
+    A mean that is zero up to rounding error (below 1e-12 of the feature's largest magnitude, as after
+    standard scaling) is reported as exactly 0 rather than as a meaningless 3e-16.
+    """
     X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    mean[np.abs(mean) <= 1e-12 * np.abs(X).max(axis=0)] = 0.0
     return pd.DataFrame({
         "feature": list(feature_names),
         "min": X.min(axis=0),
-        "mean": X.mean(axis=0),
+        "mean": mean,
         "max": X.max(axis=0),
         "std": X.std(axis=0),
     })

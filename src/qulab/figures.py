@@ -92,8 +92,8 @@ def build_class_balance_figure(class_names: tuple[str, ...], train_counts: np.nd
     total = np.asarray(train_counts) + np.asarray(test_counts)
     fig.add_trace(go.Scatter(x=names, y=total, mode="text", text=[f"{t:,}" for t in total],
                              textposition="top center", showlegend=False, hoverinfo="skip"))
-    fig.update_layout(barmode="stack", title="Class balance (rows per class; faded = test part)",
-                      xaxis_title="Class", yaxis_title="Rows", legend_title_text="", bargap=0.3)
+    fig.update_layout(barmode="stack", title="Class balance: rows per class (solid = training, faded = test)",
+                      xaxis_title="Class", yaxis_title="Rows", showlegend=False, bargap=0.3)
     fig.update_xaxes(type="category")
     return fig.update_yaxes(range=[0, float(total.max()) * 1.15 if len(total) else 1])
 
@@ -115,7 +115,7 @@ def build_projection_figure(coords: np.ndarray, y: np.ndarray, class_names: tupl
 def build_image_grid_figure(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...],
                             image_shape: tuple[int, int], per_class: int = 8,
                             value_range: tuple[float, float] | None = None) -> go.Figure:
-    """A mosaic of sample images: one row per class (its first ``per_class`` images), dark = high value.
+    """A mosaic of sample images: one row per class (its first ``per_class`` images), white = low, black = high.
 
     All tiles share one heatmap (one pixel of blank space between them), which keeps the figure light;
     hovering a pixel tells its class, sample and value.
@@ -133,11 +133,12 @@ def build_image_grid_figure(X: np.ndarray, y: np.ndarray, class_names: tuple[str
     lo, hi = value_range if value_range is not None else (float(np.nanmin(mosaic)), float(np.nanmax(mosaic)))
     fig = go.Figure(go.Heatmap(
         z=mosaic, customdata=hover, colorscale="Greys", zmin=lo, zmax=hi, hoverongaps=False,
-        colorbar={"title": {"text": "value"}, "thickness": 12},
+        showscale=False,
         hovertemplate="%{customdata}<br>pixel value %{z:.3g}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False, title="Class",
                      tickmode="array", tickvals=[k * (h + 1) + (h - 1) / 2 for k in range(n_classes)],
                      ticktext=[str(c) for c in class_names])
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     return fig.update_layout(title=f"Sample images: the first {per_class} of each class",
-                             plot_bgcolor="white", height=max(300, 40 * n_classes + 120))
+                             plot_bgcolor="white", height=max(300, 50 * n_classes + 120),
+                             margin={"l": 60, "r": 20})

@@ -139,15 +139,16 @@ def show(choice: dc.DataChoice, data: Dataset, split: Split) -> None:
     right.caption(md(note) + sampled)
 
     if data.image_shape is not None:
-        st.plotly_chart(build_image_grid_figure(data.X, data.y, data.class_names, data.image_shape, per_class=10,
+        st.plotly_chart(build_image_grid_figure(data.X, data.y, data.class_names, data.image_shape, per_class=16,
                                                 value_range=data.clip_values), width="stretch")
         st.caption("Raw pixel values before scaling: white is 0, black is full intensity.")
 
     st.subheader("Feature summary")
     st.dataframe(feature_summary(split.X_train, split.feature_names), hide_index=True, column_config={
         k: st.column_config.NumberColumn(k, format="%.4g") for k in ("min", "mean", "max", "std")})
-    st.caption(f"Computed on the training part ({n_train:,} rows) after {dc.SCALING_PHRASES[split.scaling]}: "
-               "these are the values a model and an attack see.")
+    scaled = "unscaled" if split.scaling == "none" else f"after {dc.SCALING_PHRASES[split.scaling]}"
+    st.caption(f"Computed on the training part ({n_train:,} rows), {scaled}: these are the values a model and an "
+               "attack see.")
 
 
 st.title("Data Sets")
