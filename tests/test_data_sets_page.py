@@ -131,3 +131,15 @@ def test_choice_and_upload_survive_page_switches():
     app.switch_page("src/qulab/app_pages/data_overview.py").run()
     app.switch_page("src/qulab/app_pages/data_sets.py").run()
     assert app.selectbox(key="ds_name").value == "wine" and metric(app, "Rows") == "178"
+
+
+def test_data_too_small_to_split_shows_an_error_until_the_test_size_allows_it():
+    app = run_page()
+    app.radio(key="ds_source").set_value("upload").run()
+    upload(app, "small.csv", b"a,b,label\n1,2,x\n3,4,x\n5,6,y\n7,8,y\n")
+    assert len(app.error) == 1 and "3 for training and 1 for testing" in app.error[0].value
+    assert app.session_state[dc.CHOICE_KEY].name == "synthetic"
+    app.slider(key="ds_test_size").set_value(0.5).run()
+    assert not app.exception and not app.error
+    assert metric(app, "Training / test rows") == "2 / 2"
+    assert app.session_state[dc.CHOICE_KEY].name.startswith("upload:")

@@ -177,9 +177,14 @@ split = None
 if candidate is not None:
     try:
         split = dc.choice_split(candidate)
-    except ValueError as error:  # a stratified split needs enough rows of every class in each part
-        st.error(f"This data cannot be split with a test size of {test_size:.2f}: {md(str(error))}. Choose "
-                 "another test size, or use a file with more rows of each class.", icon=":material/error:")
+    except ValueError:  # a stratified split needs a row of every class in each part
+        data = dc.choice_dataset(candidate)
+        rows, n_classes = len(data.y), data.n_classes
+        n_test = math.ceil(test_size * rows)
+        st.error(f"A stratified split puts at least one row of each of the {n_classes} classes in both parts, but "
+                 f"a test size of {test_size:.2f} splits the {rows:,} rows into {rows - n_test:,} for training "
+                 f"and {n_test:,} for testing. Choose another test size, or use a file with more rows of each "
+                 "class.", icon=":material/error:")
 if split is not None:
     dc.commit_choice(candidate)
     dc.sync_query_params(candidate)
