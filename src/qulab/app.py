@@ -15,6 +15,9 @@ def sections() -> dict[str, list[st.Page]]:
             st.Page(PAGES / "data_overview.py", title="Data Overview", icon=":material/table_chart:", default=True),
             st.Page(PAGES / "attack_demo.py", title="Attack Demo", icon=":material/bolt:"),
         ],
+        "Lab": [
+            st.Page(PAGES / "data_sets.py", title="Data Sets", icon=":material/dataset:", url_path="data-sets"),
+        ],
     }
 
 

@@ -77,3 +77,68 @@ def _add_boundary(fig: go.Figure, boundary: tuple[np.ndarray, float], points: np
         xs = -(w2 * ys + b) / w1
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="Decision boundary",
                              line={"color": "black", "dash": "dash", "width": 2}))
+
+
+def build_class_balance_figure(class_names: tuple[str, ...], train_counts: np.ndarray,
+                               test_counts: np.ndarray) -> go.Figure:
+    """Rows per class, stacked: the training part below, the test part on top."""
+    names = [str(c) for c in class_names]
+    fig = go.Figure()
+    for part, counts, opacity in (("Training", train_counts, 1.0), ("Test", test_counts, 0.5)):
+        fig.add_trace(go.Bar(
+            x=names, y=np.asarray(counts), name=part, opacity=opacity,
+            marker={"color": [class_colour(k) for k in range(len(names))]},
+            hovertemplate=f"class %{{x}}<br>{part.lower()} rows: %{{y:,}}<extra></extra>"))
+    total = np.asarray(train_counts) + np.asarray(test_counts)
+    fig.add_trace(go.Scatter(x=names, y=total, mode="text", text=[f"{t:,}" for t in total],
+                             textposition="top center", showlegend=False, hoverinfo="skip"))
+    fig.update_layout(barmode="stack", title="Class balance: rows per class (solid = training, faded = test)",
+                      xaxis_title="Class", yaxis_title="Rows", showlegend=False, bargap=0.3)
+    fig.update_xaxes(type="category")
+    return fig.update_yaxes(range=[0, float(total.max()) * 1.15 if len(total) else 1])
+
+
+def build_projection_figure(coords: np.ndarray, y: np.ndarray, class_names: tuple[str, ...],
+                            axis_titles: tuple[str, str], title: str) -> go.Figure:
+    """Points in two dimensions coloured by their true class."""
+    fig = go.Figure()
+    for k, name in enumerate(class_names):
+        mask = np.asarray(y) == k
+        fig.add_trace(go.Scatter(
+            x=coords[mask, 0], y=coords[mask, 1], mode="markers", name=str(name),
+            marker={"color": class_colour(k), "size": 6, "opacity": 0.75, "line": {"width": 0.4, "color": "white"}},
+            hovertemplate=f"class {name}<br>{axis_titles[0]}=%{{x:.3g}}<br>{axis_titles[1]}=%{{y:.3g}}<extra></extra>"))
+    return fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
+                             legend_title_text="Class")
+
+
+def build_image_grid_figure(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...],
+                            image_shape: tuple[int, int], per_class: int = 8,
+                            value_range: tuple[float, float] | None = None) -> go.Figure:
+    """A mosaic of sample images: one row per class (its first ``per_class`` images), white = low, black = high.
+
+    All tiles share one heatmap (one pixel of blank space between them), which keeps the figure light;
+    hovering a pixel tells its class, sample and value.
+    """
+    h, w = image_shape
+    n_classes = len(class_names)
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    mosaic = np.full((n_classes * (h + 1) - 1, per_class * (w + 1) - 1), np.nan)
+    hover = np.full(mosaic.shape, "", dtype=object)
+    for k in range(n_classes):
+        for j, i in enumerate(np.flatnonzero(y == k)[:per_class]):
+            top, left = k * (h + 1), j * (w + 1)
+            mosaic[top:top + h, left:left + w] = X[i].reshape(h, w)
+            hover[top:top + h, left:left + w] = f"class {class_names[k]}, sample {j + 1}"
+    lo, hi = value_range if value_range is not None else (float(np.nanmin(mosaic)), float(np.nanmax(mosaic)))
+    fig = go.Figure(go.Heatmap(
+        z=mosaic, customdata=hover, colorscale="Greys", zmin=lo, zmax=hi, hoverongaps=False,
+        showscale=False,
+        hovertemplate="%{customdata}<br>pixel value %{z:.3g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False, title="Class",
+                     tickmode="array", tickvals=[k * (h + 1) + (h - 1) / 2 for k in range(n_classes)],
+                     ticktext=[str(c) for c in class_names])
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    return fig.update_layout(title=f"Sample images: the first {per_class} of each class",
+                             plot_bgcolor="white", height=max(300, 50 * n_classes + 120),
+                             margin={"l": 60, "r": 20})

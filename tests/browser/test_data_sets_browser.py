@@ -1,0 +1,77 @@
+"""The Data Sets page in Chromium: a link's data set, a real file upload, the loader's error for a bad file."""
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_iris
+
+from tests.browser.conftest import screenshot, wait_idle
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _metric_box(page, label: str):
+    return page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True))
+
+
+def _metric(page, label: str) -> str:
+    return _metric_box(page, label).locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_role("heading", name="Data Sets").wait_for()
+
+
+def test_link_opens_the_data_set_and_shows_its_charts(page, app_url):
+    _open(page, f"{app_url}/data-sets?data=breast_cancer&scaling=standard")
+    _metric_box(page, "Rows").wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
+    wait_idle(page)
+    assert _metric(page, "Rows") == "569" and _metric(page, "Features") == "30"
+    assert page.get_by_text("standard deviations of each feature").is_visible()
+    _no_exception(page)
+    screenshot(page, "data_sets_tabular")
+
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_role("link", name=re.compile("Data Sets")).is_visible()
+    page.set_viewport_size({"width": 1400, "height": 2900})  # room for the image grid and the summary
+    _open(page, f"{app_url}/data-sets?data=digits")
+    page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()
+    wait_idle(page)
+    assert _metric(page, "Rows") == "1,797" and _metric(page, "Classes") == "10"
+    _no_exception(page)
+    screenshot(page, "data_sets_digits")
+
+
+def test_upload_a_good_csv_then_a_bad_one(page, app_url, tmp_path):
+    bunch = load_iris()
+    good = pd.DataFrame(bunch.data, columns=["sepal length", "sepal width", "petal length", "petal width"])
+    good["species"] = np.asarray(bunch.target_names)[bunch.target]
+    good_path, bad_path = tmp_path / "iris.csv", tmp_path / "one_class.csv"
+    good.to_csv(good_path, index=False)
+    bad_path.write_text("a,b,label\n1,2,x\n3,4,x\n5,6,x\n7,8,x\n")
+
+    _open(page, f"{app_url}/data-sets")
+    page.locator('[data-testid="stRadio"]').get_by_text("Upload a CSV file").click()
+    page.get_by_text("Upload a CSV file of at most 20 MB").wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(good_path))
+    _metric_box(page, "Rows").wait_for()
+    wait_idle(page)
+    assert _metric(page, "Rows") == "150" and _metric(page, "Classes") == "3"
+    assert page.get_by_text("iris.csv (target 'species')").first.is_visible()
+
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad_path))
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.wait_for()
+    wait_idle(page)
+    assert "has only one class" in error.inner_text()
+    assert page.get_by_text("The lab pages keep using").is_visible()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    _no_exception(page)
+    screenshot(page, "data_sets_upload_error")
