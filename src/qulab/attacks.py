@@ -45,6 +45,7 @@ class AttackSpec:
     params: tuple[Param, ...] = field(default=())
     needs_neural_images: bool = False
     min_classes: int = 2
+    labels: str = "true"  # what ART's y receives: "true" labels, "none" (ART's own predictions), "next" class
     reference: str = ""
 
     @property
@@ -241,7 +242,7 @@ for spec in (
                reference="Chen et al., 2018, https://arxiv.org/abs/1709.04114"),
     AttackSpec("jsma", "Saliency Map (JSMA)",
                "Changes the few features whose gradients most favour another class (an L0 attack).",
-               _jsma, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("1",), minimal=True, targeted=True,
+               _jsma, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("1",), minimal=True, targeted=True, labels="next",
                params=(Param("theta", "Change per feature θ", 0.1, "How much each chosen feature moves.", 0.01, 1.0),
                        Param("gamma", "Share of features γ", 1.0, "Largest share of features it may change.",
                              0.01, 1.0, 0.01)),
@@ -275,7 +276,7 @@ for spec in (
                reference="Andriushchenko et al., 2020, https://arxiv.org/abs/1912.00049"),
     AttackSpec("decision_tree", "Decision Tree Attack",
                "Follows the tree to the nearest leaf of another class and moves just past its thresholds.",
-               _decision_tree, WHITE_BOX, frozenset({TREE_STRUCTURE}), ("1",), minimal=True,
+               _decision_tree, WHITE_BOX, frozenset({TREE_STRUCTURE}), ("1",), minimal=True, labels="none",
                params=(Param("offset", "Offset", 0.001, "How far past each threshold to move.", 0.0001, 0.1),),
                reference="Papernot et al., 2016, https://arxiv.org/abs/1605.07277"),
     AttackSpec("auto_attack", "AutoAttack (AutoPGD)",
@@ -313,12 +314,16 @@ def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.n
                        params: dict[str, Any] | None = None) -> np.ndarray:
     """The attack's own output, before a minimal attack's result is held to the budget."""
     attack = spec.build(classifier, eps=eps, norm=norm, **(params or {}))
-    labels = np.eye(classifier.nb_classes)[y]
+    one_hot = np.eye(classifier.nb_classes)
+    labels = {"true": one_hot[y], "next": one_hot[(y + 1) % classifier.nb_classes], "none": None}[spec.labels]
     with _quiet():
-        if spec.minimal and spec.targeted:
-            # JSMA is targeted by design: aim each point at the class after its own.
-            labels = np.eye(classifier.nb_classes)[(y + 1) % classifier.nb_classes]
-        return np.asarray(attack.generate(x=X.astype(np.float32), y=labels), dtype=X.dtype)
+        X_adv = np.asarray(attack.generate(x=X, y=labels), dtype=X.dtype)
+    if spec.labels != "true":
+        # Attacks that aim at a class of their own choosing could move a misclassified point onto its true
+        # class; an attacker would leave such points alone.
+        wrong = np.argmax(classifier.predict(X), axis=1) != y
+        X_adv[wrong] = X[wrong]
+    return X_adv
 
 
 @contextlib.contextmanager

@@ -6,23 +6,26 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.datasets import Split
+from qulab.datasets import Dataset, Split
 from qulab.pipeline import AttackOutcome, FittedModel, fit_model, prepare_split, run_attack
 from qulab.registry import Param
 from qulab.scenario import Scenario
 
 
 @st.cache_resource(max_entries=16, show_spinner="Training the model…")
-def trained_model(model_key: tuple, _scenario: Scenario) -> tuple[Split, FittedModel]:
-    """The split and the fitted model, shared read-only by every session; keyed by the model part only."""
-    split = prepare_split(_scenario)
+def trained_model(model_key: tuple, _scenario: Scenario, _data: Dataset | None = None) -> tuple[Split, FittedModel]:
+    """The split and the fitted model, shared read-only; keyed by the model part only.
+
+    ``_data`` carries an upload's rows; its scenario names it by content hash, so the key still identifies it.
+    """
+    split = prepare_split(_scenario, _data)
     return split, fit_model(_scenario, split)
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the attack…")
-def attack_outcome(scenario: Scenario) -> AttackOutcome:
+def attack_outcome(scenario: Scenario, _data: Dataset | None = None) -> AttackOutcome:
     """The attack's result for this exact scenario; going back to an earlier setting is instant."""
-    split, model = trained_model(scenario.model_key, scenario)
+    split, model = trained_model(scenario.model_key, scenario, _data)
     return run_attack(scenario, split, model)
 
 
