@@ -73,8 +73,8 @@ class DefenceSpec:
     def unsupported_reason(self, model: ModelSpec, images: bool = False, known_range: bool = True) -> str | None:
         """Why this defence cannot run with this model and data, in plain words; None when it can."""
         if model.name not in self.models:
-            labels = ", ".join(MODELS.get(n).label.lower() for n in MODELS.names() if n in self.models)
-            return f"{self.label} works with {labels} only; a {model.label.lower()} is not supported."
+            labels = "; ".join(MODELS.get(n).label for n in MODELS.names() if n in self.models)
+            return f"{self.label} works with these models only: {labels}. The {model.label} is not supported."
         if self.needs_images and not images:
             return f"{self.label} works on images only: choose the digits data set on the Data Sets page."
         if self.needs_range and not known_range:

@@ -187,7 +187,7 @@ for outcome in outcomes:
                        delta=f"×{outcome.training_ratio:.1f}", delta_color="off",
                        help=f"Undefended fit: {outcome.fit_seconds_undefended:.2f} s. Sanitisers reuse the "
                             "undefended model.")
-        cols[4].metric("Undefended robust accuracy", f"{outcome.robust_undefended:.3f}",
+        cols[4].metric("Undefended robust", f"{outcome.robust_undefended:.3f}",
                        help=f"The undefended model under the same attack at eps = {outcome.scenario.eps:g}.")
         for note in outcome.notes:
             st.caption(note)
