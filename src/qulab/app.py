@@ -17,6 +17,7 @@ def sections() -> dict[str, list[st.Page]]:
         ],
         "Lab": [
             st.Page(PAGES / "data_sets.py", title="Data Sets", icon=":material/dataset:", url_path="data-sets"),
+            st.Page(PAGES / "defences.py", title="Defences", icon=":material/security:", url_path="defences"),
         ],
     }
 

@@ -1,0 +1,204 @@
+"""Defences: train or wrap a model with one or more defences and compare it with the undefended one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from qulab.app_pages import data_choice as dc
+from qulab.app_pages.common import param_widget
+from qulab.attacks import ATTACKS, EPSILON
+from qulab.datasets import Dataset
+from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
+from qulab.defences import DEFENCES, GRADIENT_MODELS, PREPROCESSING, DefenceOutcome, estimate_seconds, evaluate_defence
+from qulab.models import MODELS
+from qulab.registry import InvalidInput
+from qulab.scenario import Scenario, freeze
+
+ATTACK_CHOICES = ("pgd", "fgm", "bim")  # budgeted gradient attacks: robust accuracy at eps is well defined
+NORM_LABELS = {"inf": "L∞", "2": "L2", "1": "L1"}
+MAX_DONE = 32  # evaluations remembered per session (the results themselves live in st.cache_data)
+DONE_KEY = "qulab.defences.done"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def defence_outcome(scenario: Scenario, defence: str, params: tuple[tuple[str, Any], ...],
+                    _data: Dataset | None = None) -> DefenceOutcome:
+    """One defence's evaluation, keyed by the frozen scenario and the defence's frozen parameters."""
+    return evaluate_defence(scenario, defence, dict(params), data=_data)
+
+
+st.title("Defences")
+st.markdown(
+    "Train or wrap a model with a defence and compare it with the undefended model on the same held-out test "
+    "points, under the same attack (always against the true labels). A defence only counts if it survives an "
+    "attacker who **knows it is there**.")
+with st.expander("Why many defences only look strong: gradient masking and naive augmentation", expanded=False):
+    st.markdown(
+        "NIST AI 100-2 (*Adversarial Machine Learning: A Taxonomy and Terminology*) warns that many proposed "
+        "defences only **mask gradients**: they make the gradient that attacks follow useless (rounding, "
+        "compression, randomness) without moving the decision boundary. An attack crafted on the undefended "
+        "model and then passed through the sanitiser (the *non-adaptive* attack) fails, so the defence looks "
+        "strong; an *adaptive* attack that differentiates through the sanitiser as if it were the identity "
+        "(BPDA) or averages over its randomness (expectation over transformation) finds the same weak points "
+        "again. The dotted curves below are the non-adaptive attack, the solid ones the adaptive attack.\n\n"
+        "**Naive augmentation** crafts adversarial examples once, against the undefended model, and retrains on "
+        "them. They are the weak points of a model that no longer exists: the retrained model has new ones, "
+        "and the attack on it finds them. Adversarial training (Madry et al.) regenerates the examples against "
+        "the current model throughout training, which is what makes it work — at several times the training "
+        "cost and a little clean accuracy.")
+
+choice = dc.current_choice()
+st.caption(f"Data: **{choice.label}** (change it on the Data Sets page).")
+try:
+    data = dc.choice_dataset(choice)
+except Exception as error:  # an upload that is gone, a file that no longer parses
+    st.error(f"The chosen data set cannot be loaded: {error}")
+    st.stop()
+images = data.image_shape is not None
+known_range = (data.clip_values is not None and choice.scaling in ("none", "minmax")) or choice.scaling == "minmax"
+
+left, middle, right = st.columns(3)
+models = [name for name in MODELS.names() if name in GRADIENT_MODELS]
+default_model = "torch_cnn" if images else "logistic_regression"
+model_name = left.selectbox("Model", models, index=models.index(default_model), key="def_model",
+                            format_func=lambda n: MODELS.get(n).label,
+                            help="Models with gradients, so white-box attacks and defences apply.")
+model = MODELS.get(model_name)
+attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
+                               format_func=lambda n: ATTACKS.get(n).label,
+                               help="The attack every model is evaluated under (against the true labels).")
+attack = ATTACKS.get(attack_name)
+norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=NORM_LABELS.get,
+                       help="How the perturbation's size is measured.")
+with right:
+    eps = param_widget(EPSILON, key="def_eps")
+left.caption(model.description)
+middle.caption(attack.description)
+
+if model.needs_images and not images:
+    st.error(f"The {model.label} needs image data: choose the digits data set on the Data Sets page, or another "
+             "model.")
+    st.stop()
+
+st.subheader("Defences to compare", divider="gray")
+chosen: dict[str, dict[str, Any]] = {}
+for defence in DEFENCES:
+    reason = defence.unsupported_reason(model, images=images, known_range=known_range)
+    with st.container(border=True):
+        on = st.checkbox(f"{defence.label} · {defence.kind}", value=defence.name == "adversarial_training"
+                         and reason is None, key=f"def_on_{defence.name}", disabled=reason is not None,
+                         help=defence.description)
+        if reason is not None:
+            st.caption(f":material/block: Not available here: {reason}")
+            continue
+        st.caption(f"**Protects against:** {defence.protects_against} **Known weakness:** {defence.known_weakness}")
+        if on:
+            params = {}
+            if defence.params:
+                for column, param in zip(st.columns(len(defence.params)), defence.params, strict=True):
+                    params[param.name] = param_widget(param, key=f"def_{defence.name}_{param.name}",
+                                                      container=column)
+            chosen[defence.name] = params
+
+if not chosen:
+    st.info("Tick at least one defence above.", icon=":material/check_box:")
+    st.stop()
+
+try:
+    scenario = dc.choice_scenario(choice, model=model_name, attack=attack_name, eps=float(eps), norm=norm)
+except InvalidInput as error:
+    st.error(str(error))
+    st.stop()
+upload = data if choice.is_upload else None
+jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
+estimate = sum(estimate_seconds(scenario, name, params, n_train=int(len(data.y) * (1 - choice.test_size)))
+               for name, params in chosen.items())
+done: list = st.session_state.setdefault(DONE_KEY, [])
+pending = [job for job in jobs if job not in done]
+
+if pending:
+    st.write(f"This evaluation takes about **{max(1, round(estimate))} s** on this machine (training, then the "
+             "attack at five budgets for each model). Results are kept, so coming back to these settings is "
+             "instant.")
+    if not st.button("Evaluate", type="primary", key="def_run", icon=":material/play_arrow:"):
+        st.stop()
+
+outcomes: list[DefenceOutcome] = []
+errors: list[str] = []
+with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
+    bar = st.progress(0.0)
+    for i, (job_scenario, name, params) in enumerate(jobs):
+        label = DEFENCES.get(name).label
+        seconds = max(1, round(estimate_seconds(job_scenario, name, dict(params))))
+        bar.progress(i / len(jobs), text=f"{label}: about {seconds} s")
+        try:
+            outcomes.append(defence_outcome(job_scenario, name, params, upload))
+        except InvalidInput as error:
+            errors.append(f"{label}: {error}")
+            continue
+        except Exception as error:  # an ART or torch failure: say what, without a traceback
+            errors.append(f"{label} failed: {type(error).__name__}: {error}")
+            continue
+        if (job_scenario, name, params) not in done:
+            done.append((job_scenario, name, params))
+            del done[:-MAX_DONE]
+    bar.progress(1.0, text="Done")
+    status.update(label="Evaluation finished" if not errors else "Evaluation finished with errors",
+                  state="complete" if not errors else "error", expanded=False)
+
+for message in errors:
+    st.error(message)
+if not outcomes:
+    st.stop()
+
+st.subheader("Undefended vs defended", divider="gray")
+first = outcomes[0]
+st.caption(f"{first.attack_label} at eps = {first.scenario.eps:g} on {first.n_test} held-out test points. "
+           "Deltas compare with the undefended model.")
+for outcome in outcomes:
+    defence = DEFENCES.get(outcome.defence)
+    with st.container(border=True):
+        st.markdown(f"**{defence.label}**" + ("" if defence.works else " — the lesson: this one does not work"))
+        cols = st.columns(5)
+        cols[0].metric("Clean accuracy", f"{outcome.clean_defended:.3f}",
+                       delta=f"{outcome.clean_defended - outcome.clean_undefended:+.3f}",
+                       help=f"Undefended: {outcome.clean_undefended:.3f}.")
+        robust_label = "Robust accuracy (adaptive)" if outcome.kind == PREPROCESSING else "Robust accuracy"
+        cols[1].metric(robust_label, f"{outcome.robust_defended:.3f}",
+                       delta=f"{outcome.robust_gain:+.3f}",
+                       help=f"Undefended: {outcome.robust_undefended:.3f}. The attack sees the defence.")
+        if outcome.robust_nonadaptive is not None:
+            cols[2].metric("Robust accuracy (non-adaptive)", f"{outcome.robust_nonadaptive:.3f}",
+                           delta=f"{outcome.robust_nonadaptive - outcome.robust_undefended:+.3f}",
+                           help="The undefended model's adversarial examples passed through the defence: the "
+                                "number that looks good and is not.")
+        elif outcome.exact_defended is not None:
+            cols[2].metric("Exact robust accuracy", f"{outcome.exact_defended:.3f}",
+                           delta=f"{outcome.exact_defended - outcome.exact_undefended:+.3f}",
+                           help=f"Closed form for linear models (no attack can do better). Undefended: "
+                                f"{outcome.exact_undefended:.3f}.")
+        elif outcome.certified_accuracy is not None:
+            cols[2].metric("Certified accuracy", f"{outcome.certified_accuracy:.3f}",
+                           help=f"Share of test points correctly classified with a certified L2 radius of at "
+                                f"least {outcome.certified_radius_needed:.3g}.")
+        cols[3].metric("Training time", f"{outcome.fit_seconds_defended:.2f} s",
+                       delta=f"×{outcome.training_ratio:.1f}", delta_color="off",
+                       help=f"Undefended fit: {outcome.fit_seconds_undefended:.2f} s. Sanitisers reuse the "
+                            "undefended model.")
+        cols[4].metric("Undefended robust", f"{outcome.robust_undefended:.3f}",
+                       help=f"The undefended model under the same attack at eps = {outcome.scenario.eps:g}.")
+        for note in outcome.notes:
+            st.caption(note)
+
+st.plotly_chart(build_defence_curves_figure(outcomes), width="stretch", key="def_curves")
+st.caption("Solid lines: the attack that sees the defence. Dotted: a sanitiser against the non-adaptive attack. "
+           "Dashed: the exact robust accuracy of a linear model. Dash-dot: certified accuracy (randomized "
+           "smoothing).")
+for outcome in outcomes:
+    if outcome.certified_radii is not None:
+        st.plotly_chart(build_certified_radius_figure(outcome), width="stretch", key=f"def_radii_{outcome.defence}")
+        st.caption("Randomized smoothing certifies L2 radii; an L∞ budget eps needs a radius of √d·eps, which on "
+                   "many features is far beyond what noise of size σ can certify. The empirical attack on the "
+                   "smoothed model is beside it in the metrics and the curves.")

@@ -1,0 +1,689 @@
+"""Defences against evasion attacks: one registry entry each, and an honest evaluation of each.
+
+Three kinds share the registry:
+
+* **training** defences change the model: Madry-style adversarial training (examples regenerated against the
+  *current* model while it learns) and, as a lesson, the naive one-off augmentation that does not work;
+* **preprocessing** defences sanitise the input before the unchanged model sees it (ART's preprocessors). They
+  are evaluated twice: against the *non-adaptive* attack (crafted on the undefended model, then passed through
+  the sanitiser, which looks strong) and against the *adaptive* attack that sees the defence and differentiates
+  through it with BPDA (the sanitiser replaced by the identity on the backward pass, Athalye et al., 2018) or,
+  for random noise, a fresh noise draw at every step (expectation over transformation);
+* **certification** (randomized smoothing) proves an L2 radius inside which the smoothed prediction cannot change.
+
+``evaluate_defence`` returns undefended vs defended numbers side by side; for linear models it adds the exact
+robust accuracy (closed form, :mod:`qulab.exact`) beside the attack's, so an attack that is too weak shows.
+The CLI passes ``--defense-param k=v`` through ``DEFENCES.get(name).params`` and :meth:`Param.parse`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qulab.attacks import ATTACKS, _quiet, generate
+from qulab.datasets import Dataset, Split
+from qulab.exact import exact_robust_accuracy, minimal_perturbations
+from qulab.models import MODELS, ModelSpec, linear_scores
+from qulab.pipeline import fit_model, prepare_split
+from qulab.registry import InvalidInput, Param, Registry, resolve_params
+from qulab.scenario import Scenario, freeze
+
+TRAINING, PREPROCESSING, CERTIFICATION = "training", "preprocessing", "certification"
+KINDS = (TRAINING, PREPROCESSING, CERTIFICATION)
+GRADIENT_MODELS = frozenset({"logistic_regression", "linear_svm", "torch_mlp", "torch_cnn"})
+TRAINABLE_MODELS = frozenset({"logistic_regression", "torch_mlp", "torch_cnn"})
+TORCH_MODELS = frozenset({"torch_mlp", "torch_cnn"})
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class DefenceSpec:
+    """A registry entry: what the defence does, what it claims, where it breaks, and what it runs on."""
+
+    name: str
+    label: str
+    kind: str
+    description: str
+    protects_against: str
+    known_weakness: str
+    models: frozenset[str]
+    params: tuple[Param, ...] = field(default=())
+    needs_images: bool = False
+    needs_range: bool = False  # features must lie in a known range (min-max scaling or images)
+    works: bool = True  # False for the lesson that shows a defence that fails
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The model families this defence supports (from its model names)."""
+        return tuple(sorted({MODELS.get(name).family for name in self.models}))
+
+    def unsupported_reason(self, model: ModelSpec, images: bool = False, known_range: bool = True) -> str | None:
+        """Why this defence cannot run with this model and data, in plain words; None when it can."""
+        if model.name not in self.models:
+            labels = "; ".join(MODELS.get(n).label for n in MODELS.names() if n in self.models)
+            return f"{self.label} works with these models only: {labels}. The {model.label} is not supported."
+        if self.needs_images and not images:
+            return f"{self.label} works on images only: choose the digits data set on the Data Sets page."
+        if self.needs_range and not known_range:
+            return (f"{self.label} needs features in a known range [0, 1]: choose min-max scaling on the Data Sets "
+                    "page (images already are).")
+        return None
+
+
+DEFENCES: Registry[DefenceSpec] = Registry("defence")
+
+_EPS = Param("eps", "Training epsilon", 0.1,
+             "Budget of the adversarial examples used in training (in the attack's norm); match it to the "
+             "budget you want to defend.", 0.0, 0.5, 0.01)
+_RATIO = Param("ratio", "Share of adversarial examples", 1.0,
+               "1.0 trains on adversarial examples only (Madry et al.); 0.5 mixes them half and half with clean "
+               "ones (Goodfellow et al.).", 0.0, 1.0, 0.05)
+_EPOCHS = Param("epochs", "Training epochs", 20,
+                "Passes over the training data (for logistic regression: optimiser iterations on the whole set).",
+                1, 200)
+_ATTACK = Param("attack", "Attack used in training", "pgd",
+                "PGD (several steps) finds stronger training examples than FGM (one step) but costs more.",
+                choices=("pgd", "fgm"))
+
+for spec in (
+    DefenceSpec(
+        "adversarial_training", "Adversarial training (Madry)", TRAINING,
+        "While the model trains, every batch is replaced (or mixed) with adversarial examples crafted against "
+        "the current model, so the model learns to be right on the worst point of each eps-ball.",
+        "Gradient-based evasion within the training budget eps (in the attack's norm).",
+        "Costs several times the training time, lowers clean accuracy a little, and protects only up to the "
+        "training eps and in that norm.",
+        TRAINABLE_MODELS, (_ATTACK, _EPS, _RATIO, _EPOCHS),
+        reference="Madry et al., 2018, https://arxiv.org/abs/1706.06083"),
+    DefenceSpec(
+        "naive_augmentation", "Naive augmentation (does not work)", TRAINING,
+        "Lesson: FGM examples are crafted once against the undefended model, added to the training set, and a "
+        "fresh model is fitted. They are the weak points of a model that no longer exists.",
+        "Claims to protect against FGM/PGD; in practice it barely does, because the new model has new weak points.",
+        "The examples are never regenerated, so the attack on the new model finds new ones; one-step examples "
+        "can also teach the model to mask its gradients (label leaking).",
+        TRAINABLE_MODELS, (_EPS, Param("epochs", "Training epochs", 20,
+                                       "Passes over the training data (neural networks only).", 1, 200)),
+        works=False, reference="Tramèr et al., 2018, https://arxiv.org/abs/1705.07204"),
+    DefenceSpec(
+        "feature_squeezing", "Feature squeezing", PREPROCESSING,
+        "Rounds every feature to a few levels (bit depth) before the model sees it, erasing small perturbations.",
+        "Small perturbations crafted without knowledge of the squeezer.",
+        "Rounding has no useful gradient; an attacker who differentiates through it as if it were the identity "
+        "(BPDA) simply pushes features across the rounding thresholds.",
+        GRADIENT_MODELS, (Param("bit_depth", "Bit depth", 3, "Bits per feature: 1 leaves 2 levels, 3 leaves 8.",
+                                1, 8),),
+        needs_range=True, reference="Xu et al., 2018, https://arxiv.org/abs/1704.01155"),
+    DefenceSpec(
+        "gaussian_noise", "Gaussian noise at test time", PREPROCESSING,
+        "Adds random Gaussian noise to every input before prediction (ART's GaussianAugmentation at test time).",
+        "Perturbations that sit just across the boundary, crafted without the noise.",
+        "The attacker averages over the noise (expectation over transformation); the noise also costs clean "
+        "accuracy because the model was not trained with it.",
+        GRADIENT_MODELS, (Param("sigma", "Noise σ", 0.1, "Standard deviation of the added noise.", 0.01, 1.0, 0.01),),
+        reference="Athalye et al., 2018, https://arxiv.org/abs/1802.00420"),
+    DefenceSpec(
+        "spatial_smoothing", "Spatial smoothing (median filter)", PREPROCESSING,
+        "Replaces every pixel by the median of its window, wiping out isolated pixel changes.",
+        "Sparse, high-frequency image perturbations crafted without the filter.",
+        "The median is piecewise the identity on some pixel, so BPDA gradients are accurate enough to break it.",
+        GRADIENT_MODELS, (Param("window_size", "Window size", 2, "Side of the median window in pixels.", 2, 5),),
+        needs_images=True, reference="Xu et al., 2018, https://arxiv.org/abs/1704.01155"),
+    DefenceSpec(
+        "jpeg_compression", "JPEG compression", PREPROCESSING,
+        "Compresses every image as JPEG and decodes it again, dropping high-frequency detail.",
+        "High-frequency image perturbations crafted without the compression.",
+        "JPEG is close to a linear projection, so BPDA through it as the identity removes most of the protection.",
+        GRADIENT_MODELS, (Param("quality", "JPEG quality", 50, "1 = worst (strongest filter), 95 = best.", 1, 95),),
+        needs_images=True, reference="Dziugaite et al., 2016, https://arxiv.org/abs/1608.00853"),
+    DefenceSpec(
+        "randomized_smoothing", "Randomized smoothing (certified)", CERTIFICATION,
+        "The model is trained on noisy inputs and predicts the class it outputs most often under Gaussian "
+        "noise; a statistical test then certifies an L2 radius around each point inside which no attack can "
+        "change the prediction.",
+        "Any L2 perturbation smaller than the certified radius, provably (with probability 1 − α).",
+        "The certified radii are small (about σ); L∞ budgets are only covered through ‖δ‖₂ ≤ √d·‖δ‖∞, and "
+        "prediction needs many noisy forward passes.",
+        TORCH_MODELS,
+        (Param("sigma", "Noise σ", 0.25, "Noise of the smoothing; larger σ certifies larger radii but costs "
+               "clean accuracy.", 0.01, 1.0, 0.01),
+         Param("epochs", "Training epochs", 30, "Passes over the (noisy) training data.", 1, 200),
+         Param("n_certify", "Samples per certificate", 200, "Noisy predictions behind each certificate.",
+               50, 2000, 50)),
+        reference="Cohen et al., 2019, https://arxiv.org/abs/1902.02918"),
+):
+    DEFENCES.register(spec)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Outcome
+
+
+@dataclass(frozen=True)
+class DefenceOutcome:
+    """Undefended vs defended on the same held-out test split; accuracies are shares in [0, 1].
+
+    For preprocessing defences ``robust_defended`` is the ADAPTIVE attack's result (the honest number) and
+    ``robust_nonadaptive`` the attack crafted on the undefended model and then sanitised. ``exact_*`` are the
+    closed-form robust accuracies of linear models (None otherwise); ``certified_*`` belong to smoothing.
+    """
+
+    scenario: Scenario
+    defence: str
+    defence_params: tuple[tuple[str, Any], ...]
+    kind: str
+    attack_label: str
+    n_test: int
+    clean_undefended: float
+    clean_defended: float
+    robust_undefended: float
+    robust_defended: float
+    eps_grid: tuple[float, ...]
+    curve_undefended: tuple[float, ...]
+    curve_defended: tuple[float, ...]
+    fit_seconds_undefended: float
+    fit_seconds_defended: float
+    robust_nonadaptive: float | None = None
+    curve_nonadaptive: tuple[float, ...] | None = None
+    exact_undefended: float | None = None
+    exact_defended: float | None = None
+    exact_curve_undefended: tuple[float, ...] | None = None
+    exact_curve_defended: tuple[float, ...] | None = None
+    certified_radii: tuple[float, ...] | None = None
+    certified_accuracy: float | None = None
+    certified_radius_needed: float | None = None
+    certified_curve: tuple[float, ...] | None = None
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def robust_gain(self) -> float:
+        return self.robust_defended - self.robust_undefended
+
+    @property
+    def clean_cost(self) -> float:
+        return self.clean_undefended - self.clean_defended
+
+    @property
+    def training_ratio(self) -> float:
+        return self.fit_seconds_defended / max(self.fit_seconds_undefended, 1e-9)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers as a flat dict (the CLI's JSON)."""
+        keys = ("defence", "kind", "attack_label", "n_test", "clean_undefended", "clean_defended",
+                "robust_undefended", "robust_defended", "robust_nonadaptive", "exact_undefended", "exact_defended",
+                "certified_accuracy", "certified_radius_needed", "fit_seconds_undefended", "fit_seconds_defended",
+                "seconds")
+        out = {k: getattr(self, k) for k in keys}
+        out.update(eps=self.scenario.eps, norm=self.scenario.norm, defence_params=dict(self.defence_params),
+                   eps_grid=list(self.eps_grid), curve_undefended=list(self.curve_undefended),
+                   curve_defended=list(self.curve_defended))
+        if self.curve_nonadaptive is not None:
+            out["curve_nonadaptive"] = list(self.curve_nonadaptive)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """ART draws from NumPy's and torch's global generators: seed both, then restore them."""
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is installed with the lab
+        torch = None
+    try:
+        if torch is None:
+            yield
+        else:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)  # tiny nets: threads only add overhead on a shared host
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                yield
+            torch.set_num_threads(previous)
+    finally:
+        np.random.set_state(state)
+
+
+_WARM: list[bool] = []
+
+
+def _warm_up_torch() -> None:
+    """torch initialises its optimisers lazily (seconds on the first step); do it once, before any timing, so the
+    measured training times compare the defences and not the import."""
+    if _WARM:
+        return
+    import torch
+
+    weight = torch.zeros(2, requires_grad=True)
+    for optimiser in (torch.optim.Adam([weight]), torch.optim.LBFGS([weight], max_iter=2)):
+        def step(opt=optimiser) -> torch.Tensor:
+            opt.zero_grad()
+            loss = ((weight - 1) ** 2).sum()
+            loss.backward()
+            return loss
+        optimiser.step(step)
+    _WARM.append(True)
+
+
+def default_eps_grid(eps: float) -> tuple[float, ...]:
+    """Five budgets from 0 to twice the scenario's eps (or to 0.2 when eps is 0)."""
+    top = 2 * eps if eps > 0 else 0.2
+    return tuple(round(float(v), 6) for v in np.linspace(0.0, top, 5))
+
+
+def _accuracy(pred_or_scores: np.ndarray, y: np.ndarray) -> float:
+    pred = np.asarray(pred_or_scores)
+    if pred.ndim == 2:
+        pred = np.argmax(pred, axis=1)
+    return float(np.mean(pred == y))
+
+
+def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
+    return np.eye(k, dtype=np.float32)[y]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training defences
+
+
+def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: str, ratio: float = 1.0,
+                               C: float = 1.0, max_iter: int = 100, seed: int = 0) -> Any:
+    """A scikit-learn LogisticRegression fitted by exact adversarial training (returned fitted).
+
+    Why not ART's trainer: it accepts only neural-network wrappers. For a linear model the inner maximisation of
+    Madry's min-max problem has a closed form: the worst perturbation within ‖δ‖_p ≤ eps lowers the margin
+    f_y(x) − f_j(x) by exactly eps·‖w_y − w_j‖_q (q the dual norm). For two classes the worst-case loss is therefore
+    the logistic loss of the margin y·f(x) − eps·‖w‖_q, which this minimises directly (full-batch L-BFGS in torch,
+    the same L2 penalty as scikit-learn's C) — adversarial examples against the current weights at every step,
+    found exactly rather than by PGD. For K classes the logits of the wrong classes are raised by
+    eps·‖w_y − w_j‖_q, which is an upper bound of the worst-case cross-entropy (certified training). ``ratio``
+    mixes the clean loss in: (1 − ratio)·clean + ratio·worst case. Clipping to the data range is ignored, as in
+    :mod:`qulab.exact`. The weights are put into a LogisticRegression (coef_, intercept_, classes_), so the ART
+    wrapper and the exact closed form work on it unchanged.
+    """
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    classes, y_idx = np.unique(y, return_inverse=True)
+    k, n, d = len(classes), len(y), X.shape[1]
+    q = {"inf": 1.0, "2": 2.0, "1": math.inf}[norm]
+    X_t = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    y_t = torch.as_tensor(y_idx)
+    torch.manual_seed(seed)
+    rows = 1 if k == 2 else k
+    W = torch.zeros(rows, d, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(rows, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([W, b], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-9,
+                                  tolerance_change=1e-12, history_size=20)
+
+    def objective() -> torch.Tensor:
+        optimiser.zero_grad()
+        if k == 2:
+            sign = 2.0 * y_t.to(torch.float64) - 1.0
+            margin = sign * (X_t @ W[0] + b[0])
+            clean = torch.nn.functional.softplus(-margin).mean()
+            worst = torch.nn.functional.softplus(-(margin - eps * torch.linalg.vector_norm(W[0], ord=q))).mean()
+        else:
+            logits = X_t @ W.T + b
+            clean = torch.nn.functional.cross_entropy(logits, y_t)
+            # ‖w_y − w_j‖_q for every point's true class y and every class j (zero for j = y).
+            gaps = torch.linalg.vector_norm(W[y_t][:, None, :] - W[None, :, :], ord=q, dim=2)
+            worst = torch.nn.functional.cross_entropy(logits + eps * gaps, y_t)
+        loss = (1 - ratio) * clean + ratio * worst + (W * W).sum() / (2 * C * n)
+        loss.backward()
+        return loss
+
+    optimiser.step(objective)
+    model = LogisticRegression(C=C)
+    model.coef_ = W.detach().numpy().copy()
+    model.intercept_ = b.detach().numpy().copy()
+    model.classes_ = classes
+    model.n_features_in_ = d
+    model.n_iter_ = np.array([max_iter])
+    return model
+
+
+def _fresh_torch(spec: ModelSpec, params: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray) -> Any:
+    """A torch estimator fitted for one epoch: it has classes_, its shapes and a module to train further."""
+    estimator = spec.build(**params, seed=seed)
+    estimator.set_params(epochs=1)
+    estimator.fit(X, y)
+    estimator.set_params(epochs=params.get("epochs", estimator.epochs))
+    return estimator
+
+
+def _adversarial_training_torch(spec: ModelSpec, params: dict[str, Any], split: Split, eps: float, norm: str,
+                                attack: str, ratio: float, epochs: int, seed: int) -> Any:
+    """ART's AdversarialTrainer: the attack's estimator is the classifier being trained, so ART regenerates the
+    examples batch by batch against the current weights (Madry et al.); the trained module goes back into the
+    scikit-learn-style estimator."""
+    from art.defences.trainer import AdversarialTrainer
+
+    from qulab.torch_models import to_art_classifier
+
+    estimator = _fresh_torch(spec, params, seed, split.X_train, split.y_train)
+    classifier = to_art_classifier(estimator, clip_values=split.clip_values)
+    attack_spec = ATTACKS.get(attack)
+    attack_params = {"max_iter": 7, "step_fraction": 0.3} if attack == "pgd" else {}
+    art_attack = attack_spec.build(classifier, eps=eps, norm=norm, **attack_params)
+    trainer = AdversarialTrainer(classifier, attacks=art_attack, ratio=ratio)
+    labels = _one_hot(split.y_train, len(split.class_names))
+    with _quiet():
+        trainer.fit(split.X_train.astype(np.float32), labels, nb_epochs=epochs, batch_size=estimator.batch_size)
+    estimator.module_ = classifier.model.eval()
+    return estimator
+
+
+def _train_defended(defence: DefenceSpec, params: dict[str, Any], scenario: Scenario, split: Split,
+                    base: Any) -> Any:
+    model = MODELS.get(scenario.model)
+    model_params = resolve_params(model.params, dict(scenario.model_params))
+    if defence.name == "adversarial_training":
+        if model.name == "logistic_regression":
+            return robust_logistic_regression(split.X_train, split.y_train, params["eps"], scenario.norm,
+                                              params["ratio"], C=model_params["C"],
+                                              max_iter=max(params["epochs"], 1) * 5, seed=scenario.seed)
+        return _adversarial_training_torch(model, model_params, split, params["eps"], scenario.norm,
+                                           params["attack"], params["ratio"], params["epochs"], scenario.seed)
+    # naive_augmentation: FGM examples of the undefended model, crafted once, then a fresh fit on both.
+    X_adv = generate(ATTACKS.get("fgm"), base.classifier, split.X_train, split.y_train, params["eps"], scenario.norm)
+    X_aug = np.vstack([split.X_train, X_adv])
+    y_aug = np.concatenate([split.y_train, split.y_train])
+    if model.name in TORCH_MODELS:
+        model_params = {**model_params, "epochs": params["epochs"]}
+    return model.build(**model_params, seed=scenario.seed).fit(X_aug, y_aug)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Preprocessing defences
+
+
+def _image_preprocessor(inner: Any, image_shape: tuple[int, int]) -> Any:
+    """ART's image preprocessors want (n, h, w, c); QuLab's models take flat rows. This reshapes around the
+    inner preprocessor and passes gradients straight through (BPDA's identity approximation)."""
+    from art.defences.preprocessor import Preprocessor
+
+    class FlatImagePreprocessor(Preprocessor):
+        def __init__(self) -> None:
+            super().__init__(is_fitted=True, apply_fit=False, apply_predict=True)
+
+        def __call__(self, x: np.ndarray, y: Any = None) -> tuple[np.ndarray, Any]:
+            images = np.asarray(x).reshape(len(x), *image_shape, 1)
+            out, _ = inner(images)
+            return np.asarray(out).reshape(np.shape(x)).astype(np.asarray(x).dtype), y
+
+        def estimate_gradient(self, x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+            return grad
+
+    return FlatImagePreprocessor()
+
+
+def build_preprocessor(name: str, params: dict[str, Any], split: Split) -> Any:
+    """The ART preprocessor of a preprocessing defence, applied at prediction time only."""
+    from art.defences.preprocessor import FeatureSqueezing, GaussianAugmentation, JpegCompression, SpatialSmoothing
+
+    clip = split.clip_values or (0.0, 1.0)
+    if name == "feature_squeezing":
+        return FeatureSqueezing(clip_values=clip, bit_depth=params["bit_depth"], apply_fit=False, apply_predict=True)
+    if name == "gaussian_noise":
+        return GaussianAugmentation(sigma=params["sigma"], augmentation=False, apply_fit=False, apply_predict=True)
+    if split.image_shape is None:
+        raise InvalidInput(f"{DEFENCES.get(name).label} works on images only.")
+    if name == "spatial_smoothing":
+        inner = SpatialSmoothing(window_size=params["window_size"], channels_first=False, clip_values=clip)
+    elif name == "jpeg_compression":
+        inner = JpegCompression(clip_values=clip, quality=params["quality"], channels_first=False)
+    else:
+        raise InvalidInput(f"{name} is not a preprocessing defence")
+    return _image_preprocessor(inner, split.image_shape)
+
+
+def defended_classifier(model: ModelSpec, estimator: Any, split: Split, preprocessor: Any) -> Any:
+    """The model's ART wrapper with the preprocessor installed (predictions and gradients go through it)."""
+    classifier = model.art_classifier(estimator, split.clip_values)
+    classifier.set_params(preprocessing_defences=[preprocessor])
+    return classifier
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Randomized smoothing
+
+
+def _smoothed_classifier(estimator: Any, split: Split, sigma: float, sample_size: int = 32) -> Any:
+    """ART's PyTorchRandomizedSmoothing on a copy of the estimator's network; its loss gradients are Monte-Carlo
+    averages over the noise (the attack on it is adaptive: expectation over transformation)."""
+    import copy
+
+    import torch
+    from art.estimators.certification.randomized_smoothing import PyTorchRandomizedSmoothing
+
+    class SmoothedClassifier(PyTorchRandomizedSmoothing):
+        def loss_gradient(self, x, y, training_mode=False, **kwargs):  # noqa: ANN001, ANN201
+            # ART's PGD hands PyTorch estimators tensors, but the Monte-Carlo branch reads NumPy arrays.
+            if isinstance(x, torch.Tensor):
+                as_numpy = [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t for t in (x, y)]
+                grad = super().loss_gradient(as_numpy[0].astype(np.float32), as_numpy[1],
+                                             training_mode=training_mode, sampling=True)
+                return torch.from_numpy(np.asarray(grad, dtype=np.float32)).to(x.device)
+            return super().loss_gradient(np.asarray(x, dtype=np.float32), y, training_mode=training_mode,
+                                         sampling=True)
+
+    module = copy.deepcopy(estimator.module_).eval()
+    return SmoothedClassifier(
+        model=module, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(estimator.input_shape_),
+        nb_classes=len(estimator.classes_), optimizer=torch.optim.Adam(module.parameters(), lr=estimator.lr),
+        clip_values=split.clip_values, device_type="cpu", sample_size=sample_size, scale=sigma, alpha=0.001)
+
+
+def certified_radius_needed(eps: float, norm: str, n_features: int) -> float:
+    """The L2 radius whose ball contains the eps-ball of the norm: √d·eps for L∞, eps for L2 and L1."""
+    return eps * math.sqrt(n_features) if norm == "inf" else eps
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _robust_curve(attack: Any, attack_params: dict[str, Any], classifier: Any, predict: Callable, X: np.ndarray,
+                  y: np.ndarray, eps_grid: tuple[float, ...], norm: str, clean: float) -> tuple[list[float], dict]:
+    """Robust accuracy at every eps of the grid, and the adversarial examples per eps (for reuse)."""
+    accuracies, examples = [], {}
+    for eps in eps_grid:
+        if eps == 0:
+            accuracies.append(clean)
+            examples[eps] = X
+            continue
+        X_adv = generate(attack, classifier, X, y, eps, norm, attack_params)
+        examples[eps] = X_adv
+        accuracies.append(_accuracy(predict(X_adv), y))
+    return accuracies, examples
+
+
+def _exact_curve(estimator: Any, split: Split, norm: str, grid: np.ndarray) -> tuple[float, ...]:
+    W, b = linear_scores(estimator)
+    distances = minimal_perturbations(W, b, split.X_test, split.y_test, norm)
+    return tuple(float(v) for v in np.atleast_1d(exact_robust_accuracy(distances, grid)))
+
+
+def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
+                     n_train: int = 455, n_eps: int = 5) -> float:
+    """A rough duration (seconds, this 2-core host) for the page to announce before it starts."""
+    defence = DEFENCES.get(defence_name)
+    params = resolve_params(defence.params, dict(defence_params or {}))
+    torch_model = scenario.model in TORCH_MODELS
+    per_attack = (1.0 if torch_model else 0.3) * n_eps
+    if defence.kind == PREPROCESSING:
+        return 2 + 3 * per_attack
+    if defence.kind == CERTIFICATION:
+        return 3 + params["epochs"] * n_train / 4000 + params["n_certify"] / 100 * 2 + 2 * per_attack
+    if torch_model:
+        steps = 8 if (defence.name == "adversarial_training" and params.get("attack") == "pgd") else 2
+        return 2 + params["epochs"] * n_train * steps / 6000 + 2 * per_attack
+    return 1 + 2 * per_attack
+
+
+def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
+                     eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
+                     progress: Progress | None = None) -> DefenceOutcome:
+    """Undefended vs defended on the scenario's held-out test split, against the scenario's attack.
+
+    The attack always uses the true labels. ``data`` carries an upload's rows; ``progress(fraction, text)`` is
+    called between the slow steps. Raises InvalidInput for an unknown defence, a bad parameter or an
+    incompatible model/data/attack.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda fraction, text: None)
+    defence = DEFENCES.get(defence_name)
+    params = resolve_params(defence.params, dict(defence_params or {}))
+    model = MODELS.get(scenario.model)
+    attack = ATTACKS.get(scenario.attack)
+    grid = tuple(sorted({*(eps_grid or default_eps_grid(scenario.eps)), float(scenario.eps)}))
+
+    report(0.02, "Preparing the data")
+    split = prepare_split(scenario, data)
+    images = split.image_shape is not None
+    known_range = split.clip_values is not None or split.scaling == "minmax"
+    reason = defence.unsupported_reason(model, images=images, known_range=known_range)
+    if reason is None:
+        reason = attack.unsupported_reason(model, split.n_classes, images)
+    if reason is not None:
+        raise InvalidInput(reason)
+    if scenario.norm not in attack.norms:
+        raise InvalidInput(f"{attack.label} supports the norms {', '.join(attack.norms)}, not {scenario.norm}.")
+    attack_params = resolve_params(attack.params, dict(scenario.attack_params))
+    X, y = split.X_test, split.y_test
+    notes: list[str] = []
+
+    if model.name in TORCH_MODELS or defence.name == "adversarial_training":
+        _warm_up_torch()
+    with _seeded(scenario.seed):
+        report(0.05, "Training the undefended model")
+        base = fit_model(scenario, split)
+        clean_base = _accuracy(base.predict(X), y)
+        report(0.15, "Attacking the undefended model")
+        curve_base, adv_base = _robust_curve(attack, attack_params, base.classifier, base.predict, X, y, grid,
+                                             scenario.norm, clean_base)
+        extra: dict[str, Any] = {}
+
+        if defence.kind == TRAINING:
+            report(0.35, f"Training with {defence.label.lower()}")
+            start = time.perf_counter()
+            estimator = _train_defended(defence, params, scenario, split, base)
+            seconds = time.perf_counter() - start
+            if defence.name == "naive_augmentation":
+                seconds += base.fit_seconds  # it needs the undefended model first
+            classifier = model.art_classifier(estimator, split.clip_values)
+
+            def predict(Z: np.ndarray) -> np.ndarray:
+                return np.asarray(estimator.predict(Z)).astype(np.int64)
+
+            clean_def = _accuracy(predict(X), y)
+            report(0.7, "Attacking the defended model")
+            curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
+                                         clean_def)
+            if model.linear:
+                g = np.asarray(grid)
+                extra.update(exact_curve_undefended=_exact_curve(base.estimator, split, scenario.norm, g),
+                             exact_curve_defended=_exact_curve(estimator, split, scenario.norm, g))
+        elif defence.kind == PREPROCESSING:
+            seconds = base.fit_seconds
+            preprocessor = build_preprocessor(defence.name, params, split)
+            classifier = defended_classifier(model, base.estimator, split, preprocessor)
+
+            def predict(Z: np.ndarray) -> np.ndarray:
+                return np.argmax(classifier.predict(Z.astype(np.float32) if model.name in TORCH_MODELS else Z),
+                                 axis=1)
+
+            clean_def = _accuracy(predict(X), y)
+            report(0.45, "Non-adaptive attack: the undefended model's examples through the defence")
+            curve_nonadaptive = [clean_def if eps == 0 else _accuracy(predict(adv_base[eps]), y) for eps in grid]
+            report(0.6, "Adaptive attack: differentiating through the defence (BPDA)")
+            curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
+                                         clean_def)
+            extra.update(curve_nonadaptive=tuple(curve_nonadaptive),
+                         robust_nonadaptive=curve_nonadaptive[grid.index(float(scenario.eps))])
+            if model.linear:
+                g = np.asarray(grid)
+                extra["exact_curve_undefended"] = _exact_curve(base.estimator, split, scenario.norm, g)
+                notes.append("The exact robust accuracy applies to the bare linear model; with a sanitiser in "
+                             "front the model is no longer linear, so only attacks measure it.")
+        else:  # certification
+            report(0.3, "Training on noisy inputs (randomized smoothing)")
+            model_params = resolve_params(model.params, dict(scenario.model_params))
+            start = time.perf_counter()
+            estimator = _fresh_torch(model, model_params, scenario.seed, split.X_train, split.y_train)
+            classifier = _smoothed_classifier(estimator, split, params["sigma"])
+            classifier.fit(split.X_train.astype(np.float32), _one_hot(split.y_train, split.n_classes),
+                           nb_epochs=params["epochs"], batch_size=estimator.batch_size)
+            seconds = time.perf_counter() - start
+
+            def predict(Z: np.ndarray) -> np.ndarray:
+                return np.argmax(classifier.predict(np.asarray(Z, dtype=np.float32)), axis=1)
+
+            clean_def = _accuracy(predict(X), y)
+            report(0.55, "Attacking the smoothed model (gradients averaged over the noise)")
+            curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
+                                         clean_def)
+            report(0.8, "Certifying every test point")
+            certified_pred, radii = classifier.certify(X.astype(np.float32), n=params["n_certify"], batch_size=256)
+            needed = certified_radius_needed(scenario.eps, scenario.norm, X.shape[1])
+            correct = certified_pred == y
+            extra.update(
+                certified_radii=tuple(float(r) if c else 0.0 for r, c in zip(radii, correct, strict=True)),
+                certified_accuracy=float(np.mean(correct & (radii >= needed))),
+                certified_radius_needed=needed,
+                certified_curve=tuple(float(np.mean(correct & (radii >= certified_radius_needed(
+                    e, scenario.norm, X.shape[1])))) for e in grid))
+            notes.append("Certified radii are L2 radii; an L∞ budget eps is certified only when the radius "
+                         "reaches √d·eps, since the L∞ ball of radius eps reaches that far in L2.")
+
+    at = grid.index(float(scenario.eps))
+    exact_und, exact_def = extra.pop("exact_curve_undefended", None), extra.pop("exact_curve_defended", None)
+    return DefenceOutcome(
+        scenario=scenario, defence=defence.name, defence_params=freeze(params), kind=defence.kind,
+        attack_label=f"{attack.label} ({'L∞' if scenario.norm == 'inf' else 'L' + scenario.norm})",
+        n_test=len(y), clean_undefended=clean_base, clean_defended=clean_def,
+        robust_undefended=curve_base[at], robust_defended=curve_def[at], eps_grid=grid,
+        curve_undefended=tuple(curve_base), curve_defended=tuple(curve_def),
+        fit_seconds_undefended=base.fit_seconds, fit_seconds_defended=seconds,
+        exact_undefended=exact_und[at] if exact_und else None, exact_defended=exact_def[at] if exact_def else None,
+        exact_curve_undefended=exact_und, exact_curve_defended=exact_def, notes=tuple(notes),
+        seconds=time.perf_counter() - started, **extra)
+
+
+def parse_defence_params(defence_name: str, pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` strings (the CLI's ``--defense-param``) parsed and validated by the defence's Params."""
+    defence = DEFENCES.get(defence_name)
+    known = {p.name: p for p in defence.params}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"defence parameters are written k=v, not {pair!r}")
+        if key not in known:
+            raise InvalidInput(f"{defence.label} has no parameter {key!r}; known: {', '.join(known) or 'none'}")
+        values[key] = known[key].parse(text)
+    return values
+
+
+__all__ = ["DEFENCES", "DefenceOutcome", "DefenceSpec", "evaluate_defence", "parse_defence_params",
+           "robust_logistic_regression"]
