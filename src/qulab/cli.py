@@ -1,25 +1,41 @@
 """`qulab`: the same library as the pages, from a terminal.
 
     qulab app [--port 8501] [--address localhost]
-    qulab evaluate --eps 0.1 [--data synthetic] [--model logistic_regression] [--attack fgm] [--json]
+    qulab list [--json]
+    qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
+    qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
+
+    common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
+            [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
+
+DATA is a built-in data set (``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
+input prints one line ``qulab: error: ...`` on stderr and exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from qulab.attacks import ATTACKS
-from qulab.datasets import DATASETS, SCALINGS
-from qulab.models import MODELS
-from qulab.registry import InvalidInput
+from qulab.attacks import ATTACKS, AttackSpec
+from qulab.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
+from qulab.models import MODELS, ModelSpec
+from qulab.registry import InvalidInput, Param
 from qulab.scenario import NORMS, Scenario, freeze
+from qulab.tabular_upload import DataError
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
+# What `list` assumes about the data when it says which models an attack supports: three classes (so
+# attacks needing more than two count), and image inputs only for the attacks and models that need them.
+LIST_CLASSES = 3
 
 
 class UsageError(Exception):
@@ -36,9 +52,85 @@ def _non_negative(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be non-negative, not {value}")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative finite number, not {value}")
     return value
+
+
+def _eps_list(text: str) -> tuple[float, ...]:
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError("expects a comma-separated list of numbers such as 0,0.05,0.1")
+    values = []
+    for part in parts:
+        if not part:
+            raise argparse.ArgumentTypeError(f"empty value in {text!r}; use a list such as 0,0.05,0.1")
+        try:
+            values.append(_non_negative(part))
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentTypeError(f"{part!r} in {text!r}: {error}") from None
+    return tuple(values)
+
+
+def _clip(text: str) -> tuple[float, float]:
+    lo_text, sep, hi_text = text.partition(",")
+    try:
+        if not sep:
+            raise ValueError
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects LO,HI such as 0,1, not {text!r}") from None
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"LO must be below HI, not {text!r}")
+    return lo, hi
+
+
+def _steps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"a curve needs at least 2 steps, not {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"test size must be between 0 and 1, not {value}")
+    return value
+
+
+def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default="synthetic", metavar="DATA",
+                      help=f"built-in data set ({', '.join(DATASETS.names())}) or csv:PATH (default: synthetic)")
+    data.add_argument("--target", metavar="COL", help="class column of csv data (default: proposed from the file)")
+    data.add_argument("--test-data", metavar="csv:PATH",
+                      help="explicit test set (same feature columns and target); replaces the random split")
+    data.add_argument("--data-param", action="append", default=[], metavar="K=V",
+                      help="data-set parameter, e.g. n_samples=5000 (repeatable)")
+    data.add_argument("--scaling", default="none", choices=SCALINGS,
+                      help="feature scaling fitted on the training part only")
+    data.add_argument("--clip", type=_clip, metavar="LO,HI", help="valid input range the attack must stay in")
+    data.add_argument("--seed", type=int, default=42)
+    data.add_argument("--test-size", type=_fraction, default=0.2, metavar="F", help="test share (default 0.2)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default="logistic_regression", choices=MODELS.names(), metavar="M",
+                       help=f"one of {', '.join(MODELS.names())} (default: logistic_regression)")
+    model.add_argument("--model-param", action="append", default=[], metavar="K=V",
+                       help="model parameter, e.g. C=0.1 (repeatable); scikit-learn defaults otherwise")
+    attack = parser.add_argument_group("attack")
+    attack.add_argument("--attack", default="fgm", choices=ATTACKS.names(), metavar="A",
+                        help=f"one of {', '.join(ATTACKS.names())} (default: fgm)")
+    attack.add_argument("--norm", choices=NORMS, help="budget norm (default: the attack's first norm)")
+    attack.add_argument("--param", action="append", default=[], metavar="K=V",
+                        help="attack parameter, e.g. max_iter=10 (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,41 +141,169 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8501)
     app.add_argument("--address", default="localhost", help="interface to listen on (default: localhost only)")
 
+    listing = commands.add_parser("list", help="data sets, models, attacks and defences")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+
     evaluate = commands.add_parser("evaluate", help="clean and adversarial accuracy for one scenario")
-    evaluate.add_argument("--data", default="synthetic", choices=DATASETS.names())
-    evaluate.add_argument("--model", default="logistic_regression", choices=MODELS.names())
-    evaluate.add_argument("--attack", default="fgm", choices=ATTACKS.names())
     evaluate.add_argument("--eps", type=_non_negative, required=True, help="attack budget")
-    evaluate.add_argument("--norm", default="inf", choices=NORMS)
-    evaluate.add_argument("--param", action="append", default=[], metavar="K=V",
-                          help="attack parameter (repeatable)")
-    evaluate.add_argument("--scaling", default="none", choices=SCALINGS)
-    evaluate.add_argument("--seed", type=int, default=42)
-    evaluate.add_argument("--test-size", type=float, default=0.2)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_scenario_options(evaluate)
+
+    curve = commands.add_parser("curve", help="adversarial accuracy at several budgets")
+    budget = curve.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--eps", type=_eps_list, metavar="E1,E2,...", help="budgets, comma-separated")
+    budget.add_argument("--eps-max", type=_non_negative, metavar="E", help="largest budget (with --steps)")
+    curve.add_argument("--steps", type=_steps, metavar="N", help="evenly spaced budgets from 0 to --eps-max")
+    _add_scenario_options(curve)
     return parser
 
 
-def _attack_params(attack: str, pairs: list[str]) -> dict[str, Any]:
-    declared = {p.name: p for p in ATTACKS.get(attack).params}
+# --------------------------------------------------------------------------------------------------------------
+# Parameters and scenario
+
+
+def _parse_params(declared: tuple[Param, ...], pairs: list[str], owner: str, flag: str) -> dict[str, Any]:
+    known = {p.name: p for p in declared}
     params = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        if not sep:
-            raise UsageError(f"--param expects K=V, not {pair!r}")
-        if name not in declared:
-            raise UsageError(f"{attack} has no parameter {name!r}; it has: {', '.join(declared) or 'none'}")
-        params[name] = declared[name].parse(text)
+        if not sep or not name:
+            raise UsageError(f"{flag} expects K=V, not {pair!r}")
+        if name not in known:
+            raise UsageError(f"{owner} has no parameter {name!r}; it has: {', '.join(known) or 'none'}")
+        params[name] = known[name].parse(text)
     return params
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from qulab.pipeline import evaluate
+def _attack_params(attack: str, pairs: list[str]) -> dict[str, Any]:
+    return _parse_params(ATTACKS.get(attack).params, pairs, attack, "--param")
 
-    scenario = Scenario(dataset=args.data, model=args.model, attack=args.attack, eps=args.eps,
-                        norm=args.norm, seed=args.seed, test_size=args.test_size, scaling=args.scaling,
-                        attack_params=freeze(_attack_params(args.attack, args.param)))
-    summary = evaluate(scenario).summary()
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `evaluate` and `curve` share: the scenario, its split and the specs, checked before any fitting."""
+
+    scenario: Scenario
+    split: Split
+    attack: AttackSpec
+    model: ModelSpec
+    target: str | None
+
+
+def _csv_path(text: str, flag: str) -> str:
+    if not text.startswith(CSV_PREFIX) or not text.removeprefix(CSV_PREFIX):
+        raise UsageError(f"{flag} expects csv:PATH, not {text!r}")
+    return text.removeprefix(CSV_PREFIX)
+
+
+def _propose_target(path: str) -> str:
+    """The class column the upload page would propose, for csv data given without --target."""
+    from qulab.tabular_upload import UPLOAD_LIMITS, parse_csv, propose_target
+
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidInput(f"no CSV file at {path!r}")
+    if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
+        raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
+    try:
+        return propose_target(parse_csv(file.read_bytes()))
+    except DataError as error:
+        raise InvalidInput(f"{path}: {error}") from None
+
+
+def _read_csv(path: str, target: str) -> Dataset:
+    from qulab.datasets import dataset_from_table, read_csv_file
+
+    return dataset_from_table(read_csv_file(path, target))
+
+
+def _load(args: argparse.Namespace) -> tuple[Dataset, tuple[tuple[str, Any], ...], str | None]:
+    """The training data (or the whole data set), its scenario parameters and the csv target used."""
+    from qulab.datasets import load_dataset
+
+    if args.data.startswith(CSV_PREFIX):
+        path = _csv_path(args.data, "--data")
+        if args.data_param:
+            raise UsageError("--data-param applies to built-in data sets; csv data takes --target only")
+        target = args.target
+        if target is None:
+            target = _propose_target(path)
+            print(f"qulab: note: no --target given; using the column {target!r} as the class column "
+                  f"(pass --target COL to choose another)", file=sys.stderr)
+        return _read_csv(path, target), freeze({"target": target}), target
+    spec = DATASETS.get(args.data)
+    if args.target is not None:
+        raise UsageError(f"--target applies to csv:PATH data; {args.data} has its own classes")
+    params = _parse_params(spec.params, args.data_param, args.data, "--data-param")
+    return load_dataset(args.data, params, seed=args.seed), freeze(params), None
+
+
+def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
+    from qulab.pipeline import prepare_split, split_with_test_set
+
+    attack = ATTACKS.get(args.attack)
+    model = MODELS.get(args.model)
+    norm = args.norm or attack.norms[0]
+    if norm not in attack.norms:
+        raise UsageError(f"{attack.label} works in the {' or '.join('L' + n.replace('inf', '∞') for n in attack.norms)}"
+                         f" norm; use --norm {' or --norm '.join(attack.norms)}")
+    attack_params = _attack_params(args.attack, args.param)
+    model_params = _parse_params(model.params, args.model_param, args.model, "--model-param")
+    data, data_params, target = _load(args)
+    scenario = Scenario(dataset=args.data, model=args.model, attack=args.attack, eps=eps, norm=norm, seed=args.seed,
+                        test_size=args.test_size, scaling=args.scaling, dataset_params=data_params,
+                        model_params=freeze(model_params), attack_params=freeze(attack_params))
+    if args.test_data is not None:
+        path = _csv_path(args.test_data, "--test-data")
+        if target is None:
+            raise UsageError("--test-data needs csv:PATH training data (--data csv:PATH) with the same columns")
+        split = split_with_test_set(data, _read_csv(path, target), args.scaling, args.seed)
+    else:
+        split = prepare_split(scenario, data)
+    if args.clip is not None:
+        split = replace(split, clip_values=args.clip)
+    if model.needs_images and split.image_shape is None:
+        raise InvalidInput(f"{model.label} needs image inputs: use --data digits or another model")
+    reason = attack.unsupported_reason(model, split.n_classes, split.image_shape is not None)
+    if reason:
+        raise InvalidInput(reason)
+    return Prepared(scenario, split, attack, model, target)
+
+
+def _header(prepared: Prepared, args: argparse.Namespace) -> dict[str, Any]:
+    scenario = prepared.scenario
+    head = {"data": scenario.dataset, "model": scenario.model, "attack": scenario.attack, "norm": scenario.norm,
+            "scaling": scenario.scaling, "seed": scenario.seed, "clip": prepared.split.clip_values}
+    if prepared.target is not None:
+        head["target"] = prepared.target
+    if args.test_data is not None:
+        head["test_data"] = args.test_data
+    return head
+
+
+@contextlib.contextmanager
+def _stdout_for(args: argparse.Namespace):
+    """With --json nothing but the JSON object reaches stdout (libraries' prints go to stderr)."""
+    if args.json:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    else:
+        yield
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from qulab.pipeline import fit_model, run_attack
+
+    start = time.perf_counter()
+    with _stdout_for(args):
+        prepared = _prepare(args, args.eps)
+        model = fit_model(prepared.scenario, prepared.split)
+        outcome = run_attack(prepared.scenario, prepared.split, model)
+    summary = {**_header(prepared, args), **outcome.summary(), "attack_seconds": outcome.seconds,
+               "fit_seconds": model.fit_seconds, "seconds": time.perf_counter() - start}
     if args.json:
         print(json.dumps(summary))
     else:
@@ -93,20 +313,126 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _curve(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from qulab.curves import attack_curve, eps_grid, exact_curve
+    from qulab.pipeline import fit_model
+
+    if args.eps is not None:
+        if args.steps is not None:
+            raise UsageError("--steps goes with --eps-max, not with an --eps list")
+        grid = np.array(args.eps, dtype=float)
+    else:
+        if args.steps is None:
+            raise UsageError("--eps-max needs --steps N (at least 2)")
+        grid = eps_grid(args.eps_max, args.steps)
+    start = time.perf_counter()
+    with _stdout_for(args):
+        prepared = _prepare(args, float(grid.max()))
+        model = fit_model(prepared.scenario, prepared.split)
+        curve = attack_curve(prepared.scenario, prepared.split, model, grid)
+        exact = exact_curve(prepared.split, model, grid, prepared.scenario.norm)
+        clean = float(np.mean(model.predict(prepared.split.X_test) == prepared.split.y_test))
+    result = {**_header(prepared, args), "clean_accuracy": clean, "eps": list(curve.eps),
+              "adversarial_accuracy": list(curve.accuracy), "n_test": len(prepared.split.y_test),
+              "method": curve.method, "attack_seconds": curve.seconds, "fit_seconds": model.fit_seconds}
+    if exact is not None:
+        result["exact_accuracy"] = list(exact.accuracy)
+    result["seconds"] = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{curve.label} on {result['n_test']} test points (norm {prepared.scenario.norm}); "
+              f"clean accuracy {clean:.4f}")
+        print(f"{'eps':>10}  {'accuracy':>9}" + (f"  {'exact':>9}" if exact else ""))
+        for i, e in enumerate(curve.eps):
+            row = f"{e:10.4g}  {curve.accuracy[i]:9.4f}"
+            print(row + (f"  {exact.accuracy[i]:9.4f}" if exact else ""))
+        print(f"({curve.method}; {result['seconds']:.2f} s)")
+    return 0
+
+
+def _supported_models(attack: AttackSpec) -> list[str]:
+    """Models the attack can run on, with image data assumed where the attack or the model needs it."""
+    return [model.name for model in MODELS
+            if attack.unsupported_reason(model, n_classes=LIST_CLASSES,
+                                         images=attack.needs_neural_images or model.needs_images) is None]
+
+
+def _defences() -> list[dict[str, Any]]:
+    try:
+        from qulab.defences import DEFENCES
+    except ImportError:
+        return []
+    return [{"name": entry.name, "label": entry.label} for entry in DEFENCES]
+
+
+def _param_info(params: tuple[Param, ...]) -> list[dict[str, Any]]:
+    return [{"name": p.name, "default": p.default, "low": p.low, "high": p.high, "help": p.help} for p in params]
+
+
+def listing() -> dict[str, Any]:
+    """Everything the registries offer, as `qulab list --json` prints it."""
+    return {
+        "datasets": [{"name": d.name, "label": d.label, "description": d.description, "params": _param_info(d.params)}
+                     for d in DATASETS],
+        "models": [{"name": m.name, "label": m.label, "family": m.family, "linear": m.linear,
+                    "needs_images": m.needs_images, "exposes": sorted(m.exposes), "params": _param_info(m.params)}
+                   for m in MODELS],
+        "attacks": [{"name": a.name, "label": a.label, "knowledge": a.knowledge, "access": a.access,
+                     "norm": list(a.norms), "nist": a.nist, "minimal": a.minimal, "targeted": a.targeted,
+                     "images_only": a.needs_neural_images, "min_classes": a.min_classes,
+                     "supports": _supported_models(a), "params": _param_info(a.params)}
+                    for a in ATTACKS],
+        "defences": _defences(),
+    }
+
+
+def _list(args: argparse.Namespace) -> int:
+    info = listing()
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print("data sets (or csv:PATH):")
+    for d in info["datasets"]:
+        print(f"  {d['name']:<20} {d['label']}")
+    print("models:")
+    for m in info["models"]:
+        print(f"  {m['name']:<20} {m['label']}{'  [images only]' if m['needs_images'] else ''}")
+    print("attacks:")
+    for a in info["attacks"]:
+        tags = [a["knowledge"], a["nist"], "norm " + "/".join(a["norm"])]
+        if a["images_only"]:
+            tags.append("images only")
+        print(f"  {a['name']:<20} {a['label']}  [{', '.join(tags)}; needs {a['access']}]")
+        print(f"  {'':<20} runs on: {', '.join(a['supports']) or 'no registered model'}")
+    print("defences:")
+    for d in info["defences"] or [{"name": "(none yet)", "label": ""}]:
+        print(f"  {d['name']:<20} {d['label']}")
+    return 0
+
+
 def _app(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(args.port),
                "--server.address", args.address, "--browser.gatherUsageStats", "false"]
     return subprocess.call(command)
 
 
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"app": _app, "evaluate": _evaluate}[args.command](args)
-    except (UsageError, InvalidInput) as error:
+        return COMMANDS[args.command](args)
+    except (UsageError, InvalidInput, DataError) as error:
         message = error.args[0] if error.args else str(error)
-        print(f"qulab: error: {message}", file=sys.stderr)
+        print(f"qulab: error: {' '.join(str(message).split())}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `qulab list | head`: the reader left; say nothing more
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
+        return 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from qulab.attacks import ATTACKS, generate
-from qulab.datasets import Dataset, Split, load_dataset, split_dataset
+from qulab.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
 from qulab.models import MODELS, ModelSpec
 from qulab.registry import InvalidInput, resolve_params
 from qulab.scenario import Scenario
@@ -104,7 +104,7 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
 def run_attack(scenario: Scenario, split: Split, model: FittedModel) -> AttackOutcome:
     """Attack the test set of the split with the scenario's attack, against the true labels."""
     spec = ATTACKS.get(scenario.attack)
-    reason = spec.unsupported_reason(model.spec)
+    reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
     params = resolve_params(spec.params, dict(scenario.attack_params))
@@ -120,3 +120,37 @@ def evaluate(scenario: Scenario) -> AttackOutcome:
     """The whole flow in one call (the CLI's path; pages cache the steps separately)."""
     split = prepare_split(scenario)
     return run_attack(scenario, split, fit_model(scenario, split))
+
+
+def split_with_test_set(train: Dataset, test: Dataset, scaling: str = "none", seed: int = 42) -> Split:
+    """A split from an explicit test set: the scaler is fitted on ``train`` only; classes are matched by name.
+
+    The test set must have the training set's features (same names, same order); its classes must be among
+    the training classes (a test set may lack some of them).
+    """
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if scaling not in SCALINGS:
+        raise InvalidInput(f"scaling must be one of {', '.join(SCALINGS)}, not {scaling!r}")
+    if tuple(test.feature_names) != tuple(train.feature_names):
+        missing = [f for f in train.feature_names if f not in test.feature_names]
+        extra = [f for f in test.feature_names if f not in train.feature_names]
+        detail = "; ".join(part for part in (
+            f"missing {', '.join(map(repr, missing[:5]))}" if missing else "",
+            f"not in training {', '.join(map(repr, extra[:5]))}" if extra else "",
+        ) if part) or "same names in a different order"
+        raise InvalidInput(f"the test set's feature columns differ from the training set's ({detail}); "
+                           f"give both files the same feature columns")
+    code = {name: k for k, name in enumerate(train.class_names)}
+    unknown = sorted({name for name in test.class_names if name not in code})
+    if unknown:
+        raise InvalidInput(f"the test set has classes the training set lacks: {', '.join(map(repr, unknown[:5]))}")
+    y_test = np.array([code[name] for name in test.class_names], dtype=np.int64)[test.y] if len(test.y) else test.y
+    X_train, X_test, clip = train.X, test.X, train.clip_values
+    if scaling != "none":
+        scaler = (MinMaxScaler() if scaling == "minmax" else StandardScaler()).fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        clip = (0.0, 1.0) if scaling == "minmax" and clip is not None else None
+    return Split(X_train=X_train, X_test=X_test, y_train=train.y, y_test=y_test,
+                 feature_names=train.feature_names, class_names=train.class_names, clip_values=clip,
+                 scaling=scaling, image_shape=train.image_shape)
