@@ -130,7 +130,54 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
     attack.add_argument("--norm", choices=NORMS, help="budget norm (default: the attack's first norm)")
     attack.add_argument("--param", action="append", default=[], metavar="K=V",
                         help="attack parameter, e.g. max_iter=10 (repeatable)")
+    defence = parser.add_argument_group("defence")
+    defence.add_argument("--defense", "--defence", dest="defence", metavar="NAME", choices=_defence_names(),
+                         help=f"compare with a defended model: {', '.join(_defence_names())}")
+    defence.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
+                         metavar="K=V", help="defence parameter (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _defence_names() -> list[str]:
+    from qulab.defences import DEFENCES
+
+    return DEFENCES.names()
+
+
+def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, ...] | None) -> dict[str, Any]:
+    """Undefended vs defended through the Defences page's own function; the defended numbers lead."""
+    from qulab.defences import evaluate_defence, parse_defence_params
+
+    if args.test_data is not None or args.clip is not None:
+        raise UsageError("--defense works on the data set's own split; drop --test-data and --clip")
+    params = parse_defence_params(args.defence, args.defence_param)
+    data = None if prepared.target is None else _read_csv(_csv_path(args.data, "--data"), prepared.target)
+    outcome = evaluate_defence(prepared.scenario, args.defence, params, eps_grid=grid, data=data)
+    result = outcome.summary()
+    result.update(clean_accuracy=outcome.clean_defended, adversarial_accuracy=outcome.robust_defended,
+                  undefended={"clean_accuracy": outcome.clean_undefended,
+                              "adversarial_accuracy": outcome.robust_undefended})
+    if grid is not None:
+        index = [outcome.eps_grid.index(e) for e in grid]
+        result.update(eps=list(grid), adversarial_accuracy=[outcome.curve_defended[i] for i in index])
+        result["undefended"]["adversarial_accuracy"] = [outcome.curve_undefended[i] for i in index]
+        if outcome.exact_curve_defended is not None:
+            result["exact_accuracy"] = [outcome.exact_curve_defended[i] for i in index]
+    return result
+
+
+def _print_defended(result: dict[str, Any]) -> None:
+    print(f"defence: {result['defence']} ({result['kind']}) against {result['attack_label']}, "
+          f"{result['n_test']} test points")
+    print(f"clean accuracy:       undefended {result['clean_undefended']:.4f}  defended {result['clean_defended']:.4f}")
+    if isinstance(result["adversarial_accuracy"], list):
+        print(f"{'eps':>10}  {'undefended':>10}  {'defended':>9}")
+        for e, u, d in zip(result["eps"], result["undefended"]["adversarial_accuracy"],
+                           result["adversarial_accuracy"], strict=True):
+            print(f"{e:10.4g}  {u:10.4f}  {d:9.4f}")
+    else:
+        print(f"robust accuracy:      undefended {result['robust_undefended']:.4f}  "
+              f"defended {result['robust_defended']:.4f}  (eps={result['eps']}, norm={result['norm']})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +345,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from qulab.pipeline import fit_model, run_attack
 
     start = time.perf_counter()
+    if args.defence is not None:
+        with _stdout_for(args):
+            prepared = _prepare(args, args.eps)
+            result = {**_header(prepared, args), **_defended(args, prepared, None)}
+        result["seconds"] = time.perf_counter() - start
+        print(json.dumps(result)) if args.json else _print_defended(result)
+        return 0
     with _stdout_for(args):
         prepared = _prepare(args, args.eps)
         model = fit_model(prepared.scenario, prepared.split)
@@ -328,6 +382,13 @@ def _curve(args: argparse.Namespace) -> int:
             raise UsageError("--eps-max needs --steps N (at least 2)")
         grid = eps_grid(args.eps_max, args.steps)
     start = time.perf_counter()
+    if args.defence is not None:
+        with _stdout_for(args):
+            prepared = _prepare(args, float(grid.max()))
+            result = {**_header(prepared, args), **_defended(args, prepared, tuple(map(float, grid)))}
+        result["seconds"] = time.perf_counter() - start
+        print(json.dumps(result)) if args.json else _print_defended(result)
+        return 0
     with _stdout_for(args):
         prepared = _prepare(args, float(grid.max()))
         model = fit_model(prepared.scenario, prepared.split)
