@@ -41,10 +41,6 @@ CASES = {
     "auto_attack": (IMAGES, "torch_cnn", {"epochs": 3}, {"max_iter": 3}),
 }
 # Known gaps, reported to the attacks' owner; strict, so the test says when they are fixed.
-KNOWN_FAILURES = {
-    "square": "the CNN's ART wrapper has flat inputs, which ART's SquareAttack rejects "
-              "('Attack can only be applied to image data'); it needs input_shape=image_shape",
-}
 
 _SPLITS: dict = {}
 _MODELS: dict = {}
@@ -71,8 +67,7 @@ def test_every_attack_has_a_case():
 
 def _case_param(name: str):
     scenario, model, _, _ = CASES[name]
-    marks = [pytest.mark.xfail(reason=KNOWN_FAILURES[name], strict=True)] if name in KNOWN_FAILURES else []
-    return pytest.param(name, id=f"{name}-on-{model}-{scenario.dataset}", marks=marks)
+    return pytest.param(name, id=f"{name}-on-{model}-{scenario.dataset}")
 
 
 @pytest.mark.parametrize("attack", [_case_param(name) for name in ATTACKS.names()])

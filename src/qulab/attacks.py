@@ -177,10 +177,32 @@ def _zoo(classifier, eps, norm, confidence=0.0, learning_rate=0.1, binary_search
                batch_size=1, variable_h=0.01, **_quiet_kwargs(cls))
 
 
+class _ImageView:
+    """Runs an image-only ART attack on flat rows: the network is re-wrapped with its image shape, the rows are
+    reshaped on the way in and flattened on the way out."""
+
+    def __init__(self, make_attack: Callable[[Any], Any], classifier: Any, image_shape: tuple[int, ...]) -> None:
+        from torch import nn
+
+        from qulab.torch_models import Float32PyTorchClassifier
+
+        self.image_shape = image_shape
+        image_classifier = Float32PyTorchClassifier(
+            model=classifier.model, loss=nn.CrossEntropyLoss(), input_shape=image_shape,
+            nb_classes=classifier.nb_classes, clip_values=classifier.clip_values, device_type="cpu")
+        self.attack = make_attack(image_classifier)
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        images = x.reshape(len(x), *self.image_shape).astype(np.float32)
+        return self.attack.generate(x=images, y=y).reshape(len(x), -1)
+
+
 def _square(classifier, eps, norm, max_iter=100, **_):
     cls = _art("SquareAttack")
-    return cls(estimator=classifier, norm=norm_order(norm) if norm != "1" else np.inf, eps=eps, max_iter=max_iter,
-               nb_restarts=1, batch_size=64, **_quiet_kwargs(cls))
+    side = int(round(np.sqrt(np.prod(classifier.input_shape))))
+    return _ImageView(lambda image_classifier: cls(
+        estimator=image_classifier, norm=norm_order(norm) if norm != "1" else np.inf, eps=eps, max_iter=max_iter,
+        nb_restarts=1, batch_size=64, **_quiet_kwargs(cls)), classifier, (1, side, side))
 
 
 def _decision_tree(classifier, eps, norm, offset=0.001, **_):
