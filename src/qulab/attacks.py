@@ -45,6 +45,7 @@ class AttackSpec:
     params: tuple[Param, ...] = field(default=())
     needs_neural_images: bool = False
     min_classes: int = 2
+    rescalable: bool = False  # its step is eps × a direction that does not depend on eps (FGM)
     labels: str = "true"  # what ART's y receives: "true" labels, "none" (ART's own predictions), "next" class
     reference: str = ""
 
@@ -227,7 +228,7 @@ _CW_PARAMS = (_CONFIDENCE, _LEARNING_RATE, _SEARCH_STEPS,
 for spec in (
     AttackSpec("fgm", "Fast Gradient Method",
                "One step of size epsilon along the sign (L∞) or the direction (L2, L1) of the loss gradient.",
-               _fgm, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"),
+               _fgm, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"), rescalable=True,
                reference="Goodfellow et al., 2015, https://arxiv.org/abs/1412.6572"),
     AttackSpec("pgd", "Projected Gradient Descent",
                "Many small FGM steps, each projected back into the epsilon ball: the standard strong attack.",

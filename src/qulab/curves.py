@@ -20,7 +20,7 @@ from qulab.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, per
 from qulab.datasets import Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
 from qulab.models import linear_scores
-from qulab.pipeline import FittedModel
+from qulab.pipeline import FittedModel, unit_step
 from qulab.registry import InvalidInput, resolve_params
 from qulab.scenario import Scenario
 
@@ -63,23 +63,22 @@ def exact_curve(split: Split, model: FittedModel, grid: Sequence[float], norm: s
 
 
 def fgm_direction(split: Split, model: FittedModel, norm: str) -> np.ndarray:
-    """FGM's unit-budget step for every test point (from ART, on the model without clipping)."""
-    spec = ATTACKS.get("fgm")
-    unclipped = model.spec.art_classifier(model.estimator, None)
-    return generate(spec, unclipped, split.X_test, split.y_test, 1.0, norm) - split.X_test
+    """FGM's unit-budget step for every test point."""
+    return unit_step(Scenario(attack="fgm", norm=norm), split, model)
 
 
-def _fgm_accuracies(split: Split, model: FittedModel, grid: np.ndarray, norm: str) -> tuple[np.ndarray, str]:
-    X, y = split.X_test, split.y_test
+def _rescaled_accuracies(scenario: Scenario, split: Split, model: FittedModel,
+                         grid: np.ndarray) -> tuple[np.ndarray, str]:
+    X, y, norm = split.X_test, split.y_test, scenario.norm
     if model.spec.linear and split.clip_values is None:
         W, b = linear_scores(model.estimator)
         if W.shape[0] == 2:
             # Binary linear model: FGM lowers every margin by eps·‖w‖_q, which is optimal (the exact curve).
             return exact_robust_accuracy(exact_distances(split, model, norm), grid), "margin arithmetic (exact)"
-        scores, slope = X @ W.T + b, fgm_direction(split, model, norm) @ W.T
+        scores, slope = X @ W.T + b, unit_step(scenario, split, model) @ W.T
         accuracy = [np.mean(np.argmax(scores + e * slope, axis=1) == y) for e in grid]
         return np.array(accuracy), "one gradient, scores linear in eps"
-    direction = fgm_direction(split, model, norm)
+    direction = unit_step(scenario, split, model)
     lo, hi = split.clip_values or (-np.inf, np.inf)
     accuracy = [np.mean(model.predict(np.clip(X + e * direction, lo, hi)) == y) for e in grid]
     return np.array(accuracy), "one gradient, rescaled per eps"
@@ -96,8 +95,8 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
     grid = np.asarray(grid, dtype=float)
     X, y = split.X_test, split.y_test
     start = time.perf_counter()
-    if spec.name == "fgm":
-        accuracy, method = _fgm_accuracies(split, model, grid, scenario.norm)
+    if spec.rescalable:
+        accuracy, method = _rescaled_accuracies(scenario, split, model, grid)
     elif spec.minimal:
         X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
         broken = (model.predict(X_adv) != y) & (model.predict(X) == y)

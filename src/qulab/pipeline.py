@@ -101,15 +101,36 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
     return FittedModel(spec, estimator, spec.art_classifier(estimator, split.clip_values), seconds)
 
 
-def run_attack(scenario: Scenario, split: Split, model: FittedModel) -> AttackOutcome:
-    """Attack the test set of the split with the scenario's attack, against the true labels."""
+def unit_step(scenario: Scenario, split: Split, model: FittedModel) -> np.ndarray:
+    """A rescalable attack's step at eps = 1 for every test point (from ART, on the model without clipping).
+
+    FGM's step is eps times a direction computed from one gradient at the clean point, so this is computed once
+    per model and norm, and any eps is then ``clip(X + eps · step)``: exactly what ART would return.
+    """
+    spec = ATTACKS.get(scenario.attack)
+    if not spec.rescalable:
+        raise ValueError(f"{spec.label}'s step depends on eps; it cannot be rescaled")
+    unclipped = model.spec.art_classifier(model.estimator, None)
+    return generate(spec, unclipped, split.X_test, split.y_test, 1.0, scenario.norm) - split.X_test
+
+
+def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None) -> AttackOutcome:
+    """Attack the test set of the split with the scenario's attack, against the true labels.
+
+    ``step`` is the attack's :func:`unit_step` when the caller keeps it (the app does, so an epsilon move is
+    one multiply and one predict).
+    """
     spec = ATTACKS.get(scenario.attack)
     reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
     params = resolve_params(spec.params, dict(scenario.attack_params))
     start = time.perf_counter()
-    X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
+    if step is not None:
+        lo, hi = split.clip_values or (-np.inf, np.inf)
+        X_adv = np.clip(split.X_test + scenario.eps * step, lo, hi)
+    else:
+        X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
     seconds = time.perf_counter() - start
     return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
                          pred_clean=model.predict(split.X_test), pred_adv=model.predict(X_adv),
