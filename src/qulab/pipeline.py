@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -120,3 +120,14 @@ def evaluate(scenario: Scenario) -> AttackOutcome:
     """The whole flow in one call (the CLI's path; pages cache the steps separately)."""
     split = prepare_split(scenario)
     return run_attack(scenario, split, fit_model(scenario, split))
+
+
+def subsample(split: Split, n: int, seed: int) -> Split:
+    """The split with at most ``n`` test points, drawn with ``seed`` (in their original order); the training
+    part is untouched, so the fitted model stays the same."""
+    if n <= 0:
+        raise InvalidInput(f"the number of test points to attack must be positive, not {n}")
+    if n >= len(split.y_test):
+        return split
+    keep = np.sort(np.random.default_rng(seed).choice(len(split.y_test), size=n, replace=False))
+    return replace(split, X_test=split.X_test[keep], y_test=split.y_test[keep])
