@@ -92,7 +92,7 @@ def build_image_gallery(originals: np.ndarray, adversarials: np.ndarray, image_s
     for i in range(1, 3 * k + 1):
         fig.layout[f"yaxis{i if i > 1 else ''}"].scaleanchor = f"x{i if i > 1 else ''}"
     fig.update_annotations(font_size=11)
-    return fig.update_layout(title="Examples: original, perturbation (blue = pixel value raised, red = lowered), adversarial",
+    return fig.update_layout(title="Examples: original, perturbation (blue = pixel raised, red = lowered), adversarial",
                              height=520, margin={"l": 20, "r": 60, "t": 90, "b": 20}, plot_bgcolor="white")
 
 

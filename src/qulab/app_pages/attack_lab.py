@@ -135,7 +135,8 @@ if split.image_shape is not None:
         [names[k] for k in outcome.pred_clean[idx]], [names[k] for k in outcome.pred_adv[idx]],
         [names[k] for k in outcome.y_test[idx]], confidences(model.estimator, outcome.X_test[idx]),
         confidences(model.estimator, outcome.X_adv[idx]), split.clip_values), width="stretch", key="al_gallery")
-    shown = int(np.sum((outcome.pred_clean[idx] == outcome.y_test[idx]) & (outcome.pred_adv[idx] != outcome.y_test[idx])))
+    fooled = (outcome.pred_clean[idx] == outcome.y_test[idx]) & (outcome.pred_adv[idx] != outcome.y_test[idx])
+    shown = int(np.sum(fooled))
     st.caption(f"{shown} of these {len(idx)} examples were fooled. The middle row shows the change on its own "
                "colour scale (± its largest value), so even small perturbations are visible; the titles give the "
                "predicted class" + (" and the model's confidence." if confidences(model.estimator, outcome.X_test[:1])
