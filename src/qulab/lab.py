@@ -12,7 +12,9 @@ from sklearn.decomposition import PCA
 
 from qulab.attacks import EPSILON
 
-PILOT_POINTS = 2  # test points a pilot run attacks to time a slow attack before the real run
+PILOT_POINTS = 2  # test points a first pilot run attacks, to time an attack before the real run
+BATCH_PILOT_POINTS = 32  # a second pilot, when the first was quick: ART attacks work in batches of about this size
+QUICK_PILOT_SECONDS = 0.25
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import streamlit as st
 from qulab.app_pages import lab_widgets as lw
 from qulab.app_pages.common import param_widget
 from qulab.attacks import ATTACKS
-from qulab.lab import PILOT_POINTS, confidences, decision_plane, estimate_seconds, gallery_indices
+from qulab.lab import PILOT_POINTS, confidences, decision_plane, gallery_indices
 from qulab.lab_figures import build_decision_map, build_image_gallery
 from qulab.scenario import freeze
 
@@ -70,17 +70,15 @@ runs: dict = st.session_state.setdefault(RUNS_KEY, {})
 key = (scenario, n)
 estimate = None
 if key not in runs and n > 3 * PILOT_POINTS:
-    with st.status(f"Timing {spec.label} on {PILOT_POINTS} points…", expanded=False) as status:
-        pilot = lw.lab_run(scenario, PILOT_POINTS, lab.data)
-        status.update(label=f"Timed {spec.label} on {PILOT_POINTS} points", state="complete")
-    if pilot.outcome is not None:
-        estimate = estimate_seconds(pilot.outcome.seconds, PILOT_POINTS, n)
-        if estimate > lw.AUTO_RUN_SECONDS:
-            st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on "
-                    f"{PILOT_POINTS} points and scaled up). Fewer test points or fewer iterations make it faster.",
-                    icon=":material/timer:")
-            if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
-                st.stop()
+    with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
+        estimate = lw.estimate_run(scenario, n, lab.data)
+        status.update(label=f"Timed {spec.label} on a few points", state="complete")
+    if estimate is not None and estimate > lw.AUTO_RUN_SECONDS:
+        st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on a "
+                "few points and scaled up). Fewer test points or fewer iterations make it faster.",
+                icon=":material/timer:")
+        if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
+            st.stop()
 runs[key] = True
 while len(runs) > MAX_REMEMBERED_RUNS:
     del runs[next(iter(runs))]

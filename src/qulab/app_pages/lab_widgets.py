@@ -19,7 +19,7 @@ from qulab.app_pages import data_choice as dc
 from qulab.app_pages.common import param_widget, trained_model
 from qulab.attacks import ATTACKS, WHITE_BOX, AttackSpec
 from qulab.datasets import Dataset, Split, describe_eps
-from qulab.lab import eps_range
+from qulab.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
 from qulab.lab_figures import NORM_NAMES
 from qulab.models import MODELS, ModelSpec
 from qulab.pipeline import AttackOutcome, FittedModel, run_attack, subsample
@@ -178,6 +178,20 @@ def lab_run(scenario: Scenario, n: int, _data: Dataset | None = None) -> LabRun:
         return LabRun(run_attack(scenario, subsample(split, n, scenario.seed), model))
     except Exception as error:  # noqa: BLE001 — ART's failures become a message, the page keeps working
         return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
+
+
+def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | None:
+    """Seconds the attack should take on n points, from pilot runs (cached like any run): 2 points first, then a
+    batch of 32 when that was quick, since attacks that work in batches cost about the same for 2 points as for
+    32; the per-point time of the larger pilot is scaled up. None when the pilot failed."""
+    pilot = lab_run(scenario, PILOT_POINTS, data).outcome
+    if pilot is None:
+        return None
+    if pilot.seconds < QUICK_PILOT_SECONDS and n > BATCH_PILOT_POINTS:
+        batch = lab_run(scenario, BATCH_PILOT_POINTS, data).outcome
+        if batch is not None:
+            return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
+    return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
 
 
 class BoundedCache:
