@@ -1,5 +1,6 @@
 """The Attack Lab and Robustness pages in AppTest, and the library helpers behind them."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,17 @@ def test_gallery_curve_and_histogram_figures():
     curve = Curve("FGM", (0.0, 0.5), (1.0, 0.5), "test", 0.1)
     assert len(build_robustness_figure([curve], "inf", curve).data) == 2
     assert len(build_distance_histogram(np.array([0.0, 0.2, 0.3, np.inf]), "2", 0.5).data) == 1
+
+
+@pytest.mark.parametrize("attack", ["deepfool", "hop_skip_jump"])
+def test_minimal_attacks_never_correct_a_misclassified_point(attack):
+    scenario = Scenario(attack=attack, norm="2", eps=1.0, attack_params=(("max_iter", 5),) if attack != "deepfool"
+                        else ())
+    split = prepare_split(scenario)
+    model = fit_model(scenario, split)
+    wrong = model.predict(split.X_test) != split.y_test
+    keep = np.flatnonzero(wrong)[:4].tolist() + np.flatnonzero(~wrong)[:4].tolist()
+    small = replace(split, X_test=split.X_test[keep], y_test=split.y_test[keep])
+    outcome = run_attack(scenario, small, model)
+    assert outcome.adversarial_accuracy <= outcome.clean_accuracy
+    assert np.array_equal(outcome.X_adv[:4], outcome.X_test[:4])  # the misclassified points are left alone

@@ -51,7 +51,8 @@ def build_decision_map(plane: DecisionPlane, pred_clean: np.ndarray, pred_adv: n
                     "size": 8 if kind == "Clean" else 9, "line": {"width": 0.6, "color": "white"}},
             hovertemplate=f"{kind}<br>predicted %{{customdata}}<extra></extra>"))
     for k, name in enumerate(class_names):  # legend swatches for the class colours
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"class {name}",
+        swatch = str(name) if str(name).lower().startswith("class") else f"class {name}"
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=swatch,
                                  marker={"color": class_colour(k), "symbol": "square", "size": 10}))
     fig.update_xaxes(range=[plane.xs[0], plane.xs[-1]], title=plane.axis_titles[0])
     fig.update_yaxes(range=[plane.ys[0], plane.ys[-1]], title=plane.axis_titles[1])
@@ -100,15 +101,15 @@ def build_robustness_figure(curves: Sequence[Curve], norm: str, exact: Curve | N
     """Accuracy against eps for several attacks on one chart; the exact curve (when known) as a thick dashed
     black line: no attack can lie below it."""
     fig = go.Figure()
-    if exact is not None:
-        fig.add_trace(go.Scatter(x=exact.eps, y=exact.accuracy, mode="lines", name=exact.label,
-                                 line={"color": "black", "width": 3, "dash": "dash"},
-                                 hovertemplate="eps %{x:.3g}<br>exact accuracy %{y:.3f}<extra></extra>"))
     for i, curve in enumerate(curves):
         fig.add_trace(go.Scatter(x=curve.eps, y=curve.accuracy, mode="lines+markers", name=curve.label,
-                                 line={"color": class_colour(i), "width": 2},
+                                 line={"color": class_colour(i), "width": 2}, legendrank=2 + i,
                                  hovertemplate=f"{curve.label}<br>eps %{{x:.3g}}<br>accuracy %{{y:.3f}}"
                                                "<extra></extra>"))
+    if exact is not None:  # drawn last, so it stays visible where an attack reaches it
+        fig.add_trace(go.Scatter(x=exact.eps, y=exact.accuracy, mode="lines", name=exact.label, legendrank=1,
+                                 line={"color": "black", "width": 2.5, "dash": "dash"},
+                                 hovertemplate="eps %{x:.3g}<br>exact accuracy %{y:.3f}<extra></extra>"))
     fig.update_xaxes(title=f"epsilon ({NORM_NAMES[norm]} budget)", rangemode="tozero")
     fig.update_yaxes(title="accuracy under attack", range=[0, 1.03])
     return fig.update_layout(title="Accuracy against the attack's budget", legend_title_text="", height=480)

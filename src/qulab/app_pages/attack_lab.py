@@ -52,7 +52,8 @@ with attack_col:
     eps = lw.eps_slider(lab, norm, "al_eps")
     if spec.minimal:
         st.caption("A minimal attack looks for the smallest change that flips the prediction; it counts as a "
-                   "success only when that change is within epsilon.")
+                   "success only when that change is within epsilon, and a point whose change is larger keeps "
+                   "its clean value (perturbation 0).")
     attack_params = {}
     if spec.params:
         with st.expander("Attack settings", expanded=False):
@@ -72,7 +73,8 @@ estimate = None
 if key not in runs and n > 3 * PILOT_POINTS:
     with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
         estimate = lw.estimate_run(scenario, n, lab.data)
-        status.update(label=f"Timed {spec.label} on a few points", state="complete")
+        timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
+        status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
     if estimate is not None and estimate > lw.AUTO_RUN_SECONDS:
         st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on a "
                 "few points and scaled up). Fewer test points or fewer iterations make it faster.",
