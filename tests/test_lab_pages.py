@@ -15,6 +15,7 @@ from qulab.lab import decision_plane, eps_range, estimate_seconds, gallery_indic
 from qulab.lab_figures import build_decision_map, build_distance_histogram, build_image_gallery, build_robustness_figure
 from qulab.models import MODELS
 from qulab.pipeline import evaluate, fit_model, prepare_split, run_attack, subsample
+from qulab.registry import InvalidInput
 from qulab.scenario import Scenario
 
 PAGES = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app_pages"
@@ -175,3 +176,14 @@ def test_minimal_attacks_never_correct_a_misclassified_point(attack):
     outcome = run_attack(scenario, small, model)
     assert outcome.adversarial_accuracy <= outcome.clean_accuracy
     assert np.array_equal(outcome.X_adv[:4], outcome.X_test[:4])  # the misclassified points are left alone
+
+
+def test_run_attack_judges_support_on_the_split_classes():
+    """AutoAttack needs 3 classes: it must run on iris (3) and be refused, in words, on the binary synthetic data."""
+    iris = Scenario(dataset="iris", model="torch_mlp", model_params=(("epochs", 5), ("hidden", 8)),
+                    attack="auto_attack", attack_params=(("max_iter", 2),))
+    split = prepare_split(iris)
+    assert run_attack(iris, subsample(split, 6, 0), fit_model(iris, split)).n_test == 6
+    binary = Scenario(attack="auto_attack")
+    with pytest.raises(InvalidInput, match="at least 3 classes"):
+        evaluate(binary)

@@ -104,7 +104,7 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
 def run_attack(scenario: Scenario, split: Split, model: FittedModel) -> AttackOutcome:
     """Attack the test set of the split with the scenario's attack, against the true labels."""
     spec = ATTACKS.get(scenario.attack)
-    reason = spec.unsupported_reason(model.spec)
+    reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
     params = resolve_params(spec.params, dict(scenario.attack_params))
