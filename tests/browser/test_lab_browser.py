@@ -22,6 +22,7 @@ def _choose(page, label: str, option: str) -> None:
 
 def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.set_viewport_size({"width": 1400, "height": 2400})  # room for the results and the chart
+    page.set_default_timeout(120_000)  # two cores shared with other test runs: attacks can be slow to start
     page.goto(f"{app_url}/attack-lab")
     wait_idle(page)
     page.get_by_role("heading", name="Attack Lab").wait_for()
@@ -64,3 +65,20 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     assert page.get_by_label("Test points to attack", exact=True).input_value() == "12"  # carried over from Attack Lab
     _no_exception(page)
     screenshot(page, "robustness")
+
+
+def test_attack_lab_on_digits_shows_the_image_gallery(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 2900})
+    page.goto(f"{app_url}/attack-lab?data=digits")
+    wait_idle(page)
+    page.get_by_role("heading", name="Attack Lab").wait_for()
+    sample = page.get_by_label("Test points to attack", exact=True)
+    sample.fill("30")
+    sample.press("Enter")
+    page.get_by_text(re.compile(r"^\d+ of 30$")).wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
+    wait_idle(page)
+    assert page.get_by_text("Digits (8×8 images)").first.is_visible()
+    assert page.get_by_text(re.compile("of these 6 examples were fooled")).is_visible()
+    _no_exception(page)
+    screenshot(page, "attack_lab_digits")
