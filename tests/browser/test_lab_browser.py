@@ -61,6 +61,9 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.locator('[data-testid="stDataFrame"]').wait_for(timeout=120_000)
     page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
     wait_idle(page)
+    page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()  # adds DeepFool (L2 only)
+    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for(state="attached")
+    wait_idle(page)
     assert page.get_by_text("sub-optimality").is_visible()
     assert page.get_by_label("Test points to attack", exact=True).input_value() == "12"  # carried over from Attack Lab
     _no_exception(page)

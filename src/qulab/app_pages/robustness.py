@@ -111,7 +111,8 @@ if exact is not None:
         row["Largest gap to exact"] = round(float(np.max(np.subtract(c.accuracy, exact.accuracy))), 3)
     rows[0]["Largest gap to exact"] = 0.0
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"How it was computed": st.column_config.TextColumn(width="large")})
 st.caption(f"{len(sample.y_test)} of {len(split.y_test)} test points (seed {base.seed}), {steps} epsilons from 0 to "
            f"{eps_max:g}; attacks run against the true labels. Curves are kept, so coming back is instant.")
 
