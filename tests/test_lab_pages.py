@@ -187,3 +187,12 @@ def test_run_attack_judges_support_on_the_split_classes():
     binary = Scenario(attack="auto_attack")
     with pytest.raises(InvalidInput, match="at least 3 classes"):
         evaluate(binary)
+
+
+def test_a_failing_attack_shows_its_reason_and_the_page_keeps_working():
+    app = open_page("attack_lab.py", dc.builtin_choice("iris"))
+    app.selectbox(key="al_attack").set_value("auto_attack").run()  # AutoPGD's loss needs a neural network in ART
+    assert not app.exception
+    assert app.error and app.error[0].value.startswith("AutoAttack (AutoPGD) failed")
+    app.selectbox(key="al_attack").set_value("fgm").run()
+    assert not app.exception and not app.error and "Adversarial accuracy" in metrics(app)

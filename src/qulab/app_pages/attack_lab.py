@@ -75,7 +75,10 @@ if key not in runs and n > 3 * PILOT_POINTS:
         estimate = lw.estimate_run(scenario, n, lab.data)
         timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
         status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
-    if estimate is not None and estimate > lw.AUTO_RUN_SECONDS:
+    if estimate is None:  # the pilot failed: the full run would fail the same way, only later
+        st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
+        st.stop()
+    if estimate > lw.AUTO_RUN_SECONDS:
         st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on a "
                 "few points and scaled up). Fewer test points or fewer iterations make it faster.",
                 icon=":material/timer:")
