@@ -17,6 +17,8 @@ def sections() -> dict[str, list[st.Page]]:
         ],
         "Lab": [
             st.Page(PAGES / "data_sets.py", title="Data Sets", icon=":material/dataset:", url_path="data-sets"),
+            st.Page(PAGES / "attack_lab.py", title="Attack Lab", icon=":material/science:", url_path="attack-lab"),
+            st.Page(PAGES / "robustness.py", title="Robustness", icon=":material/show_chart:", url_path="robustness"),
             st.Page(PAGES / "defences.py", title="Defences", icon=":material/security:", url_path="defences"),
         ],
     }

@@ -342,9 +342,11 @@ def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.n
     labels = {"true": one_hot[y], "next": one_hot[(y + 1) % classifier.nb_classes], "none": None}[spec.labels]
     with _quiet():
         X_adv = np.asarray(attack.generate(x=X, y=labels), dtype=X.dtype)
-    if spec.labels != "true":
+    if spec.labels != "true" or spec.minimal:
         # Attacks that aim at a class of their own choosing could move a misclassified point onto its true
-        # class; an attacker would leave such points alone.
+        # class, and minimal attacks such as DeepFool and HopSkipJump move away from the *predicted* class
+        # whatever labels they get (so they "correct" misclassified points); an attacker would leave such
+        # points alone.
         wrong = np.argmax(classifier.predict(X), axis=1) != y
         X_adv[wrong] = X[wrong]
     return X_adv

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -175,3 +175,14 @@ def split_with_test_set(train: Dataset, test: Dataset, scaling: str = "none", se
     return Split(X_train=X_train, X_test=X_test, y_train=train.y, y_test=y_test,
                  feature_names=train.feature_names, class_names=train.class_names, clip_values=clip,
                  scaling=scaling, image_shape=train.image_shape)
+
+
+def subsample(split: Split, n: int, seed: int) -> Split:
+    """The split with at most ``n`` test points, drawn with ``seed`` (in their original order); the training
+    part is untouched, so the fitted model stays the same."""
+    if n <= 0:
+        raise InvalidInput(f"the number of test points to attack must be positive, not {n}")
+    if n >= len(split.y_test):
+        return split
+    keep = np.sort(np.random.default_rng(seed).choice(len(split.y_test), size=n, replace=False))
+    return replace(split, X_test=split.X_test[keep], y_test=split.y_test[keep])

@@ -8,7 +8,7 @@ import streamlit as st
 
 from qulab.attacks import ATTACKS
 from qulab.datasets import Dataset, Split
-from qulab.pipeline import AttackOutcome, FittedModel, fit_model, prepare_split, run_attack, unit_step
+from qulab.pipeline import AttackOutcome, FittedModel, fit_model, prepare_split, run_attack, subsample, unit_step
 from qulab.registry import Param
 from qulab.scenario import Scenario
 
@@ -24,9 +24,12 @@ def trained_model(model_key: tuple, _scenario: Scenario, _data: Dataset | None =
 
 
 @st.cache_resource(max_entries=16, show_spinner="Computing the attack's direction…")
-def attack_step(step_key: tuple, _scenario: Scenario, _data: Dataset | None = None):
-    """A rescalable attack's unit step per test point, kept read-only per model, attack and norm."""
+def attack_step(step_key: tuple, _scenario: Scenario, _data: Dataset | None = None, _n: int | None = None):
+    """A rescalable attack's unit step per test point (of the first-``_n`` sample when given), kept read-only
+    per model, attack, norm and sample size (all in ``step_key``)."""
     split, model = trained_model(_scenario.model_key, _scenario, _data)
+    if _n is not None:
+        split = subsample(split, _n, _scenario.seed)
     step = unit_step(_scenario, split, model)
     step.setflags(write=False)
     return step
@@ -41,7 +44,7 @@ def attack_outcome(scenario: Scenario, _data: Dataset | None = None) -> AttackOu
     split, model = trained_model(scenario.model_key, scenario, _data)
     step = None
     if ATTACKS.get(scenario.attack).rescalable:
-        step = attack_step((*scenario.model_key, scenario.attack, scenario.norm), scenario, _data)
+        step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, None), scenario, _data)
     return run_attack(scenario, split, model, step)
 
 

@@ -1,0 +1,146 @@
+"""Attack Lab: any model from the registry against any attack it supports, on the data chosen on Data Sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from qulab.app_pages import lab_widgets as lw
+from qulab.app_pages.common import param_widget
+from qulab.attacks import ATTACKS
+from qulab.lab import PILOT_POINTS, confidences, decision_plane, gallery_indices
+from qulab.lab_figures import build_decision_map, build_image_gallery
+from qulab.scenario import freeze
+
+RUNS_KEY = "qulab.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
+MAX_REMEMBERED_RUNS = 128
+
+st.title("Attack Lab")
+st.markdown("Pick a model and an attack from QuLab's registries, set the budget, and see how much of the test "
+            "set survives. Attacks the model cannot support are marked *(unavailable)*, with the reason.")
+
+lab = lw.data_in_use()
+if lab is None:
+    st.stop()
+
+model_col, attack_col = st.columns(2, gap="large")
+with model_col:
+    st.subheader("Model", divider="gray")
+    model_spec, model_params = lw.model_picker(lab, "al")
+    n = lw.sample_size(lab, "al_sample")
+
+reasons = lw.attack_reasons(model_spec, lab)
+with attack_col:
+    st.subheader("Attack", divider="gray")
+    attack_name = st.selectbox(
+        "Attack", ATTACKS.names(), key="al_attack",
+        format_func=lambda a: ATTACKS.get(a).label + (" (unavailable)" if reasons[a] else ""),
+        help="ART's evasion attacks; the tags below show each one's threat model.")
+    spec = ATTACKS.get(attack_name)
+    st.caption(spec.description)
+    st.markdown(lw.threat_tags(spec))
+    if spec.reference:
+        st.caption(f"Reference: {spec.reference}")
+
+if reasons[attack_name]:
+    st.info(f"**{spec.label} is unavailable here.** {reasons[attack_name]}", icon=":material/block:")
+    st.stop()
+
+with attack_col:
+    norm = st.radio("Norm", spec.norms, format_func=lw.norm_label, horizontal=True, key=f"al_norm_{attack_name}",
+                    help="The norm the budget is measured in; only the norms this attack supports.")
+    eps = lw.eps_slider(lab, norm, "al_eps")
+    if spec.minimal:
+        st.caption("A minimal attack looks for the smallest change that flips the prediction; it counts as a "
+                   "success only when that change is within epsilon, and a point whose change is larger keeps "
+                   "its clean value (perturbation 0).")
+    attack_params = {}
+    if spec.params:
+        with st.expander("Attack settings", expanded=False):
+            for param in spec.params:
+                attack_params[param.name] = param_widget(param, key=f"al_{attack_name}_{param.name}")
+
+scenario = lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=attack_name,
+                        eps=eps, norm=norm, attack_params=freeze(attack_params))
+trained = lw.fitted(lab, scenario)
+if trained is None:
+    st.stop()
+split, model = trained
+
+runs: dict = st.session_state.setdefault(RUNS_KEY, {})
+key = (scenario, n)
+estimate = None
+if key not in runs and n > 3 * PILOT_POINTS:
+    with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
+        estimate = lw.estimate_run(scenario, n, lab.data)
+        timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
+        status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
+    if estimate is None:  # the pilot failed: the full run would fail the same way, only later
+        st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
+        st.stop()
+    if estimate > lw.AUTO_RUN_SECONDS:
+        st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on a "
+                "few points and scaled up). Fewer test points or fewer iterations make it faster.",
+                icon=":material/timer:")
+        if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
+            st.stop()
+runs[key] = True
+while len(runs) > MAX_REMEMBERED_RUNS:
+    del runs[next(iter(runs))]
+
+about = f" (about {estimate:.0f} s)" if estimate is not None and estimate >= 1 else ""
+with st.status(f"Running {spec.label} on {n} test points{about}…", expanded=False) as status:
+    run = lw.lab_run(scenario, n, lab.data)
+    if run.outcome is not None:
+        status.update(label=f"{spec.label} on {n} test points: {run.outcome.seconds:.2f} s", state="complete")
+    else:
+        status.update(label=f"{spec.label} failed", state="error")
+
+if run.outcome is None:
+    st.error(run.error, icon=":material/error:")
+    st.stop()
+
+outcome = run.outcome
+summary = outcome.summary()
+st.subheader("Results", divider="gray")
+cols = st.columns(4)
+cols[0].metric("Clean accuracy", f"{summary['clean_accuracy']:.3f}", help="Accuracy on the attacked test points "
+               "before the attack.")
+cols[1].metric("Adversarial accuracy", f"{summary['adversarial_accuracy']:.3f}",
+               delta=f"{summary['adversarial_accuracy'] - summary['clean_accuracy']:+.3f}",
+               help="Accuracy on the same points after the attack.")
+cols[2].metric("Attack success rate", f"{summary['attack_success_rate']:.3f}",
+               help="Share of correctly classified points that the attack turned into errors.")
+cols[3].metric("Predictions flipped", f"{summary['flipped']} of {summary['n_test']}")
+cols = st.columns(5)
+cols[0].metric("Median L∞ perturbation", f"{summary['median_linf']:.3g}")
+cols[1].metric("Max L∞ perturbation", f"{summary['max_linf']:.3g}")
+cols[2].metric("Median L2 perturbation", f"{summary['median_l2']:.3g}")
+cols[3].metric("Max L2 perturbation", f"{summary['max_l2']:.3g}")
+cols[4].metric("Attack time", f"{summary['seconds']:.2f} s")
+st.caption(f"{n} of {len(split.y_test)} test points attacked, against their true labels, with "
+           f"{spec.label} at eps = {eps:g} ({lw.norm_label(norm)}). The perturbation sizes include points the "
+           "attack left unchanged (size 0).")
+
+plane = decision_plane(model.predict, split.X_train, outcome.X_test, outcome.X_adv, split.feature_names,
+                       split.clip_values)
+st.plotly_chart(build_decision_map(plane, outcome.pred_clean, outcome.pred_adv, split.class_names),
+                width="stretch", key="al_map")
+st.caption(f"The plane is {plane.description}. The background colour is the class the model predicts there; "
+           "circles are clean test points, crosses their adversarial versions (colour = predicted class), "
+           "dark segments mark points whose prediction the attack changed (at most 150 points shown).")
+
+if split.image_shape is not None:
+    idx = gallery_indices(outcome.pred_clean, outcome.pred_adv, outcome.y_test)
+    names = [str(c) for c in split.class_names]
+    st.plotly_chart(build_image_gallery(
+        outcome.X_test[idx], outcome.X_adv[idx], split.image_shape,
+        [names[k] for k in outcome.pred_clean[idx]], [names[k] for k in outcome.pred_adv[idx]],
+        [names[k] for k in outcome.y_test[idx]], confidences(model.estimator, outcome.X_test[idx]),
+        confidences(model.estimator, outcome.X_adv[idx]), split.clip_values), width="stretch", key="al_gallery")
+    fooled = (outcome.pred_clean[idx] == outcome.y_test[idx]) & (outcome.pred_adv[idx] != outcome.y_test[idx])
+    shown = int(np.sum(fooled))
+    st.caption(f"{shown} of these {len(idx)} examples were fooled. The middle row shows the change on its own "
+               "colour scale (± its largest value), so even small perturbations are visible; the titles give the "
+               "predicted class" + (" and the model's confidence." if confidences(model.estimator, outcome.X_test[:1])
+                                    is not None else "; this model gives no probabilities."))

@@ -1,0 +1,226 @@
+"""What the Attack Lab and Robustness pages share: the data in use, the model picker, the sample size, the eps
+slider, threat-model tags, and bounded caches of attack runs and curves keyed by the frozen scenario.
+
+Choices live under session-state keys that belong to no widget, so they survive switching between the pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from qulab.app_pages import data_choice as dc
+from qulab.app_pages.common import attack_step, param_widget, trained_model
+from qulab.attacks import ATTACKS, WHITE_BOX, AttackSpec
+from qulab.datasets import Dataset, Split, describe_eps
+from qulab.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
+from qulab.lab_figures import NORM_NAMES
+from qulab.models import MODELS, ModelSpec
+from qulab.pipeline import AttackOutcome, FittedModel, run_attack, subsample
+from qulab.registry import InvalidInput
+from qulab.scenario import Scenario
+from qulab.tabular_upload import DataError
+
+PAGES = Path(__file__).parent
+MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
+MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
+SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen
+DEFAULT_SAMPLE = 200
+AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
+
+
+@dataclass(frozen=True)
+class LabData:
+    """The data in use: its choice (for scenarios), an upload's rows (else None) and the split."""
+
+    choice: dc.DataChoice
+    data: Dataset | None
+    split: Split
+
+    @property
+    def images(self) -> bool:
+        return self.split.image_shape is not None
+
+    def scenario(self, **overrides: Any) -> Scenario:
+        return dc.choice_scenario(self.choice, **overrides)
+
+
+def md(text: str) -> str:
+    """Text from data (file names, error messages) shown literally in Markdown."""
+    for char in "\\`*_[]<>#|~$":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def data_in_use() -> LabData | None:
+    """Which data the page uses, with a link to the Data Sets page; None (with the reason) if it cannot."""
+    choice = dc.current_choice()
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.markdown(f":material/dataset: **Data in use:** {md(choice.label)}")
+    right.page_link(st.Page(PAGES / "data_sets.py", title="Data Sets", url_path="data-sets"),
+                    label="Change on Data Sets", icon=":material/swap_horiz:")
+    try:
+        split = dc.choice_split(choice)
+        data = dc.choice_dataset(choice) if choice.is_upload else None
+    except (InvalidInput, DataError, ValueError) as error:
+        st.error(f"The chosen data cannot be used: {md(str(error))} Choose other data on the Data Sets page.",
+                 icon=":material/error:")
+        return None
+    return LabData(choice, data, split)
+
+
+def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
+    """Model selectbox (the CNN only for image data), its description and its parameters."""
+    state = st.session_state
+    names = [spec.name for spec in MODELS if lab.images or not spec.needs_images]
+    remembered = state.get(MODEL_KEY)
+    name = st.selectbox("Model", names, index=names.index(remembered) if remembered in names else 0,
+                        format_func=lambda n: MODELS.get(n).label, key=f"{prefix}_model",
+                        help="The model families in QuLab's registry.")
+    state[MODEL_KEY] = name
+    spec = MODELS.get(name)
+    hidden = [m.label for m in MODELS if m.needs_images and not lab.images]
+    st.caption(spec.description + (f" ({', '.join(hidden)}: image data only, e.g. Digits.)" if hidden else ""))
+    last = state.setdefault(MODEL_PARAMS_KEY, {}).get(name, {})
+    params = {}
+    if spec.params:
+        for column, param in zip(st.columns(len(spec.params)), spec.params, strict=True):
+            params[param.name] = param_widget(replace(param, default=last.get(param.name, param.default)),
+                                              key=f"{prefix}_{name}_{param.name}", container=column)
+    state[MODEL_PARAMS_KEY][name] = params
+    return spec, params
+
+
+def fitted(lab: LabData, scenario: Scenario) -> tuple[Split, FittedModel] | None:
+    """The cached split and fitted model; a model that cannot be trained shows why and gives None."""
+    try:
+        return trained_model(scenario.model_key, scenario, lab.data)
+    except Exception as error:  # noqa: BLE001 — a model failing on odd data must leave the page working
+        st.error(f"The model could not be trained on this data: {md(str(error))}", icon=":material/error:")
+        return None
+
+
+def sample_size(lab: LabData, key: str) -> int:
+    """How many test points to attack (default 200, or all if fewer), drawn with the scenario's seed."""
+    n_test = len(lab.split.y_test)
+    last = st.session_state.get(SAMPLE_KEY, DEFAULT_SAMPLE)
+    n = st.number_input("Test points to attack", min_value=1, max_value=n_test, value=min(last, n_test), step=10,
+                        key=key, help=f"The test set has {n_test} points; a random subset (seed "
+                                      f"{lab.choice.seed}) of this size is attacked. Fewer points, faster runs.")
+    st.session_state[SAMPLE_KEY] = int(n)
+    return int(n)
+
+
+def norm_label(norm: str) -> str:
+    return NORM_NAMES[norm]
+
+
+def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon") -> float:
+    """The budget slider for a norm (one slider per norm, so each keeps its value), explained in the data's
+    units."""
+    r = eps_range(norm, lab.split.X_test.shape[1])
+    wider = "" if r.factor == 1 else (f" The range is {r.factor:.3g}× that of L∞: the {norm_label(norm)} ball that "
+                                      "reaches the corners of the L∞ box of the same eps is that much larger.")
+    eps = st.slider(f"{label} ({norm_label(norm)})", 0.0, r.high, r.default, step=r.step, key=f"{key}_{norm}",
+                    help="The attack's budget: the largest change of each feature (L∞) or the length of the "
+                         "whole change (L2, L1)." + wider)
+    st.caption(describe_eps(lab.split, eps) + wider)
+    return float(eps)
+
+
+def threat_tags(spec: AttackSpec) -> str:
+    """The attack's threat model as small Markdown badges."""
+    norms = ", ".join(norm_label(n) for n in spec.norms)
+    knowledge = "blue" if spec.knowledge == WHITE_BOX else "orange"
+    return " ".join([
+        f":{knowledge}-badge[{spec.knowledge}]",
+        f":violet-badge[needs {spec.access}]",
+        f":gray-badge[norms {norms}]",
+        f":green-badge[{'minimal perturbation' if spec.minimal else 'budgeted'}]",
+        f":primary-badge[{'targeted' if spec.targeted else 'untargeted'}]",
+        f":red-badge[NIST {spec.nist}]",
+    ])
+
+
+def attack_reasons(model: ModelSpec, lab: LabData) -> dict[str, str | None]:
+    """Each attack's reason it cannot run on this model and data (None when it can)."""
+    return {spec.name: spec.unsupported_reason(model, lab.split.n_classes, lab.images) for spec in ATTACKS}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cached runs
+
+
+@dataclass(frozen=True)
+class LabRun:
+    """An attack's outcome on a sample of the test set, or why it failed (both are cached)."""
+
+    outcome: AttackOutcome | None
+    error: str | None = None
+
+
+def failure(spec: AttackSpec, error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{spec.label} failed on this model and data: {text}"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def lab_run(scenario: Scenario, n: int, _data: Dataset | None = None) -> LabRun:
+    """The scenario's attack on n test points drawn with its seed; going back to a setting is instant."""
+    split, model = trained_model(scenario.model_key, scenario, _data)
+    try:
+        step = None
+        if ATTACKS.get(scenario.attack).rescalable:  # an epsilon move only rescales the cached step
+            step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, n), scenario, _data, n)
+        return LabRun(run_attack(scenario, subsample(split, n, scenario.seed), model, step))
+    except Exception as error:  # noqa: BLE001 — ART's failures become a message, the page keeps working
+        return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
+
+
+def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | None:
+    """Seconds the attack should take on n points, from pilot runs (cached like any run): 2 points first, then a
+    batch of 32 when that was quick, since attacks that work in batches cost about the same for 2 points as for
+    32; the per-point time of the larger pilot is scaled up. None when the pilot failed."""
+    pilot = lab_run(scenario, PILOT_POINTS, data).outcome
+    if pilot is None:
+        return None
+    if pilot.seconds < QUICK_PILOT_SECONDS and n > BATCH_PILOT_POINTS:
+        batch = lab_run(scenario, BATCH_PILOT_POINTS, data).outcome
+        if batch is not None:
+            return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
+    return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
+
+
+class BoundedCache:
+    """A small thread-safe LRU map shared by all sessions, for results computed with a progress callback
+    (st.cache_data cannot replay updates to a progress bar created outside the cached function)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+CURVES = BoundedCache(64)

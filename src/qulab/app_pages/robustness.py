@@ -1,0 +1,145 @@
+"""Robustness: accuracy-vs-epsilon curves of several attacks on one model, beside the exact curve for linear models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from qulab.app_pages import lab_widgets as lw
+from qulab.attacks import ATTACKS
+from qulab.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances
+from qulab.lab import PILOT_POINTS, eps_range
+from qulab.lab_figures import build_distance_histogram, build_robustness_figure
+from qulab.pipeline import subsample
+from qulab.scenario import NORMS, freeze
+
+DEFAULT_ATTACKS = ("fgm", "pgd", "deepfool", "decision_tree")  # quick ones, preselected when available
+
+st.title("Robustness")
+st.markdown("How fast does accuracy fall as the attacker's budget grows? Each curve is one attack (with its "
+            "default settings) run over a grid of epsilons on the same test points; for linear models the "
+            "**exact** curve, computed in closed form, shows the best any attack could do.")
+
+lab = lw.data_in_use()
+if lab is None:
+    st.stop()
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Model", divider="gray")
+    model_spec, model_params = lw.model_picker(lab, "rb")
+    n = lw.sample_size(lab, "rb_sample")
+with right:
+    st.subheader("Attacks and budget", divider="gray")
+    norm = st.radio("Norm", NORMS, format_func=lw.norm_label, horizontal=True, key="rb_norm",
+                    help="The norm every curve's budget is measured in; only attacks that support it are offered.")
+    r = eps_range(norm, lab.split.X_test.shape[1])
+    eps_max = st.slider(f"Largest epsilon ({lw.norm_label(norm)})", r.step, r.high, r.high, step=r.step,
+                        key=f"rb_eps_max_{norm}", help="The right end of the epsilon grid.")
+    steps = st.slider("Grid steps", 2, 41, 11, key="rb_steps", help="Epsilons from 0 to the largest, evenly spaced.")
+    reasons = lw.attack_reasons(model_spec, lab)
+    compatible = [a.name for a in ATTACKS if not reasons[a.name] and norm in a.norms]
+    chosen = st.multiselect("Attacks", compatible, default=[a for a in DEFAULT_ATTACKS if a in compatible],
+                            format_func=lambda a: ATTACKS.get(a).label, key=f"rb_attacks_{model_spec.name}_{norm}",
+                            help="The attacks that can run on this model in this norm.")
+    left_out = [(a, reasons[a.name] or f"it does not measure its budget in {lw.norm_label(norm)} "
+                 f"(it supports {', '.join(map(lw.norm_label, a.norms))})")
+                for a in ATTACKS if a.name not in compatible]
+    if left_out:
+        with st.expander(f"Not offered here ({len(left_out)})"):
+            st.markdown("\n".join(f"- **{a.label}**: {reason}" for a, reason in left_out))
+
+base = lab.scenario(model=model_spec.name, model_params=freeze(model_params), eps=eps_max, norm=norm)
+trained = lw.fitted(lab, base)
+if trained is None:
+    st.stop()
+split, model = trained
+sample = subsample(split, n, base.seed)
+grid = eps_grid(eps_max, steps)
+scenarios = {a: lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=a, eps=eps_max,
+                             norm=norm) for a in chosen}
+keys = {a: (s, n, float(eps_max), int(steps)) for a, s in scenarios.items()}
+pending = [a for a in chosen if keys[a] not in lw.CURVES]
+
+if pending and n > 3 * PILOT_POINTS:
+    estimate = 0.0
+    with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
+        for a in pending:
+            runs = 1 if a == "fgm" or ATTACKS.get(a).minimal else steps - 1  # eps = 0 needs no run
+            estimate += (lw.estimate_run(scenarios[a], n, lab.data) or 0.0) * runs
+        status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
+    if estimate > lw.AUTO_RUN_SECONDS:
+        st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} test "
+                "points (timed on a pilot run and scaled up). Fewer points, attacks or grid steps make it faster.",
+                icon=":material/timer:")
+        if not st.button("Compute the curves", type="primary", key="rb_run"):
+            st.stop()
+
+
+def compute(attack: str, progress) -> Curve | str:
+    try:
+        return attack_curve(scenarios[attack], sample, model, grid, progress)
+    except Exception as error:  # noqa: BLE001 — one failing attack must leave the other curves
+        return lw.failure(ATTACKS.get(attack), error)
+
+
+if pending:
+    bar = st.progress(0.0, text="Computing the curves…")
+    for i, a in enumerate(pending):
+        def report(fraction: float, text: str, i: int = i) -> None:
+            bar.progress(min((i + fraction) / len(pending), 1.0), text=text)
+
+        lw.CURVES.get_or_compute(keys[a], lambda a=a, report=report: compute(a, report))
+    bar.empty()
+
+results = {a: lw.CURVES.get_or_compute(keys[a], lambda a=a: compute(a, None)) for a in chosen}
+for result in results.values():
+    if isinstance(result, str):
+        st.error(result, icon=":material/error:")
+curves = [c for c in results.values() if isinstance(c, Curve)]
+exact = exact_curve(sample, model, grid, norm)
+
+if not chosen:
+    st.info("Choose one or more attacks above to draw their curves.", icon=":material/touch_app:")
+st.plotly_chart(build_robustness_figure(curves, norm, exact), width="stretch", key="rb_curves")
+
+rows = [{"Curve": c.label, "How it was computed": c.method, "Seconds": round(c.seconds, 3)}
+        for c in ([exact] if exact else []) + curves]
+if exact is not None:
+    for row, c in zip(rows[1:], curves, strict=True):
+        row["Largest gap to exact"] = round(float(np.max(np.subtract(c.accuracy, exact.accuracy))), 3)
+    rows[0]["Largest gap to exact"] = 0.0
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"How it was computed": st.column_config.TextColumn(width="large")})
+st.caption(f"{len(sample.y_test)} of {len(split.y_test)} test points (seed {base.seed}), {steps} epsilons from 0 to "
+           f"{eps_max:g}; attacks run against the true labels. Curves are kept, so coming back is instant.")
+
+if exact is not None:
+    st.subheader("The exact curve", divider="gray")
+    binary = split.n_classes == 2
+    st.markdown(
+        f"A {model_spec.label.lower()} is linear, so each test point's smallest perturbation that changes its "
+        "prediction has a closed form (its margin divided by the dual norm of the weight difference). The black "
+        "dashed curve is therefore the lowest accuracy **any** attack can reach at each epsilon, and an attack's "
+        "gap to it is its sub-optimality. "
+        + ("This model is binary: FGM with the true labels sits exactly on the exact curve, since on a binary "
+           "linear model the loss gradient points straight at the boundary. For multiclass models one-step "
+           "attacks show a gap, because FGM follows the gradient of the loss, not the direction to the nearest "
+           "boundary." if binary else
+           "For binary linear models FGM with the true labels sits exactly on the exact curve, while for this "
+           f"{split.n_classes}-class model one-step attacks show a gap, because FGM follows the gradient of the "
+           "loss, not the direction to the nearest boundary."))
+    if split.clip_values is not None:
+        lo, hi = split.clip_values
+        st.info(f"The features are clipped to [{lo:g}, {hi:g}] for the attacks, but the exact curve ignores "
+                "clipping; where clipping stops a perturbation, attacks can lie above the exact curve for that "
+                "reason too.", icon=":material/content_cut:")
+    distances = exact_distances(sample, model, norm)
+    st.plotly_chart(build_distance_histogram(distances, norm, eps_max), width="stretch", key="rb_hist")
+    st.caption("Each correctly classified test point's exact distance to misclassification; the exact curve at "
+               "epsilon is the share of test points whose distance exceeds it.")
+else:
+    st.caption(f"No exact curve: a {model_spec.label.lower()} is not linear, so its minimal perturbations have no "
+               "closed form; the lowest curve is only the best attack found so far.")

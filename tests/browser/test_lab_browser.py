@@ -1,0 +1,87 @@
+"""Attack Lab and Robustness in Chromium: a white-box attack (FGM), a black-box one (HopSkipJump on a small
+sample), then the robustness curves for the same model."""
+
+import re
+
+from tests.browser.conftest import screenshot, wait_idle
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True))
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 2400})  # room for the results and the chart
+    page.set_default_timeout(120_000)  # two cores shared with other test runs: attacks can be slow to start
+    page.goto(f"{app_url}/attack-lab")
+    wait_idle(page)
+    page.get_by_role("heading", name="Attack Lab").wait_for()
+    page.locator('[data-testid="stMetric"]').first.wait_for()
+    wait_idle(page)
+    assert _metric(page, "Predictions flipped").endswith("of 200")  # FGM, white-box, on the default data
+    assert page.get_by_text("Synthetic (X1, X2)").first.is_visible()
+    link = page.get_by_role("link", name=re.compile("Change on Data Sets"))
+    assert link.get_attribute("href").rstrip("/").endswith("data-sets")
+    _no_exception(page)
+    screenshot(page, "attack_lab_fgm")
+
+    sample = page.get_by_label("Test points to attack", exact=True)
+    sample.fill("12")
+    sample.press("Enter")
+    page.get_by_text(re.compile(r"^\d+ of 12$")).wait_for()
+    wait_idle(page)
+    _choose(page, "Attack", "HopSkipJump")
+    page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s")).wait_for(timeout=120_000)
+    wait_idle(page)
+    eps = page.locator('[data-testid="stSlider"]', has=page.get_by_text("Epsilon (L2)", exact=True))
+    eps.get_by_role("slider").press("End")  # the widest L2 budget, so that some points flip
+    page.get_by_text(re.compile(r"eps = 0\.71 is in the features")).wait_for()
+    page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s")).wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_text("black-box", exact=True).is_visible()
+    assert _metric(page, "Predictions flipped").endswith("of 12")
+    adversarial, clean = float(_metric(page, "Adversarial accuracy")), float(_metric(page, "Clean accuracy"))
+    assert adversarial <= clean
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    _no_exception(page)
+    screenshot(page, "attack_lab")
+
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=re.compile("Robustness")).click()
+    page.get_by_role("heading", name="Robustness").wait_for()
+    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=120_000)
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()  # adds DeepFool (L2 only)
+    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for(state="attached")
+    wait_idle(page)
+    assert page.get_by_text("sub-optimality").is_visible()
+    assert page.get_by_label("Test points to attack", exact=True).input_value() == "12"  # carried over from Attack Lab
+    _no_exception(page)
+    screenshot(page, "robustness")
+
+
+def test_attack_lab_on_digits_shows_the_image_gallery(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 2900})
+    page.goto(f"{app_url}/attack-lab?data=digits")
+    wait_idle(page)
+    page.get_by_role("heading", name="Attack Lab").wait_for()
+    sample = page.get_by_label("Test points to attack", exact=True)
+    sample.fill("30")
+    sample.press("Enter")
+    page.get_by_text(re.compile(r"^\d+ of 30$")).wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
+    wait_idle(page)
+    assert page.get_by_text("Digits (8×8 images)").first.is_visible()
+    assert page.get_by_text(re.compile("of these 6 examples were fooled")).is_visible()
+    _no_exception(page)
+    screenshot(page, "attack_lab_digits")
