@@ -51,8 +51,8 @@ def test_list_json_comes_from_the_registries(capsys):
     assert by_name["hop_skip_jump"]["knowledge"] == "black-box"
     # Images-only attacks list the neural networks (on image data), never a model without image support.
     assert set(by_name["square"]["supports"]) == {"torch_mlp", "torch_cnn"}
-    # Attacks that need three classes are listed for the three-class case they can run on.
-    assert "logistic_regression" in by_name["auto_attack"]["supports"]
+    # AutoAttack needs a neural network (ART's AutoPGD losses) and three classes, the case listed.
+    assert set(by_name["auto_attack"]["supports"]) == {"torch_mlp", "torch_cnn"}
     assert isinstance(info["defences"], list)
     for defence in info["defences"]:
         assert {"name", "label"} <= set(defence)
@@ -215,7 +215,8 @@ ERRORS = [
     (["evaluate", "--eps", "0.1", "--test-size", "2"], "test size"),
     (["evaluate", "--eps", "0.1", "--model", "decision_tree"], "needs loss gradients"),
     (["evaluate", "--eps", "0.1", "--attack", "square", "--model", "torch_mlp"], "image inputs"),
-    (["evaluate", "--eps", "0.1", "--attack", "auto_attack"], "at least 3 classes"),
+    (["evaluate", "--eps", "0.1", "--attack", "auto_attack"], "neural networks only"),
+    (["evaluate", "--eps", "0.1", "--attack", "auto_attack", "--model", "torch_mlp"], "at least 3 classes"),
     (["evaluate", "--eps", "0.1", "--model", "torch_cnn"], "needs image inputs"),
     (["evaluate", "--eps", "0.1", "--attack", "deepfool", "--norm", "inf"], "--norm 2"),
     (["evaluate", "--eps", "0.1", "--clip", "1,0"], "LO must be below HI"),

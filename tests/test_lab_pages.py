@@ -184,15 +184,22 @@ def test_run_attack_judges_support_on_the_split_classes():
                     attack="auto_attack", attack_params=(("max_iter", 2),))
     split = prepare_split(iris)
     assert run_attack(iris, subsample(split, 6, 0), fit_model(iris, split)).n_test == 6
-    binary = Scenario(attack="auto_attack")
+    binary = Scenario(attack="auto_attack", model="torch_mlp", model_params=(("epochs", 5), ("hidden", 8)))
     with pytest.raises(InvalidInput, match="at least 3 classes"):
         evaluate(binary)
 
 
-def test_a_failing_attack_shows_its_reason_and_the_page_keeps_working():
+def test_a_failing_attack_shows_its_reason_and_the_page_keeps_working(monkeypatch):
+    from qulab.attacks import ATTACKS
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("ART gave up on this input")
+
+    monkeypatch.setitem(ATTACKS._entries, "pgd", replace(ATTACKS.get("pgd"), build=broken))
     app = open_page("attack_lab.py", dc.builtin_choice("iris"))
-    app.selectbox(key="al_attack").set_value("auto_attack").run()  # AutoPGD's loss needs a neural network in ART
+    app.selectbox(key="al_attack").set_value("pgd").run()
     assert not app.exception
-    assert app.error and app.error[0].value.startswith("AutoAttack (AutoPGD) failed")
+    assert app.error and app.error[0].value.startswith("Projected Gradient Descent failed")
+    assert "ART gave up on this input" in app.error[0].value
     app.selectbox(key="al_attack").set_value("fgm").run()
     assert not app.exception and not app.error and "Adversarial accuracy" in metrics(app)
