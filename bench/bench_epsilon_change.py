@@ -70,7 +70,7 @@ def main() -> None:
     codelab = timed(lambda: codelab_rerun(0.3), args.repeats)
     qulab = timed(lambda: qulab_rerun(scenario, split, model, step), args.repeats)
     print(f"codelab way (regenerate, retrain, attack, figure): {codelab * 1000:8.2f} ms median")
-    print(f"QuLab (cached model; attack and figure only):      {qulab * 1000:8.2f} ms median")
+    print(f"QuLab (cached model and step; attack and figure): {qulab * 1000:8.2f} ms median")
     print(f"ratio codelab / QuLab: {codelab / qulab:.2f}x  ({args.repeats} repeats each, one process)")
 
 
