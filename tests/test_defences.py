@@ -161,20 +161,61 @@ def test_jpeg_gain_is_removed_by_the_adaptive_attack():
     assert outcome.robust_defended - outcome.robust_undefended <= 0.5 * gain
 
 
-def test_feature_squeezing_looks_strong_and_the_adaptive_attack_is_never_weaker():
-    """On 8×8 digits at eps 0.1 a 2-bit squeezer's gain largely survives BPDA: eps is below half a quantisation
-    step, so most pixels cannot reach another level (as with binarised MNIST). The adaptive attack is still at
-    least as strong as the non-adaptive one."""
+def test_feature_squeezing_gain_survives_the_strong_adaptive_attack_on_digits():
+    """Digits MLP, 2-bit squeezing, PGD L∞ eps 0.1. The adaptive attack is BPDA-PGD plus PGD on the squeezed values
+    themselves (50 steps, 5 random restarts, a point counts as broken if either breaks it). Measured: undefended
+    0.317, non-adaptive 0.739, adaptive 0.719 (BPDA alone 0.742). The gain is real, not masked gradients: pixels are
+    k/16 and the thresholds 1/6, 1/2, 5/6 are reachable within 0.1 only from 2–4, 7–9 and 12–14 sixteenths, so the
+    many 0 and 16/16 pixels cannot change level at all (as with binarised MNIST)."""
     outcome = evaluate_defence(DIGITS_MLP, "feature_squeezing", {"bit_depth": 2}, eps_grid=(0.1,))
     assert outcome.robust_nonadaptive - outcome.robust_undefended >= 0.2
-    assert outcome.robust_defended <= outcome.robust_nonadaptive + 0.03
+    assert outcome.robust_defended <= outcome.robust_nonadaptive  # the squeezed-domain attack adds 0.02
+    assert outcome.robust_defended - outcome.robust_undefended >= 0.3  # most of the gain survives
+
+
+@pytest.mark.parametrize("bits", [3, 5])
+def test_feature_squeezing_on_breast_cancer_buys_little_and_the_adaptive_attack_is_never_weaker(bits):
+    """Breast cancer (min-max) MLP, PGD L∞ eps 0.1, which exceeds half a quantisation step at 3–5 bits (1/14, 1/30,
+    1/62). Measured undefended / non-adaptive / adaptive: 3 bits 0.096 / 0.123 / 0.123, 4 bits 0.096 / 0.096 / 0.096,
+    5 bits 0.096 / 0.114 / 0.114: a gain of 2–3 test points that no attack removes (those points keep a margin
+    within the whole eps-box), so there is nothing for the adaptive attack to take back."""
+    scenario = cancer(model="torch_mlp", model_params=SMALL_MLP)
+    outcome = evaluate_defence(scenario, "feature_squeezing", {"bit_depth": bits}, eps_grid=(0.1,))
+    assert outcome.robust_nonadaptive - outcome.robust_undefended <= 0.05
+    assert outcome.robust_defended <= outcome.robust_nonadaptive
+
+
+def test_squeezed_domain_attack_stays_within_the_budget():
+    from qulab.defences import build_preprocessor, defended_classifier, squeezed_domain_attack
+    from qulab.pipeline import fit_model, prepare_split
+
+    scenario = cancer()
+    split = prepare_split(scenario, None)
+    base = fit_model(scenario, split)
+    classifier = defended_classifier(MODELS.get("logistic_regression"), base.estimator, split,
+                                     build_preprocessor("feature_squeezing", {"bit_depth": 3}, split))
+
+    def predict(Z):
+        return np.argmax(classifier.predict(Z), axis=1)
+
+    X, y = split.X_test, split.y_test
+    X_adv = squeezed_domain_attack(base.classifier, predict, X, y, 0.1, 3, split.clip_values, steps=10, restarts=1)
+    assert np.abs(X_adv - X).max() <= 0.1 + 1e-6
+    assert np.mean(predict(X_adv) == y) < np.mean(predict(X) == y)
 
 
 def test_gaussian_noise_gain_is_small_and_the_adaptive_attack_is_never_weaker():
+    """Breast cancer (min-max) MLP, σ 0.1, PGD L∞ eps 0.1; the adaptive attack averages the gradient over 16 noise
+    draws per step (expectation over transformation). Measured: undefended 0.096, non-adaptive 0.158, adaptive 0.123
+    (one noise draw at prediction, as deployed; BPDA with one draw per step gave 0.132). Not asserted as "removes
+    most of the gain": averaged over 30 prediction draws the non-adaptive examples score 0.145 and the EoT ones
+    0.139, so the remaining gain is the noise randomly rescuing points the attack can only push to the boundary,
+    paid for by 8 points of clean accuracy."""
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP)
     outcome = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1}, eps_grid=(0.1,))
-    assert outcome.clean_cost >= 0  # noise the model never saw costs clean accuracy
-    assert outcome.robust_defended <= outcome.robust_nonadaptive + 0.03
+    assert outcome.clean_cost >= 0.03  # noise the model never saw costs clean accuracy (measured 0.974 -> 0.895)
+    assert outcome.robust_nonadaptive - outcome.robust_undefended <= 0.1  # a small gain
+    assert outcome.robust_defended <= outcome.robust_nonadaptive
 
 
 def test_randomized_smoothing_certificates_are_a_lower_bound():

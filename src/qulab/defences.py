@@ -7,8 +7,10 @@ Three kinds share the registry:
 * **preprocessing** defences sanitise the input before the unchanged model sees it (ART's preprocessors). They
   are evaluated twice: against the *non-adaptive* attack (crafted on the undefended model, then passed through
   the sanitiser, which looks strong) and against the *adaptive* attack that sees the defence and differentiates
-  through it with BPDA (the sanitiser replaced by the identity on the backward pass, Athalye et al., 2018) or,
-  for random noise, a fresh noise draw at every step (expectation over transformation);
+  through it with BPDA (the sanitiser replaced by the identity on the backward pass, Athalye et al., 2018); for
+  random noise the gradient is averaged over ``EOT_SAMPLES`` noise draws per step (expectation over
+  transformation), and feature squeezing (L∞) is also attacked by PGD on the squeezed values themselves
+  (:func:`squeezed_domain_attack`, random restarts), a point counting as broken if either attack breaks it;
 * **certification** (randomized smoothing) proves an L2 radius inside which the smoothed prediction cannot change.
 
 ``evaluate_defence`` returns undefended vs defended numbers side by side; for linear models it adds the exact
@@ -122,8 +124,9 @@ for spec in (
         "feature_squeezing", "Feature squeezing", PREPROCESSING,
         "Rounds every feature to a few levels (bit depth) before the model sees it, erasing small perturbations.",
         "Small perturbations crafted without knowledge of the squeezer.",
-        "Rounding has no useful gradient; an attacker who differentiates through it as if it were the identity "
-        "(BPDA) simply pushes features across the rounding thresholds.",
+        "Rounding has no useful gradient, but an adaptive attacker optimises the squeezed values directly and "
+        "pushes every feature that eps can carry across a rounding threshold; only features further than eps "
+        "from every threshold are safe (eps above half a level step leaves none).",
         GRADIENT_MODELS, (Param("bit_depth", "Bit depth", 3, "Bits per feature: 1 leaves 2 levels, 3 leaves 8.",
                                 1, 8),),
         needs_range=True, reference="Xu et al., 2018, https://arxiv.org/abs/1704.01155"),
@@ -457,6 +460,64 @@ def build_preprocessor(name: str, params: dict[str, Any], split: Split) -> Any:
     return _image_preprocessor(inner, split.image_shape)
 
 
+EOT_SAMPLES = 16  # noise draws averaged per gradient by the adaptive attack on Gaussian noise
+SQUEEZE_STEPS, SQUEEZE_RESTARTS = 50, 5  # the squeezed-domain attack on feature squeezing
+
+
+def _expectation_over_noise(classifier: Any, samples: int = EOT_SAMPLES) -> Any:
+    """A copy of the defended classifier whose loss gradient is the mean over ``samples`` noise draws
+    (expectation over transformation, Athalye et al., 2018); predictions are unchanged (one draw)."""
+    import copy
+
+    base = type(classifier)
+
+    class ExpectationOverNoise(base):  # type: ignore[misc, valid-type]
+        def loss_gradient(self, x, y, **kwargs):  # noqa: ANN001, ANN201
+            total = base.loss_gradient(self, x, y, **kwargs)
+            for _ in range(samples - 1):
+                total = total + base.loss_gradient(self, x, y, **kwargs)
+            return total / samples
+
+    eot = copy.copy(classifier)
+    eot.__class__ = ExpectationOverNoise
+    return eot
+
+
+def squeezed_domain_attack(classifier: Any, predict: Callable, X: np.ndarray, y: np.ndarray, eps: float,
+                           bit_depth: int, clip: tuple[float, float] | None, steps: int = SQUEEZE_STEPS,
+                           restarts: int = SQUEEZE_RESTARTS, seed: int = 0) -> np.ndarray:
+    """The adaptive L∞ attack on feature squeezing: PGD on the squeezed value itself (a continuous relaxation).
+
+    Within ‖δ‖∞ ≤ eps a feature can only reach the levels between squeeze(x − eps) and squeeze(x + eps), so the
+    attack runs PGD on the undefended ``classifier`` over that interval (what the model sees), rounds to the grid
+    and maps each level back to an input within eps that squeezes to it. One start at the squeezed point plus
+    ``restarts`` random ones; a point counts as broken if any start breaks it through ``predict`` (the real
+    defence). Unlike BPDA it never wastes budget on features that cannot change level.
+    """
+    low, high = clip or (0.0, 1.0)
+    levels = 2 ** bit_depth - 1
+
+    def squeeze(Z: np.ndarray) -> np.ndarray:  # ART's FeatureSqueezing
+        return np.rint((Z - low) / (high - low) * levels) / levels * (high - low) + low
+
+    x_lo, x_hi = X - eps, X + eps
+    if clip is not None:
+        x_lo, x_hi = np.clip(x_lo, *clip), np.clip(x_hi, *clip)
+    s_lo, s_hi = squeeze(x_lo), squeeze(x_hi)
+    labels = _one_hot(y, classifier.nb_classes)
+    step = (high - low) / levels / 4
+    rng = np.random.default_rng(seed)
+    best, broken = X.copy(), predict(X) != y
+    for start in range(restarts + 1):
+        S = squeeze(X) if start == 0 else rng.uniform(s_lo, s_hi)
+        for _ in range(steps):
+            S = np.clip(S + step * np.sign(classifier.loss_gradient(S.astype(np.float32), labels)), s_lo, s_hi)
+        X_adv = np.clip(np.clip(squeeze(S), x_lo, x_hi), X - eps, X + eps).astype(X.dtype)
+        new = (predict(X_adv) != y) & ~broken
+        best[new], broken = X_adv[new], broken | new
+    return best
+
+
 def defended_classifier(model: ModelSpec, estimator: Any, split: Split, preprocessor: Any) -> Any:
     """The model's ART wrapper with the preprocessor installed (predictions and gradients go through it)."""
     classifier = model.art_classifier(estimator, split.clip_values)
@@ -531,8 +592,8 @@ def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict
     params = resolve_params(defence.params, dict(defence_params or {}))
     torch_model = scenario.model in TORCH_MODELS
     per_attack = (1.0 if torch_model else 0.3) * n_eps
-    if defence.kind == PREPROCESSING:
-        return 2 + 3 * per_attack
+    if defence.kind == PREPROCESSING:  # the adaptive attacks on noise (EoT) and squeezing cost a few attacks more
+        return 2 + (6 if defence.name in ("gaussian_noise", "feature_squeezing") else 3) * per_attack
     if defence.kind == CERTIFICATION:
         return 3 + params["epochs"] * n_train / 4000 + params["n_certify"] / 100 * 2 + 2 * per_attack
     if torch_model:
@@ -616,9 +677,16 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
             clean_def = _accuracy(predict(X), y)
             report(0.45, "Non-adaptive attack: the undefended model's examples through the defence")
             curve_nonadaptive = [clean_def if eps == 0 else _accuracy(predict(adv_base[eps]), y) for eps in grid]
-            report(0.6, "Adaptive attack: differentiating through the defence (BPDA)")
-            curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
-                                         clean_def)
+            report(0.6, "Adaptive attack: differentiating through the defence (BPDA, expectation over noise)")
+            attacked = _expectation_over_noise(classifier) if defence.name == "gaussian_noise" else classifier
+            curve_def, adv_def = _robust_curve(attack, attack_params, attacked, predict, X, y, grid, scenario.norm,
+                                               clean_def)
+            if defence.name == "feature_squeezing" and scenario.norm == "inf":
+                report(0.8, "Adaptive attack: PGD on the squeezed values")
+                curve_def = [clean_def if eps == 0 else float(np.mean(
+                    (predict(adv_def[eps]) == y) & (predict(squeezed_domain_attack(
+                        base.classifier, predict, X, y, eps, params["bit_depth"], split.clip_values,
+                        seed=scenario.seed)) == y))) for eps in grid]
             extra.update(curve_nonadaptive=tuple(curve_nonadaptive),
                          robust_nonadaptive=curve_nonadaptive[grid.index(float(scenario.eps))])
             if model.linear:
