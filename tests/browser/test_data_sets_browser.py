@@ -75,3 +75,28 @@ def test_upload_a_good_csv_then_a_bad_one(page, app_url, tmp_path):
     assert page.locator('[data-testid="stMetric"]').count() == 0
     _no_exception(page)
     screenshot(page, "data_sets_upload_error")
+
+    # The good upload is still the lab's data: the Attack Lab attacks it, with the library's own numbers.
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=re.compile("Attack Lab")).click()
+    page.get_by_role("heading", name="Attack Lab").wait_for()
+    _metric_box(page, "Adversarial accuracy").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_text(re.compile("iris.csv")).first.is_visible()
+    expected = _expected_attack_lab_numbers(good_path.read_bytes())
+    assert _metric(page, "Clean accuracy") == f"{expected.clean_accuracy:.3f}"
+    assert _metric(page, "Adversarial accuracy") == f"{expected.adversarial_accuracy:.3f}"
+    _no_exception(page)
+    screenshot(page, "attack_lab_uploaded_csv")
+
+
+def _expected_attack_lab_numbers(csv_bytes: bytes):
+    """The Attack Lab's defaults (logistic regression, FGM L∞, eps 0.1, seed 42, 20 % test) computed directly."""
+    from qulab.datasets import dataset_from_table
+    from qulab.pipeline import fit_model, prepare_split, run_attack
+    from qulab.scenario import Scenario
+    from qulab.tabular_upload import load_csv
+
+    data = dataset_from_table(load_csv(csv_bytes, "species"))
+    scenario = Scenario(dataset="upload", eps=0.1)
+    split = prepare_split(scenario, data)
+    return run_attack(scenario, split, fit_model(scenario, split))
