@@ -244,15 +244,12 @@ def _csv_path(text: str, flag: str) -> str:
 
 def _propose_target(path: str) -> str:
     """The class column the upload page would propose, for csv data given without --target."""
-    from qulab.tabular_upload import UPLOAD_LIMITS, parse_csv, propose_target
+    from qulab.datasets import read_csv_bytes
+    from qulab.tabular_upload import parse_csv, propose_target
 
-    file = Path(path)
-    if not file.is_file():
-        raise InvalidInput(f"no CSV file at {path!r}")
-    if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
-        raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
+    data = read_csv_bytes(path)
     try:
-        return propose_target(parse_csv(file.read_bytes()))
+        return propose_target(parse_csv(data))
     except DataError as error:
         raise InvalidInput(f"{path}: {error}") from None
 

@@ -165,8 +165,8 @@ def dataset_from_table(table: TabularData) -> Dataset:
     return Dataset(X=table.X, y=table.y, feature_names=table.feature_names, class_names=table.class_names)
 
 
-def read_csv_file(path: str, target: str | None = None) -> TabularData:
-    """A CSV from disk through the same validator as uploads (size checked before reading)."""
+def read_csv_bytes(path: str) -> bytes:
+    """A CSV file's bytes, after the checks an upload gets (it exists, it is within the size limit)."""
     from pathlib import Path
 
     file = Path(path)
@@ -174,8 +174,14 @@ def read_csv_file(path: str, target: str | None = None) -> TabularData:
         raise InvalidInput(f"no CSV file at {path!r}")
     if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
         raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
+    return file.read_bytes()
+
+
+def read_csv_file(path: str, target: str | None = None) -> TabularData:
+    """A CSV from disk through the same validator as uploads, with the same messages."""
+    data = read_csv_bytes(path)
     try:
-        return load_csv(file.read_bytes(), target)
+        return load_csv(data, target)
     except DataError as error:
         raise InvalidInput(f"{path}: {error}") from None
 
