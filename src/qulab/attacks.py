@@ -9,9 +9,7 @@ in the chosen norm, so every attack is read on the same accuracy-vs-epsilon scal
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,6 +20,10 @@ import numpy as np
 from qulab.models import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TREE_STRUCTURE, ModelSpec
 from qulab.registry import Param, Registry
 from qulab.scenario import norm_order
+
+# ART's own log lines (e.g. a "Success rate 0.00%" that FGM always reports) are not for QuLab's users; its
+# progress bars are switched off per attack (verbose=False). A process-wide setting, so no thread races.
+logging.getLogger("art").setLevel(logging.ERROR)
 
 WHITE_BOX = "white-box"
 BLACK_BOX = "black-box"
@@ -360,8 +362,7 @@ def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.n
     attack = spec.build(classifier, eps=eps, norm=norm, **(params or {}))
     one_hot = np.eye(classifier.nb_classes)
     labels = one_hot[y] if spec.labels == "true" else None
-    with _quiet():
-        X_adv = np.asarray(attack.generate(x=X, y=labels), dtype=X.dtype)
+    X_adv = np.asarray(attack.generate(x=X, y=labels), dtype=X.dtype)
     if spec.labels != "true" or spec.minimal:
         # Attacks that aim at a class of their own choosing could move a misclassified point onto its true
         # class, and minimal attacks such as DeepFool and HopSkipJump move away from the *predicted* class
@@ -370,15 +371,3 @@ def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.n
         wrong = np.argmax(classifier.predict(X), axis=1) != y
         X_adv[wrong] = X[wrong]
     return X_adv
-
-
-@contextlib.contextmanager
-def _quiet():
-    art_logger = logging.getLogger("art")
-    level = art_logger.level
-    art_logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        art_logger.setLevel(level)

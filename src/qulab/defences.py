@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, _quiet, generate
+from qulab.attacks import ATTACKS, generate
 from qulab.datasets import Dataset, Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
 from qulab.models import MODELS, ModelSpec, linear_scores
@@ -390,8 +390,7 @@ def _adversarial_training_torch(spec: ModelSpec, params: dict[str, Any], split: 
     art_attack = attack_spec.build(classifier, eps=eps, norm=norm, **attack_params)
     trainer = AdversarialTrainer(classifier, attacks=art_attack, ratio=ratio)
     labels = _one_hot(split.y_train, len(split.class_names))
-    with _quiet():
-        trainer.fit(split.X_train.astype(np.float32), labels, nb_epochs=epochs, batch_size=estimator.batch_size)
+    trainer.fit(split.X_train.astype(np.float32), labels, nb_epochs=epochs, batch_size=estimator.batch_size)
     estimator.module_ = classifier.model.eval()
     return estimator
 
