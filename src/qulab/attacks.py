@@ -9,9 +9,11 @@ in the chosen norm, so every attack is read on the same accuracy-vs-epsilon scal
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,9 +23,50 @@ from qulab.models import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TRE
 from qulab.registry import Param, Registry
 from qulab.scenario import norm_order
 
-# ART's own log lines (e.g. a "Success rate 0.00%" that FGM always reports) are not for QuLab's users; its
-# progress bars are switched off per attack (verbose=False). A process-wide setting, so no thread races.
-logging.getLogger("art").setLevel(logging.ERROR)
+# ART's INFO lines (e.g. a "Success rate 0.00%" that FGM always reports) are not for QuLab's users; its warnings
+# are collected per call and shown (art_warnings). ART's NullHandler keeps them off stderr. Progress bars are
+# switched off per attack (verbose=False).
+logging.getLogger("art").setLevel(logging.WARNING)
+
+
+class _WarningCollector(logging.Handler):
+    """Keeps the warnings ART logs from one thread (one session's run), counted by message."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            message = record.getMessage().strip()
+            self.counts[message] = self.counts.get(message, 0) + 1
+
+
+@contextlib.contextmanager
+def art_warnings() -> Iterator[list[str]]:
+    """What ART warned about during the block, as plain lines (filled in when the block ends)."""
+    collector, notes = _WarningCollector(), []
+    logger = logging.getLogger("art")
+    logger.addHandler(collector)
+    try:
+        yield notes
+    finally:
+        logger.removeHandler(collector)
+        notes.extend(f"ART: {message}" + (f" (×{count})" if count > 1 else "") + _hint(message)
+                     for message, count in collector.counts.items())
+
+
+_HINTS = {
+    "Failed to draw a random image": "those points keep their clean value; raise 'Initial random trials' "
+                                     "(init_size) so the attack finds a misclassified starting point",
+    "predicting probabilities": "DeepFool linearises the probabilities of this model, so it overshoots; "
+                                "its distances are upper bounds",
+}
+
+
+def _hint(message: str) -> str:
+    return "".join(f" — {hint}." for key, hint in _HINTS.items() if key in message)
 
 WHITE_BOX = "white-box"
 BLACK_BOX = "black-box"

@@ -359,6 +359,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         print(f"clean accuracy:       {summary['clean_accuracy']:.4f}")
+        for note in summary["notes"]:
+            print(f"note: {note}", file=sys.stderr)
         print(f"adversarial accuracy: {summary['adversarial_accuracy']:.4f}  "
               f"(eps={summary['eps']}, norm={summary['norm']}, {summary['n_test']} test points)")
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, generate
+from qulab.attacks import ATTACKS, art_warnings, generate
 from qulab.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
 from qulab.models import MODELS, ModelSpec
 from qulab.registry import InvalidInput, resolve_params
@@ -39,6 +39,7 @@ class AttackOutcome:
     pred_clean: np.ndarray
     pred_adv: np.ndarray
     seconds: float
+    notes: tuple[str, ...] = ()  # what ART warned about (e.g. no adversarial starting point found)
 
     @property
     def n_test(self) -> int:
@@ -82,6 +83,7 @@ class AttackOutcome:
             "median_l2": float(np.median(l2)),
             "max_l2": float(np.max(l2)),
             "seconds": self.seconds,
+            "notes": list(self.notes),
         }
 
 
@@ -129,12 +131,14 @@ def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.nd
     if step is not None:
         lo, hi = split.clip_values or (-np.inf, np.inf)
         X_adv = np.clip(split.X_test + scenario.eps * step, lo, hi)
+        notes: list[str] = []
     else:
-        X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
+        with art_warnings() as notes:
+            X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
     seconds = time.perf_counter() - start
     return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
                          pred_clean=model.predict(split.X_test), pred_adv=model.predict(X_adv),
-                         seconds=seconds)
+                         seconds=seconds, notes=tuple(notes))
 
 
 def evaluate(scenario: Scenario) -> AttackOutcome:

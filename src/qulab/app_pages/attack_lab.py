@@ -103,6 +103,8 @@ if run.outcome is None:
 outcome = run.outcome
 summary = outcome.summary()
 st.subheader("Results", divider="gray")
+for note in outcome.notes:
+    st.warning(note, icon=":material/info:")
 cols = st.columns(4)
 cols[0].metric("Clean accuracy", f"{summary['clean_accuracy']:.3f}", help="Accuracy on the attacked test points "
                "before the attack.")
