@@ -2,6 +2,7 @@
 sample), then the robustness curves for the same model."""
 
 import re
+import time
 
 from tests.browser.conftest import screenshot, wait_idle
 
@@ -20,12 +21,18 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def _run_if_asked(page, name) -> None:
-    """On a loaded machine a pilot timing can exceed the auto-run limit: then press Run, as a user would."""
-    wait_idle(page)
-    button = page.get_by_role("button", name=name)
-    if button.count():
-        button.click()
+def _run_until(page, button_name, done, timeout: float = 180) -> None:
+    """Wait until ``done`` shows; on a loaded machine a pilot timing can exceed the auto-run limit, and then the
+    page asks for a click on its Run button, which this presses as a user would."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done.count():
+            return
+        button = page.get_by_role("button", name=button_name)
+        if button.count() and button.is_enabled():
+            button.click()
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{done} did not appear within {timeout} s")
 
 
 def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
@@ -49,14 +56,13 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.get_by_text(re.compile(r"^\d+ of 12$")).wait_for()
     wait_idle(page)
     _choose(page, "Attack", "HopSkipJump")
-    _run_if_asked(page, re.compile(r"^Run HopSkipJump"))
-    page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s")).wait_for(timeout=120_000)
+    hsj_done = page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s"))
+    _run_until(page, re.compile(r"^Run HopSkipJump"), hsj_done)
     wait_idle(page)
     eps = page.locator('[data-testid="stSlider"]', has=page.get_by_text("Epsilon (L2)", exact=True))
     eps.get_by_role("slider").press("End")  # the widest L2 budget, so that some points flip
     page.get_by_text(re.compile(r"eps = 0\.71 is in the features")).wait_for()
-    _run_if_asked(page, re.compile(r"^Run HopSkipJump"))
-    page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s")).wait_for(timeout=120_000)
+    _run_until(page, re.compile(r"^Run HopSkipJump"), hsj_done)
     wait_idle(page)
     assert page.get_by_text("black-box", exact=True).is_visible()
     assert _metric(page, "Predictions flipped").endswith("of 12")
@@ -72,8 +78,7 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
     wait_idle(page)
     page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()  # adds DeepFool (L2 only)
-    _run_if_asked(page, "Compute the curves")
-    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for(state="attached")
+    _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool"))
     wait_idle(page)
     assert page.get_by_text("sub-optimality").is_visible()
     assert page.get_by_label("Test points to attack", exact=True).input_value() == "12"  # carried over from Attack Lab
