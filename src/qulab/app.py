@@ -28,14 +28,18 @@ def main() -> None:
     st.set_page_config(page_title="QuLab", page_icon=":material/shield:", layout="wide")
     navigation = sections()
     current = st.navigation(navigation, position="hidden")
-    with st.sidebar:
-        st.title("QuLab")
-        st.caption("An interactive lab for adversarial machine learning")
-        for section, pages in navigation.items():
-            st.subheader(section, divider="gray")
-            for page in pages:
-                st.page_link(page)
-    current.run()
+    # The sidebar is drawn after the page, so a rerun (an epsilon move) sends the page's changed elements first;
+    # `finally` keeps it there when a page stops early (st.stop) to wait for a button.
+    try:
+        current.run()
+    finally:
+        with st.sidebar:
+            st.title("QuLab")
+            st.caption("An interactive lab for adversarial machine learning")
+            for section, pages in navigation.items():
+                st.subheader(section, divider="gray")
+                for page in pages:
+                    st.page_link(page)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ def _no_exception(page) -> None:
 def test_sidebar_and_data_overview(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.get_by_text("QuLab", exact=True).is_visible()
-    assert sidebar.get_by_role("link", name=re.compile("Data Overview")).is_visible()
-    assert sidebar.get_by_role("link", name=re.compile("Attack Demo")).is_visible()
+    sidebar = page.locator('[data-testid="stSidebar"]')  # drawn after the page's own elements: wait for it
+    sidebar.get_by_text("QuLab", exact=True).wait_for()
+    sidebar.get_by_role("link", name=re.compile("Data Overview")).wait_for()
+    sidebar.get_by_role("link", name=re.compile("Attack Demo")).wait_for()
     page.get_by_role("heading", name="Data Overview").wait_for()
     page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
     assert page.locator('[data-testid="stDataFrame"]').count() == 1

@@ -38,7 +38,7 @@ def test_link_opens_the_data_set_and_shows_its_charts(page, app_url):
     screenshot(page, "data_sets_tabular")
 
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.get_by_role("link", name=re.compile("Data Sets")).is_visible()
+    sidebar.get_by_role("link", name=re.compile("Data Sets")).wait_for()
     page.set_viewport_size({"width": 1400, "height": 2900})  # room for the image grid and the summary
     _open(page, f"{app_url}/data-sets?data=digits")
     page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()
