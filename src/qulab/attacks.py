@@ -378,9 +378,14 @@ def perturbation_sizes(X: np.ndarray, X_adv: np.ndarray, norm: str) -> np.ndarra
     return np.linalg.norm((X_adv - X).reshape(len(X), -1), ord=norm_order(norm), axis=1)
 
 
+def fits_budget(sizes: np.ndarray, eps: float) -> np.ndarray:
+    """Which perturbation sizes are within eps (with room for float32 rounding in ART's output)."""
+    return sizes <= eps * (1 + 1e-6) + 1e-9
+
+
 def within_budget(X: np.ndarray, X_adv: np.ndarray, eps: float, norm: str) -> np.ndarray:
     """A minimal attack's examples, reverted to the clean point where they exceed the budget."""
-    keep = perturbation_sizes(X, X_adv, norm) <= eps * (1 + 1e-6) + 1e-9
+    keep = fits_budget(perturbation_sizes(X, X_adv, norm), eps)
     return np.where(keep.reshape(-1, *([1] * (X.ndim - 1))), X_adv, X)
 
 

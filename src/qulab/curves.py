@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, perturbation_sizes
+from qulab.attacks import ATTACKS, AttackSpec, fits_budget, generate, generate_unbounded, perturbation_sizes
 from qulab.datasets import Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
 from qulab.models import linear_scores
@@ -62,11 +62,6 @@ def exact_curve(split: Split, model: FittedModel, grid: Sequence[float], norm: s
                  "closed-form minimal perturbation of a linear model", time.perf_counter() - start)
 
 
-def fgm_direction(split: Split, model: FittedModel, norm: str) -> np.ndarray:
-    """FGM's unit-budget step for every test point."""
-    return unit_step(Scenario(attack="fgm", norm=norm), split, model)
-
-
 def _rescaled_accuracies(scenario: Scenario, split: Split, model: FittedModel,
                          grid: np.ndarray) -> tuple[np.ndarray, str]:
     X, y, norm = split.X_test, split.y_test, scenario.norm
@@ -99,10 +94,10 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
         accuracy, method = _rescaled_accuracies(scenario, split, model, grid)
     elif spec.minimal:
         X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
-        broken = (model.predict(X_adv) != y) & (model.predict(X) == y)
-        sizes = perturbation_sizes(X, X_adv, scenario.norm)
         correct = model.predict(X) == y
-        accuracy = np.array([np.mean(correct & ~(broken & (sizes <= e * (1 + 1e-6) + 1e-9))) for e in grid])
+        broken = correct & (model.predict(X_adv) != y)
+        sizes = perturbation_sizes(X, X_adv, scenario.norm)
+        accuracy = np.array([np.mean(correct & ~(broken & fits_budget(sizes, e))) for e in grid])
         method = "one run; a point counts as broken when its perturbation is within eps"
     else:
         accuracy = []
