@@ -161,16 +161,28 @@ def test_jpeg_gain_is_removed_by_the_adaptive_attack():
     assert outcome.robust_defended - outcome.robust_undefended <= 0.5 * gain
 
 
-def test_feature_squeezing_gain_survives_the_strong_adaptive_attack_on_digits():
-    """Digits MLP, 2-bit squeezing, PGD L∞ eps 0.1. The adaptive attack is BPDA-PGD plus PGD on the squeezed values
-    themselves (50 steps, 5 random restarts, a point counts as broken if either breaks it). Measured: undefended
-    0.317, non-adaptive 0.739, adaptive 0.719 (BPDA alone 0.742). The gain is real, not masked gradients: pixels are
-    k/16 and the thresholds 1/6, 1/2, 5/6 are reachable within 0.1 only from 2–4, 7–9 and 12–14 sixteenths, so the
-    many 0 and 16/16 pixels cannot change level at all (as with binarised MNIST)."""
+def test_feature_squeezing_gain_is_removed_by_the_adaptive_attack():
+    """Digits MLP, 1-bit squeezing (binarised pixels), PGD L∞ at eps 0.3, the budget of the MNIST literature. The
+    non-adaptive examples move background pixels by 0.3, which binarising erases; the adaptive attacker (BPDA-PGD
+    plus PGD on the squeezed values) flips the stroke pixels within 0.3 of the threshold instead. Measured:
+    undefended 0.000, non-adaptive 0.156, adaptive 0.044 (71 % of the gain removed)."""
+    scenario = Scenario(dataset="digits", model="torch_mlp", attack="pgd", eps=0.3)
+    outcome = evaluate_defence(scenario, "feature_squeezing", {"bit_depth": 1}, eps_grid=(0.3,))
+    gain = outcome.robust_nonadaptive - outcome.robust_undefended
+    assert gain >= 0.1
+    assert outcome.robust_defended - outcome.robust_undefended <= 0.5 * gain
+
+
+def test_feature_squeezing_gain_survives_when_eps_is_below_half_a_level():
+    """Digits MLP, 2-bit squeezing, PGD L∞ eps 0.1. The same adaptive attack keeps most of the gain here: measured
+    undefended 0.317, non-adaptive 0.739, adaptive 0.719. Pixels are k/16 and the thresholds 1/6, 1/2, 5/6 are
+    reachable within 0.1 only from 2–4, 7–9 and 12–14 sixteenths, so the many 0 and 16/16 pixels cannot change
+    level at all (as with binarised MNIST at small eps). The lesson: rounding protects only up to the distance to
+    the next threshold; an upper bound from our attacks, not a proof."""
     outcome = evaluate_defence(DIGITS_MLP, "feature_squeezing", {"bit_depth": 2}, eps_grid=(0.1,))
     assert outcome.robust_nonadaptive - outcome.robust_undefended >= 0.2
     assert outcome.robust_defended <= outcome.robust_nonadaptive  # the squeezed-domain attack adds 0.02
-    assert outcome.robust_defended - outcome.robust_undefended >= 0.3  # most of the gain survives
+    assert outcome.robust_defended - outcome.robust_undefended >= 0.3
 
 
 @pytest.mark.parametrize("bits", [3, 5])
@@ -199,23 +211,45 @@ def test_squeezed_domain_attack_stays_within_the_budget():
         return np.argmax(classifier.predict(Z), axis=1)
 
     X, y = split.X_test, split.y_test
-    X_adv = squeezed_domain_attack(base.classifier, predict, X, y, 0.1, 3, split.clip_values, steps=10, restarts=1)
+    X_adv = squeezed_domain_attack(base.classifier, lambda Z: (predict(Z) == y).astype(float), X, y, 0.1, 3,
+                                   split.clip_values, steps=10, restarts=1)
     assert np.abs(X_adv - X).max() <= 0.1 + 1e-6
     assert np.mean(predict(X_adv) == y) < np.mean(predict(X) == y)
 
 
-def test_gaussian_noise_gain_is_small_and_the_adaptive_attack_is_never_weaker():
-    """Breast cancer (min-max) MLP, σ 0.1, PGD L∞ eps 0.1; the adaptive attack averages the gradient over 16 noise
-    draws per step (expectation over transformation). Measured: undefended 0.096, non-adaptive 0.158, adaptive 0.123
-    (one noise draw at prediction, as deployed; BPDA with one draw per step gave 0.132). Not asserted as "removes
-    most of the gain": averaged over 30 prediction draws the non-adaptive examples score 0.145 and the EoT ones
-    0.139, so the remaining gain is the noise randomly rescuing points the attack can only push to the boundary,
-    paid for by 8 points of clean accuracy."""
+def test_gaussian_noise_gain_is_removed_by_the_adaptive_attack():
+    """Breast cancer (min-max) MLP, σ 0.1, DeepFool L2 at eps 0.2. DeepFool stops just past the boundary, so the
+    noise pushes many of its points back (the gain); the adaptive attacker stretches each perturbation to the whole
+    budget and averages gradients over the noise. Accuracies are means over 10 noise draws. Measured: undefended
+    0.632, non-adaptive 0.803, adaptive 0.611 (digits MLP at eps 1.0: 0.000 / 0.446 / 0.062)."""
+    scenario = cancer(model="torch_mlp", model_params=SMALL_MLP, attack="deepfool", norm="2", eps=0.2)
+    outcome = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1}, eps_grid=(0.2,))
+    gain = outcome.robust_nonadaptive - outcome.robust_undefended
+    assert gain >= 0.1
+    assert outcome.robust_defended - outcome.robust_undefended <= 0.5 * gain
+    assert any("stretches" in note for note in outcome.notes)
+
+
+def test_gaussian_noise_buys_little_against_a_full_budget_attack():
+    """Same model, PGD L∞ eps 0.1, which already spends the whole budget: undefended 0.096, non-adaptive 0.146,
+    adaptive 0.140 (means over 10 draws). The small remainder is the noise rescuing points that no perturbation
+    within eps pushes further from the boundary, paid for by 7 points of clean accuracy (0.974 -> 0.907)."""
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP)
     outcome = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1}, eps_grid=(0.1,))
-    assert outcome.clean_cost >= 0.03  # noise the model never saw costs clean accuracy (measured 0.974 -> 0.895)
-    assert outcome.robust_nonadaptive - outcome.robust_undefended <= 0.1  # a small gain
+    assert outcome.clean_cost >= 0.03
+    assert outcome.robust_nonadaptive - outcome.robust_undefended <= 0.1
     assert outcome.robust_defended <= outcome.robust_nonadaptive
+
+
+def test_stretched_perturbations_have_the_budget_size_and_keep_their_direction():
+    from qulab.defences import stretched_to_budget
+
+    X = np.zeros((3, 2))
+    X_adv = np.array([[0.1, 0.0], [0.0, 0.0], [0.3, 0.4]])
+    out = stretched_to_budget(X, X_adv, 1.0, "2", None)
+    np.testing.assert_allclose(out, [[1.0, 0.0], [0.0, 0.0], [0.6, 0.8]])  # unit L2 length, same direction
+    np.testing.assert_allclose(stretched_to_budget(X, X_adv, 0.5, "inf", None), [[0.5, 0], [0, 0], [0.375, 0.5]])
+    np.testing.assert_allclose(stretched_to_budget(X, X_adv, 0.7, "1", (0.0, 0.2)), [[0.2, 0], [0, 0], [0.2, 0.2]])
 
 
 def test_randomized_smoothing_certificates_are_a_lower_bound():

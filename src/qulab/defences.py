@@ -9,8 +9,10 @@ Three kinds share the registry:
   the sanitiser, which looks strong) and against the *adaptive* attack that sees the defence and differentiates
   through it with BPDA (the sanitiser replaced by the identity on the backward pass, Athalye et al., 2018); for
   random noise the gradient is averaged over ``EOT_SAMPLES`` noise draws per step (expectation over
-  transformation), and feature squeezing (L∞) is also attacked by PGD on the squeezed values themselves
-  (:func:`squeezed_domain_attack`, random restarts), a point counting as broken if either attack breaks it;
+  transformation). A minimal attack (DeepFool, C&W) stops at the boundary, where noise rescues points by chance,
+  so the adaptive attacker also stretches its perturbations to the whole budget; feature squeezing (L∞) is also
+  attacked by PGD on the squeezed values themselves (:func:`squeezed_domain_attack`, random restarts). Each point
+  gets the strongest of these; accuracies under random noise are averaged over ``NOISE_DRAWS`` draws;
 * **certification** (randomized smoothing) proves an L2 radius inside which the smoothed prediction cannot change.
 
 ``evaluate_defence`` returns undefended vs defended numbers side by side; for linear models it adds the exact
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, generate
+from qulab.attacks import ATTACKS, generate, generate_unbounded, within_budget
 from qulab.datasets import Dataset, Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
 from qulab.models import MODELS, ModelSpec, linear_scores
@@ -133,9 +135,10 @@ for spec in (
     DefenceSpec(
         "gaussian_noise", "Gaussian noise at test time", PREPROCESSING,
         "Adds random Gaussian noise to every input before prediction (ART's GaussianAugmentation at test time).",
-        "Perturbations that sit just across the boundary, crafted without the noise.",
-        "The attacker averages over the noise (expectation over transformation); the noise also costs clean "
-        "accuracy because the model was not trained with it.",
+        "Perturbations that sit just across the boundary (minimal attacks such as DeepFool and C&W), crafted "
+        "without the noise.",
+        "The attacker averages over the noise (expectation over transformation) and spends the whole budget instead "
+        "of stopping at the boundary; the noise also costs clean accuracy because the model was not trained with it.",
         GRADIENT_MODELS, (Param("sigma", "Noise σ", 0.1, "Standard deviation of the added noise.", 0.01, 1.0, 0.01),),
         reference="Athalye et al., 2018, https://arxiv.org/abs/1802.00420"),
     DefenceSpec(
@@ -460,6 +463,7 @@ def build_preprocessor(name: str, params: dict[str, Any], split: Split) -> Any:
 
 
 EOT_SAMPLES = 16  # noise draws averaged per gradient by the adaptive attack on Gaussian noise
+NOISE_DRAWS = 10  # noise draws averaged per accuracy under Gaussian noise
 SQUEEZE_STEPS, SQUEEZE_RESTARTS = 50, 5  # the squeezed-domain attack on feature squeezing
 
 
@@ -482,7 +486,7 @@ def _expectation_over_noise(classifier: Any, samples: int = EOT_SAMPLES) -> Any:
     return eot
 
 
-def squeezed_domain_attack(classifier: Any, predict: Callable, X: np.ndarray, y: np.ndarray, eps: float,
+def squeezed_domain_attack(classifier: Any, correct: Callable, X: np.ndarray, y: np.ndarray, eps: float,
                            bit_depth: int, clip: tuple[float, float] | None, steps: int = SQUEEZE_STEPS,
                            restarts: int = SQUEEZE_RESTARTS, seed: int = 0) -> np.ndarray:
     """The adaptive L∞ attack on feature squeezing: PGD on the squeezed value itself (a continuous relaxation).
@@ -490,8 +494,9 @@ def squeezed_domain_attack(classifier: Any, predict: Callable, X: np.ndarray, y:
     Within ‖δ‖∞ ≤ eps a feature can only reach the levels between squeeze(x − eps) and squeeze(x + eps), so the
     attack runs PGD on the undefended ``classifier`` over that interval (what the model sees), rounds to the grid
     and maps each level back to an input within eps that squeezes to it. One start at the squeezed point plus
-    ``restarts`` random ones; a point counts as broken if any start breaks it through ``predict`` (the real
-    defence). Unlike BPDA it never wastes budget on features that cannot change level.
+    ``restarts`` random ones; a point counts as broken if any start breaks it through the real defence
+    (``correct(Z)``: per point, how often the defended model is right). Unlike BPDA it never wastes budget on
+    features that cannot change level.
     """
     low, high = clip or (0.0, 1.0)
     levels = 2 ** bit_depth - 1
@@ -506,16 +511,50 @@ def squeezed_domain_attack(classifier: Any, predict: Callable, X: np.ndarray, y:
     labels = _one_hot(y, classifier.nb_classes)
     step = (high - low) / levels / 4
     rng = np.random.default_rng(seed)
-    best, broken = X.copy(), predict(X) != y
+    best, broken = X.copy(), correct(X) < 0.5
     for start in range(restarts + 1):
         S = squeeze(X) if start == 0 else rng.uniform(s_lo, s_hi)
         for _ in range(steps):
             S = np.clip(S + step * np.sign(classifier.loss_gradient(S.astype(np.float32), labels)), s_lo, s_hi)
         X_adv = np.clip(np.clip(squeeze(S), x_lo, x_hi), X - eps, X + eps).astype(X.dtype)
-        new = (predict(X_adv) != y) & ~broken
+        new = (correct(X_adv) < 0.5) & ~broken
         best[new], broken = X_adv[new], broken | new
     return best
 
+
+def stretched_to_budget(X: np.ndarray, X_adv: np.ndarray, eps: float, norm: str,
+                        clip: tuple[float, float] | None) -> np.ndarray:
+    """Every perturbation scaled to size eps along its own direction (unchanged points stay unchanged).
+
+    A minimal attack stops just past the boundary, where random noise pushes points back by chance; an attacker
+    who knows the noise is there goes on in the same direction as far as the budget allows."""
+    delta = (X_adv - X).reshape(len(X), -1)
+    sizes = np.linalg.norm(delta, ord={"inf": np.inf, "2": 2, "1": 1}[norm], axis=1)
+    scale = np.divide(eps, sizes, out=np.zeros_like(sizes), where=sizes > 0)
+    out = X + (delta * scale[:, None]).reshape(X.shape)
+    return np.clip(out, *clip).astype(X.dtype) if clip is not None else out.astype(X.dtype)
+
+
+def _adaptive_examples(first: np.ndarray, minimal_run: np.ndarray | None, undefended: Any, correct: Callable,
+                       X: np.ndarray, y: np.ndarray, eps: float, norm: str, squeeze_bits: int | None,
+                       clip: tuple[float, float] | None, seed: int) -> np.ndarray:
+    """The adaptive attacker's examples at eps: per point, the strongest of its attacks on the defence.
+
+    ``first`` holds the scenario's attack run through the defence (BPDA, expectation over noise). A minimal
+    attack's unbounded ``minimal_run`` is also stretched to the whole budget (:func:`stretched_to_budget`), and
+    feature squeezing (``squeeze_bits``, L∞) is also attacked on the squeezed values. Each point takes the example
+    that ``correct`` scores lowest (for a random defence those draws only choose: the caller evaluates the result
+    with fresh ones).
+    """
+    candidates = [first]
+    if minimal_run is not None:
+        candidates.append(stretched_to_budget(X, minimal_run, eps, norm, clip))
+    if squeeze_bits is not None and norm == "inf":
+        candidates.append(squeezed_domain_attack(undefended, correct, X, y, eps, squeeze_bits, clip, seed=seed))
+    if len(candidates) == 1:
+        return first
+    strongest = np.argmin([correct(c) for c in candidates], axis=0)
+    return np.stack(candidates)[strongest, np.arange(len(X))]
 
 def defended_classifier(model: ModelSpec, estimator: Any, split: Split, preprocessor: Any) -> Any:
     """The model's ART wrapper with the preprocessor installed (predictions and gradients go through it)."""
@@ -563,16 +602,33 @@ def certified_radius_needed(eps: float, norm: str, n_features: int) -> float:
 # Evaluation
 
 
+def _examples_by_eps(attack: Any, attack_params: dict[str, Any], classifier: Any, X: np.ndarray, y: np.ndarray,
+                     norm: str) -> Callable[[float], np.ndarray]:
+    """Adversarial examples at any eps. A minimal attack's result does not depend on eps, so it runs once and is
+    read at each budget (as in :func:`qulab.curves.attack_curve`)."""
+    if not attack.minimal:
+        return lambda eps: generate(attack, classifier, X, y, eps, norm, attack_params)
+    runs: list[np.ndarray] = []
+
+    def at(eps: float) -> np.ndarray:
+        if not runs:
+            runs.append(generate_unbounded(attack, classifier, X, y, eps, norm, attack_params))
+        return within_budget(X, runs[0], eps, norm)
+
+    return at
+
+
 def _robust_curve(attack: Any, attack_params: dict[str, Any], classifier: Any, predict: Callable, X: np.ndarray,
                   y: np.ndarray, eps_grid: tuple[float, ...], norm: str, clean: float) -> tuple[list[float], dict]:
     """Robust accuracy at every eps of the grid, and the adversarial examples per eps (for reuse)."""
+    examples_at = _examples_by_eps(attack, attack_params, classifier, X, y, norm)
     accuracies, examples = [], {}
     for eps in eps_grid:
         if eps == 0:
             accuracies.append(clean)
             examples[eps] = X
             continue
-        X_adv = generate(attack, classifier, X, y, eps, norm, attack_params)
+        X_adv = examples_at(eps)
         examples[eps] = X_adv
         accuracies.append(_accuracy(predict(X_adv), y))
     return accuracies, examples
@@ -584,13 +640,18 @@ def _exact_curve(estimator: Any, split: Split, norm: str, grid: np.ndarray) -> t
     return tuple(float(v) for v in np.atleast_1d(exact_robust_accuracy(distances, grid)))
 
 
+MINIMAL_ATTACK_COST = {"deepfool": 1, "cw_l2": 5}  # one run, in budgeted-attack runs (measured on digits)
+
+
 def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
                      n_train: int = 455, n_eps: int = 5) -> float:
     """A rough duration (seconds, this 2-core host) for the page to announce before it starts."""
     defence = DEFENCES.get(defence_name)
     params = resolve_params(defence.params, dict(defence_params or {}))
     torch_model = scenario.model in TORCH_MODELS
-    per_attack = (1.0 if torch_model else 0.3) * n_eps
+    attack = ATTACKS.get(scenario.attack)
+    runs = MINIMAL_ATTACK_COST.get(attack.name, 3) if attack.minimal else n_eps  # a minimal attack runs once
+    per_attack = (1.0 if torch_model else 0.3) * runs * (2 if scenario.model == "torch_cnn" else 1)
     if defence.kind == PREPROCESSING:  # the adaptive attacks on noise (EoT) and squeezing cost a few attacks more
         return 2 + (6 if defence.name in ("gaussian_noise", "feature_squeezing") else 3) * per_attack
     if defence.kind == CERTIFICATION:
@@ -668,24 +729,34 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
             seconds = base.fit_seconds
             preprocessor = build_preprocessor(defence.name, params, split)
             classifier = defended_classifier(model, base.estimator, split, preprocessor)
+            draws = NOISE_DRAWS if defence.name == "gaussian_noise" else 1
 
             def predict(Z: np.ndarray) -> np.ndarray:
                 return np.argmax(classifier.predict(Z.astype(np.float32) if model.name in TORCH_MODELS else Z),
                                  axis=1)
 
-            clean_def = _accuracy(predict(X), y)
+            def correct(Z: np.ndarray) -> np.ndarray:
+                """Per point, the share of prediction draws that are right (0 or 1 unless the defence is random)."""
+                return np.mean([predict(Z) == y for _ in range(draws)], axis=0)
+
+            clean_def = float(np.mean(correct(X)))
             report(0.45, "Non-adaptive attack: the undefended model's examples through the defence")
-            curve_nonadaptive = [clean_def if eps == 0 else _accuracy(predict(adv_base[eps]), y) for eps in grid]
+            curve_nonadaptive = [clean_def if eps == 0 else float(np.mean(correct(adv_base[eps]))) for eps in grid]
             report(0.6, "Adaptive attack: differentiating through the defence (BPDA, expectation over noise)")
             attacked = _expectation_over_noise(classifier) if defence.name == "gaussian_noise" else classifier
-            curve_def, adv_def = _robust_curve(attack, attack_params, attacked, predict, X, y, grid, scenario.norm,
-                                               clean_def)
-            if defence.name == "feature_squeezing" and scenario.norm == "inf":
-                report(0.8, "Adaptive attack: PGD on the squeezed values")
-                curve_def = [clean_def if eps == 0 else float(np.mean(
-                    (predict(adv_def[eps]) == y) & (predict(squeezed_domain_attack(
-                        base.classifier, predict, X, y, eps, params["bit_depth"], split.clip_values,
-                        seed=scenario.seed)) == y))) for eps in grid]
+            adaptive_at = _examples_by_eps(attack, attack_params, attacked, X, y, scenario.norm)
+            squeeze_bits = params["bit_depth"] if defence.name == "feature_squeezing" else None
+            curve_def = [clean_def if eps == 0 else float(np.mean(correct(_adaptive_examples(
+                adaptive_at(eps), adaptive_at(math.inf) if attack.minimal else None, base.classifier, correct, X,
+                y, eps, scenario.norm, squeeze_bits, split.clip_values, scenario.seed)))) for eps in grid]
+            if attack.minimal:
+                notes.append(f"{attack.label} stops just past the decision boundary, where a sanitiser (above all "
+                             "random noise) pushes points back by chance. The adaptive attacker knows that and also "
+                             "stretches each of its perturbations to the whole budget; each point gets the stronger "
+                             "of the two.")
+            if draws > 1:
+                notes.append(f"The noise is drawn anew for every prediction, so accuracies under this defence are "
+                             f"averaged over {draws} draws.")
             extra.update(curve_nonadaptive=tuple(curve_nonadaptive),
                          robust_nonadaptive=curve_nonadaptive[grid.index(float(scenario.eps))])
             if model.linear:

@@ -16,7 +16,9 @@ from qulab.models import MODELS
 from qulab.registry import InvalidInput
 from qulab.scenario import Scenario, freeze
 
-ATTACK_CHOICES = ("pgd", "fgm", "bim")  # budgeted gradient attacks: robust accuracy at eps is well defined
+# Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
+# strong until the adaptive attacker stretches them to the whole budget).
+ATTACK_CHOICES = ("pgd", "fgm", "bim", "deepfool", "cw_l2")
 NORM_LABELS = {"inf": "L∞", "2": "L2", "1": "L1"}
 MAX_DONE = 32  # evaluations remembered per session (the results themselves live in st.cache_data)
 DONE_KEY = "qulab.defences.done"
@@ -42,7 +44,9 @@ with st.expander("Why many defences only look strong: gradient masking and naive
         "model and then passed through the sanitiser (the *non-adaptive* attack) fails, so the defence looks "
         "strong; an *adaptive* attack that differentiates through the sanitiser as if it were the identity "
         "(BPDA) or averages over its randomness (expectation over transformation) finds the same weak points "
-        "again. The dotted curves below are the non-adaptive attack, the solid ones the adaptive attack.\n\n"
+        "again. Random noise fools attacks that stop just past the boundary (DeepFool, C&W): it pushes many of "
+        "their points back by chance, until the attacker stretches each perturbation to the whole budget. The "
+        "dotted curves below are the non-adaptive attack, the solid ones the adaptive attack.\n\n"
         "**Naive augmentation** crafts adversarial examples once, against the undefended model, and retrains on "
         "them. They are the weak points of a model that no longer exists: the retrained model has new ones, "
         "and the attack on it finds them. Adversarial training (Madry et al.) regenerates the examples against "
@@ -68,7 +72,9 @@ model_name = left.selectbox("Model", models, index=models.index(default_model), 
 model = MODELS.get(model_name)
 attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
                                format_func=lambda n: ATTACKS.get(n).label,
-                               help="The attack every model is evaluated under (against the true labels).")
+                               help="The attack every model is evaluated under (against the true labels). "
+                                    "DeepFool and C&W look for the smallest perturbation and stop at the boundary; "
+                                    "a point counts as broken when that perturbation fits in eps.")
 attack = ATTACKS.get(attack_name)
 norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=NORM_LABELS.get,
                        help="How the perturbation's size is measured.")
