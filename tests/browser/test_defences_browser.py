@@ -21,3 +21,46 @@ def test_adversarial_training_beats_the_undefended_model(page, app_url):
     robust, undefended = float(_metric(page, "Robust accuracy")), float(_metric(page, "Undefended robust"))
     assert robust - undefended >= 0.15
     screenshot(page, "defences")
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
+    """DeepFool L2 at eps 0.2 on breast cancer: the noise rescues DeepFool's points (non-adaptive), the adaptive
+    attack takes that back; the page shows the library's numbers."""
+    from qulab.defences import evaluate_defence
+    from qulab.scenario import Scenario
+
+    page.set_viewport_size({"width": 1400, "height": 3600})
+    page.goto(f"{app_url}/defences?data=breast_cancer&scaling=minmax")
+    wait_idle(page)
+    page.get_by_role("heading", name="Defences").first.wait_for()
+    _choose(page, "Attack", "DeepFool")
+    wait_idle(page)
+    page.get_by_text("Adversarial training (Madry) · training").click()  # off
+    wait_idle(page)
+    page.get_by_text("Gaussian noise at test time · preprocessing").click()  # on
+    wait_idle(page)
+    thumb = page.locator('input[aria-label="Epsilon"]')
+    for _ in range(10):  # 0.1 -> 0.2 in steps of 0.01
+        thumb.press("ArrowRight")
+    wait_idle(page)
+    assert thumb.get_attribute("aria-valuetext") == "0.20"
+    page.get_by_role("button", name="Evaluate").click()
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=180_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    scenario = Scenario(dataset="breast_cancer", scaling="minmax", model="logistic_regression", attack="deepfool",
+                        norm="2", eps=0.2)
+    expected = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1})
+    adaptive = float(_metric(page, "Robust (adaptive)"))
+    nonadaptive = float(_metric(page, "Robust (non-adaptive)"))
+    undefended = float(_metric(page, "Undefended robust"))
+    assert (undefended, nonadaptive, adaptive) == tuple(round(v, 3) for v in (
+        expected.robust_undefended, expected.robust_nonadaptive, expected.robust_defended))
+    assert nonadaptive - undefended >= 0.05 and adaptive - undefended <= 0.5 * (nonadaptive - undefended)
+    assert page.get_by_text("stretches each of its perturbations").first.is_visible()
+    screenshot(page, "defences_gaussian_noise")

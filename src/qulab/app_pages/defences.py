@@ -171,15 +171,17 @@ for outcome in outcomes:
         cols[0].metric("Clean accuracy", f"{outcome.clean_defended:.3f}",
                        delta=f"{outcome.clean_defended - outcome.clean_undefended:+.3f}",
                        help=f"Undefended: {outcome.clean_undefended:.3f}.")
-        robust_label = "Robust accuracy (adaptive)" if outcome.kind == PREPROCESSING else "Robust accuracy"
+        robust_label = "Robust (adaptive)" if outcome.kind == PREPROCESSING else "Robust accuracy"
         cols[1].metric(robust_label, f"{outcome.robust_defended:.3f}",
                        delta=f"{outcome.robust_gain:+.3f}",
-                       help=f"Undefended: {outcome.robust_undefended:.3f}. The attack sees the defence.")
+                       help=f"Accuracy on the adversarial examples of an attack that sees the defence. "
+                            f"Undefended: {outcome.robust_undefended:.3f}.")
         if outcome.robust_nonadaptive is not None:
-            cols[2].metric("Robust accuracy (non-adaptive)", f"{outcome.robust_nonadaptive:.3f}",
+            cols[2].metric("Robust (non-adaptive)", f"{outcome.robust_nonadaptive:.3f}",
                            delta=f"{outcome.robust_nonadaptive - outcome.robust_undefended:+.3f}",
-                           help="The undefended model's adversarial examples passed through the defence: the "
-                                "number that looks good and is not.")
+                           help="Robust accuracy when the undefended model's adversarial examples are passed "
+                                "through the defence: the number that makes sanitisers look stronger than they "
+                                "are.")
         elif outcome.exact_defended is not None:
             cols[2].metric("Exact robust accuracy", f"{outcome.exact_defended:.3f}",
                            delta=f"{outcome.exact_defended - outcome.exact_undefended:+.3f}",
