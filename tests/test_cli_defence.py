@@ -37,6 +37,22 @@ def test_curve_with_defence_is_aligned_with_eps(capsys, direct):
     assert printed["adversarial_accuracy"][1] == pytest.approx(direct.robust_defended)
 
 
+def test_sanitiser_reports_both_attacks_and_its_notes(capsys):
+    argv = ["--data", "breast_cancer", "--scaling", "minmax", "--attack", "deepfool", "--norm", "2",
+            "--defense", "gaussian_noise", "--eps", "0.2"]
+    direct = evaluate_defence(Scenario(dataset="breast_cancer", scaling="minmax", attack="deepfool", norm="2",
+                                       eps=0.2), "gaussian_noise", {})
+    assert cli.main(["evaluate", *argv, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["robust_nonadaptive"] == direct.robust_nonadaptive
+    assert printed["adversarial_accuracy"] == direct.robust_defended
+    assert printed["notes"] == list(direct.notes)
+    assert cli.main(["evaluate", *argv]) == 0
+    text = capsys.readouterr().out
+    assert f"non-adaptive attack:  defended {direct.robust_nonadaptive:.4f}" in text
+    assert "note: DeepFool stops just past the decision boundary" in text
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["evaluate", "--eps", "0.1", "--defense", "nope"], "invalid choice"),
     (["evaluate", "--eps", "0.1", "--defense", "adversarial_training", "--defense-param", "foo=1"], "no parameter"),

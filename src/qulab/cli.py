@@ -163,6 +163,8 @@ def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, .
         result["undefended"]["adversarial_accuracy"] = [outcome.curve_undefended[i] for i in index]
         if outcome.exact_curve_defended is not None:
             result["exact_accuracy"] = [outcome.exact_curve_defended[i] for i in index]
+        if outcome.curve_nonadaptive is not None:
+            result["nonadaptive_accuracy"] = [outcome.curve_nonadaptive[i] for i in index]
     return result
 
 
@@ -170,14 +172,20 @@ def _print_defended(result: dict[str, Any]) -> None:
     print(f"defence: {result['defence']} ({result['kind']}) against {result['attack_label']}, "
           f"{result['n_test']} test points")
     print(f"clean accuracy:       undefended {result['clean_undefended']:.4f}  defended {result['clean_defended']:.4f}")
+    nonadaptive = result.get("nonadaptive_accuracy")
     if isinstance(result["adversarial_accuracy"], list):
-        print(f"{'eps':>10}  {'undefended':>10}  {'defended':>9}")
-        for e, u, d in zip(result["eps"], result["undefended"]["adversarial_accuracy"],
-                           result["adversarial_accuracy"], strict=True):
-            print(f"{e:10.4g}  {u:10.4f}  {d:9.4f}")
+        print(f"{'eps':>10}  {'undefended':>10}  {'defended':>9}" + (f"  {'non-adaptive':>12}" if nonadaptive else ""))
+        for i, (e, u, d) in enumerate(zip(result["eps"], result["undefended"]["adversarial_accuracy"],
+                                          result["adversarial_accuracy"], strict=True)):
+            print(f"{e:10.4g}  {u:10.4f}  {d:9.4f}" + (f"  {nonadaptive[i]:12.4f}" if nonadaptive else ""))
     else:
         print(f"robust accuracy:      undefended {result['robust_undefended']:.4f}  "
               f"defended {result['robust_defended']:.4f}  (eps={result['eps']}, norm={result['norm']})")
+        if result.get("robust_nonadaptive") is not None:
+            print(f"non-adaptive attack:  defended {result['robust_nonadaptive']:.4f}  (the undefended model's "
+                  "examples through the defence; 'defended' above is the adaptive attack)")
+    for note in result.get("notes", []):
+        print(f"note: {note}")
 
 
 def build_parser() -> argparse.ArgumentParser:

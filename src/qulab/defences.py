@@ -239,6 +239,7 @@ class DefenceOutcome:
                    curve_defended=list(self.curve_defended))
         if self.curve_nonadaptive is not None:
             out["curve_nonadaptive"] = list(self.curve_nonadaptive)
+        out["notes"] = list(self.notes)
         return out
 
 
