@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -210,14 +211,30 @@ def _universal(classifier, eps, norm, max_iter=10, delta=0.2, **_):
                delta=delta, max_iter=max_iter, eps=eps, norm=norm_order(norm), **_quiet_kwargs(cls))
 
 
+def _seeded_start(cls: type) -> type:
+    """ART's HopSkipJump and Boundary draw their starting points from ``np.random.RandomState()``, seeded by the
+    OS, so no seed reaches them. This subclass hands them a generator seeded from NumPy's global one (which
+    :func:`qulab.seeding.seeded` sets), only while they pick a start."""
+    real = np.random.RandomState
+
+    class SeededStart(cls):  # type: ignore[misc, valid-type]
+        def _init_sample(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            start = real(np.random.randint(2**31 - 1))
+            with mock.patch.object(np.random, "RandomState", lambda *a, **k: real(*a, **k) if a or k else start):
+                return super()._init_sample(*args, **kwargs)
+
+    SeededStart.__name__ = SeededStart.__qualname__ = cls.__name__
+    return SeededStart
+
+
 def _hop_skip_jump(classifier, eps, norm, max_iter=20, max_eval=1000, init_size=100, **_):
-    cls = _art("HopSkipJump")
+    cls = _seeded_start(_art("HopSkipJump"))
     return cls(classifier=classifier, norm=2 if norm != "inf" else np.inf, max_iter=max_iter, max_eval=max_eval,
                init_eval=100, init_size=init_size, **_quiet_kwargs(cls))
 
 
 def _boundary(classifier, eps, norm, max_iter=50, init_size=100, **_):
-    cls = _art("BoundaryAttack")
+    cls = _seeded_start(_art("BoundaryAttack"))
     return cls(estimator=classifier, targeted=False, max_iter=max_iter, delta=0.01, epsilon=0.01,
                init_size=init_size, **_quiet_kwargs(cls))
 
@@ -243,8 +260,9 @@ class _ImageView:
         from qulab.torch_models import Float32PyTorchClassifier
 
         self.image_shape = image_shape
+        # Flatten first: the MLP takes flat rows only (the CNN takes both layouts).
         image_classifier = Float32PyTorchClassifier(
-            model=classifier.model, loss=nn.CrossEntropyLoss(), input_shape=image_shape,
+            model=nn.Sequential(nn.Flatten(), classifier.model), loss=nn.CrossEntropyLoss(), input_shape=image_shape,
             nb_classes=classifier.nb_classes, clip_values=classifier.clip_values, device_type="cpu")
         self.attack = make_attack(image_classifier)
 

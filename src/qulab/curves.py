@@ -23,6 +23,7 @@ from qulab.models import linear_scores
 from qulab.pipeline import FittedModel, unit_step
 from qulab.registry import InvalidInput, resolve_params
 from qulab.scenario import Scenario
+from qulab.seeding import seeded
 
 Progress = Callable[[float, str], None]
 
@@ -93,7 +94,8 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
     if spec.rescalable:
         accuracy, method = _rescaled_accuracies(scenario, split, model, grid)
     elif spec.minimal:
-        X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
+        with seeded(scenario.seed):
+            X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
         correct = model.predict(X) == y
         broken = correct & (model.predict(X_adv) != y)
         sizes = perturbation_sizes(X, X_adv, scenario.norm)
@@ -104,7 +106,8 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
         for i, e in enumerate(grid):
             if progress:
                 progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            X_adv = generate(spec, model.classifier, X, y, float(e), scenario.norm, params) if e > 0 else X
+            with seeded(scenario.seed):  # as run_attack seeds it, so a curve's point equals that single run
+                X_adv = generate(spec, model.classifier, X, y, float(e), scenario.norm, params) if e > 0 else X
             accuracy.append(np.mean(model.predict(X_adv) == y))
         accuracy, method = np.array(accuracy), "one attack run per eps"
     if progress:

@@ -38,6 +38,7 @@ from qulab.models import MODELS, ModelSpec, linear_scores
 from qulab.pipeline import fit_model, prepare_split
 from qulab.registry import InvalidInput, Param, Registry, resolve_params
 from qulab.scenario import Scenario, freeze
+from qulab.seeding import seeded
 
 TRAINING, PREPROCESSING, CERTIFICATION = "training", "preprocessing", "certification"
 KINDS = (TRAINING, PREPROCESSING, CERTIFICATION)
@@ -249,25 +250,16 @@ class DefenceOutcome:
 
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
-    """ART draws from NumPy's and torch's global generators: seed both, then restore them."""
-    state = np.random.get_state()
-    np.random.seed(seed % 2**32)
+    """:func:`qulab.seeding.seeded`, with torch on one thread: tiny nets only pay for threads on a shared host."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is installed with the lab
-        torch = None
-    try:
-        if torch is None:
+        with seeded(seed):
             yield
-        else:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(1)  # tiny nets: threads only add overhead on a shared host
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                yield
-            torch.set_num_threads(previous)
     finally:
-        np.random.set_state(state)
+        torch.set_num_threads(previous)
 
 
 _WARM: list[bool] = []

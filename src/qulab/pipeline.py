@@ -13,6 +13,7 @@ from qulab.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
 from qulab.models import MODELS, ModelSpec
 from qulab.registry import InvalidInput, resolve_params
 from qulab.scenario import Scenario
+from qulab.seeding import seeded
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.nd
         X_adv = np.clip(split.X_test + scenario.eps * step, lo, hi)
         notes: list[str] = []
     else:
-        with art_warnings() as notes:
+        with art_warnings() as notes, seeded(scenario.seed):
             X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
     seconds = time.perf_counter() - start
     return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
