@@ -549,6 +549,7 @@ def _adaptive_examples(first: np.ndarray, minimal_run: np.ndarray | None, undefe
     strongest = np.argmin([correct(c) for c in candidates], axis=0)
     return np.stack(candidates)[strongest, np.arange(len(X))]
 
+
 def defended_classifier(model: ModelSpec, estimator: Any, split: Split, preprocessor: Any) -> Any:
     """The model's ART wrapper with the preprocessor installed (predictions and gradients go through it)."""
     classifier = model.art_classifier(estimator, split.clip_values)
