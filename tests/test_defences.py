@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from qulab.attacks import ATTACKS
 from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
 from qulab.defences import (
     DEFENCES,
@@ -117,6 +118,22 @@ def test_acceptance_adversarial_training_of_logistic_regression():
     # The exact closed form agrees: the gain is real, not a weaker attack.
     assert outcome.exact_defended - outcome.exact_undefended >= 0.15
     assert outcome.robust_defended >= outcome.exact_defended - 1e-9  # no attack beats the exact minimum
+
+
+@pytest.mark.parametrize("attack", ["deepfool", "cw_l2"])
+@pytest.mark.parametrize("name", DEFENCES.names())
+def test_minimal_attacks_run_against_every_defence_or_are_refused_in_words(name, attack):
+    """The Defences page offers DeepFool and C&W too: each pair runs, or says why not before any training."""
+    from dataclasses import replace
+
+    scenario, params = RUNS[name]
+    scenario = replace(scenario, attack=attack, norm="2", eps=0.3, attack_params=(("max_iter", 5),))
+    if DEFENCES.get(name).attack_reason(ATTACKS.get(attack)) is not None:
+        with pytest.raises(InvalidInput, match="needs class gradients"):
+            evaluate_defence(scenario, name, params, eps_grid=(0.3,))
+        return
+    outcome = evaluate_defence(scenario, name, params, eps_grid=(0.3,))
+    assert 0.0 <= outcome.robust_defended <= outcome.clean_defended
 
 
 def test_robust_logistic_regression_is_a_usable_sklearn_model():

@@ -9,10 +9,10 @@ Three kinds share the registry:
   the sanitiser, which looks strong) and against the *adaptive* attack that sees the defence and differentiates
   through it with BPDA (the sanitiser replaced by the identity on the backward pass, Athalye et al., 2018); for
   random noise the gradient is averaged over ``EOT_SAMPLES`` noise draws per step (expectation over
-  transformation). A minimal attack (DeepFool, C&W) stops at the boundary, where noise rescues points by chance,
-  so the adaptive attacker also stretches its perturbations to the whole budget; feature squeezing (L∞) is also
-  attacked by PGD on the squeezed values themselves (:func:`squeezed_domain_attack`, random restarts). Each point
-  gets the strongest of these; accuracies under random noise are averaged over ``NOISE_DRAWS`` draws;
+  transformation), and as a minimal attack (DeepFool, C&W) stops at the boundary, where noise rescues points by
+  chance, the adaptive attacker also stretches its perturbations to the whole budget; feature squeezing (L∞) is
+  also attacked by PGD on the squeezed values themselves (:func:`squeezed_domain_attack`, random restarts). Each
+  point gets the strongest of these; accuracies under random noise are averaged over ``NOISE_DRAWS`` draws;
 * **certification** (randomized smoothing) proves an L2 radius inside which the smoothed prediction cannot change.
 
 ``evaluate_defence`` returns undefended vs defended numbers side by side; for linear models it adds the exact
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, generate, generate_unbounded, within_budget
+from qulab.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, within_budget
 from qulab.datasets import Dataset, Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
-from qulab.models import MODELS, ModelSpec, linear_scores
+from qulab.models import LOSS_GRADIENTS, MODELS, ModelSpec, linear_scores
 from qulab.pipeline import fit_model, prepare_split
 from qulab.registry import InvalidInput, Param, Registry, resolve_params
 from qulab.scenario import Scenario, freeze
@@ -65,6 +65,7 @@ class DefenceSpec:
     needs_range: bool = False  # features must lie in a known range (min-max scaling or images)
     works: bool = True  # False for the lesson that shows a defence that fails
     reference: str = ""
+    offers: frozenset[str] | None = None  # what the defended model gives attacks; None: whatever the model gives
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -86,6 +87,14 @@ class DefenceSpec:
             return (f"{self.label} needs features in a known range [0, 1]: choose min-max scaling on the Data Sets "
                     "page (images already are).")
         return None
+
+    def attack_reason(self, attack: AttackSpec) -> str | None:
+        """Why this attack cannot run against the defended model, in plain words; None when it can."""
+        if self.offers is None or attack.needs <= self.offers:
+            return None
+        usable = ", ".join(ATTACKS.get(n).label for n in ATTACKS.names() if ATTACKS.get(n).needs <= self.offers)
+        return (f"{self.label} gives attacks only {', '.join(sorted(self.offers))}, and {attack.label} needs "
+                f"{', '.join(sorted(attack.needs - self.offers))}. Attacks that work here: {usable}.")
 
 
 DEFENCES: Registry[DefenceSpec] = Registry("defence")
@@ -170,7 +179,8 @@ for spec in (
          Param("epochs", "Training epochs", 30, "Passes over the (noisy) training data.", 1, 200),
          Param("n_certify", "Samples per certificate", 200, "Noisy predictions behind each certificate.",
                50, 2000, 50)),
-        reference="Cohen et al., 2019, https://arxiv.org/abs/1902.02918"),
+        reference="Cohen et al., 2019, https://arxiv.org/abs/1902.02918",
+        offers=frozenset({LOSS_GRADIENTS})),  # ART's smoothed classifier has no class gradients
 ):
     DEFENCES.register(spec)
 
@@ -533,8 +543,8 @@ def _adaptive_examples(first: np.ndarray, minimal_run: np.ndarray | None, undefe
                        clip: tuple[float, float] | None, seed: int) -> np.ndarray:
     """The adaptive attacker's examples at eps: per point, the strongest of its attacks on the defence.
 
-    ``first`` holds the scenario's attack run through the defence (BPDA, expectation over noise). A minimal
-    attack's unbounded ``minimal_run`` is also stretched to the whole budget (:func:`stretched_to_budget`), and
+    ``first`` holds the scenario's attack run through the defence (BPDA, expectation over noise). Against noise, a
+    minimal attack's unbounded ``minimal_run`` is also stretched to the whole budget (:func:`stretched_to_budget`);
     feature squeezing (``squeeze_bits``, L∞) is also attacked on the squeezed values. Each point takes the example
     that ``correct`` scores lowest (for a random defence those draws only choose: the caller evaluates the result
     with fresh ones).
@@ -677,9 +687,8 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
     split = prepare_split(scenario, data)
     images = split.image_shape is not None
     known_range = split.clip_values is not None or split.scaling == "minmax"
-    reason = defence.unsupported_reason(model, images=images, known_range=known_range)
-    if reason is None:
-        reason = attack.unsupported_reason(model, split.n_classes, images)
+    reason = (defence.unsupported_reason(model, images=images, known_range=known_range)
+              or defence.attack_reason(attack) or attack.unsupported_reason(model, split.n_classes, images))
     if reason is not None:
         raise InvalidInput(reason)
     if scenario.norm not in attack.norms:
@@ -740,14 +749,14 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
             attacked = _expectation_over_noise(classifier) if defence.name == "gaussian_noise" else classifier
             adaptive_at = _examples_by_eps(attack, attack_params, attacked, X, y, scenario.norm)
             squeeze_bits = params["bit_depth"] if defence.name == "feature_squeezing" else None
+            stretch = attack.minimal and draws > 1  # noise rescues points left at the boundary: go further
             curve_def = [clean_def if eps == 0 else float(np.mean(correct(_adaptive_examples(
-                adaptive_at(eps), adaptive_at(math.inf) if attack.minimal else None, base.classifier, correct, X,
-                y, eps, scenario.norm, squeeze_bits, split.clip_values, scenario.seed)))) for eps in grid]
-            if attack.minimal:
-                notes.append(f"{attack.label} stops just past the decision boundary, where a sanitiser (above all "
-                             "random noise) pushes points back by chance. The adaptive attacker knows that and also "
-                             "stretches each of its perturbations to the whole budget; each point gets the stronger "
-                             "of the two.")
+                adaptive_at(eps), adaptive_at(math.inf) if stretch else None, base.classifier, correct, X, y, eps,
+                scenario.norm, squeeze_bits, split.clip_values, scenario.seed)))) for eps in grid]
+            if stretch:
+                notes.append(f"{attack.label} stops just past the decision boundary, where the noise pushes points "
+                             "back by chance. The adaptive attacker knows that and also stretches each of its "
+                             "perturbations to the whole budget; each point gets the stronger of the two.")
             if draws > 1:
                 notes.append(f"The noise is drawn anew for every prediction, so accuracies under this defence are "
                              f"averaged over {draws} draws.")

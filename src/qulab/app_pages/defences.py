@@ -91,7 +91,7 @@ if model.needs_images and not images:
 st.subheader("Defences to compare", divider="gray")
 chosen: dict[str, dict[str, Any]] = {}
 for defence in DEFENCES:
-    reason = defence.unsupported_reason(model, images=images, known_range=known_range)
+    reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
     with st.container(border=True):
         on = st.checkbox(f"{defence.label} · {defence.kind}", value=defence.name == "adversarial_training"
                          and reason is None, key=f"def_on_{defence.name}", disabled=reason is not None,
