@@ -315,7 +315,7 @@ def test_page_runs_adversarial_training_and_shows_the_comparison():
     assert "Exact robust accuracy" in metrics and "Training time" in metrics
     assert len(app.get("plotly_chart")) == 1
     # Back to the same settings after a change: no button, straight from the cache.
-    app.slider(key="def_eps").set_value(0.05).run()
+    app.slider(key="def_eps_inf").set_value(0.05).run()
     assert [b.key for b in app.button] == ["def_run"]
-    app.slider(key="def_eps").set_value(0.1).run()
+    app.slider(key="def_eps_inf").set_value(0.1).run()
     assert not app.button and app.metric

@@ -29,8 +29,8 @@ def _choose(page, label: str, option: str) -> None:
 
 
 def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
-    """DeepFool L2 at eps 0.2 on breast cancer: the noise rescues DeepFool's points (non-adaptive), the adaptive
-    attack takes that back; the page shows the library's numbers."""
+    """DeepFool L2 at eps 0.54 (the L2 slider's default, √30 × 0.1) on breast cancer: the noise rescues DeepFool's
+    points (non-adaptive), the adaptive attack takes that back; the page shows the library's numbers."""
     from qulab.defences import evaluate_defence
     from qulab.scenario import Scenario
 
@@ -44,17 +44,14 @@ def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
     wait_idle(page)
     page.get_by_text("Gaussian noise at test time · preprocessing").click()  # on
     wait_idle(page)
-    thumb = page.locator('input[aria-label="Epsilon"]')
-    for _ in range(10):  # 0.1 -> 0.2 in steps of 0.01
-        thumb.press("ArrowRight")
-    wait_idle(page)
-    assert thumb.get_attribute("aria-valuetext") == "0.20"
+    thumb = page.locator('input[aria-label="Epsilon (L2)"]')
+    assert thumb.get_attribute("aria-valuetext") == "0.54"  # the L2 range is √30 times the L∞ one
     page.get_by_role("button", name="Evaluate").click()
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=180_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     scenario = Scenario(dataset="breast_cancer", scaling="minmax", model="logistic_regression", attack="deepfool",
-                        norm="2", eps=0.2)
+                        norm="2", eps=0.54)
     expected = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1})
     adaptive = float(_metric(page, "Robust (adaptive)"))
     nonadaptive = float(_metric(page, "Robust (non-adaptive)"))

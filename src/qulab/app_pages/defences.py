@@ -8,10 +8,11 @@ import streamlit as st
 
 from qulab.app_pages import data_choice as dc
 from qulab.app_pages.common import param_widget
-from qulab.attacks import ATTACKS, EPSILON
+from qulab.attacks import ATTACKS
 from qulab.datasets import Dataset
 from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
 from qulab.defences import DEFENCES, GRADIENT_MODELS, PREPROCESSING, DefenceOutcome, estimate_seconds, evaluate_defence
+from qulab.lab import eps_range
 from qulab.models import MODELS
 from qulab.registry import InvalidInput
 from qulab.scenario import Scenario, freeze
@@ -78,8 +79,12 @@ attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
 attack = ATTACKS.get(attack_name)
 norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=NORM_LABELS.get,
                        help="How the perturbation's size is measured.")
-with right:
-    eps = param_widget(EPSILON, key="def_eps")
+budget = eps_range(norm, data.X.shape[1])
+wider = "" if budget.factor == 1 else (f" The range is {budget.factor:.3g}× that of L∞: the {NORM_LABELS[norm]} ball "
+                                       "that reaches the corners of the L∞ box of the same eps is that much larger.")
+eps = right.slider(f"Epsilon ({NORM_LABELS[norm]})", 0.0, budget.high, budget.default, step=budget.step,
+                   key=f"def_eps_{norm}", help="The attack's budget: the largest change of each feature (L∞) or the "
+                                               "length of the whole change (L2, L1)." + wider)
 left.caption(model.description)
 middle.caption(attack.description)
 
