@@ -27,3 +27,16 @@ def test_scenario_validates_at_the_edge():
     with pytest.raises(InvalidInput, match="non-negative"):
         Scenario(eps=-0.1)
     assert Scenario(eps=0.2).model_key == Scenario(eps=0.4).model_key
+
+
+def test_naming_a_default_parameter_keeps_the_cache_key():
+    """The Attack Demo names no parameters and the Attack Lab names them all: one fitted model serves both."""
+    from qulab.datasets import DATASETS
+    from qulab.models import MODELS
+    from qulab.scenario import freeze
+
+    spelled_out = Scenario(dataset_params=freeze(resolve_params(DATASETS.get("synthetic").params, {})),
+                           model_params=freeze(resolve_params(MODELS.get("logistic_regression").params, {})))
+    assert Scenario().model_key == spelled_out.model_key
+    assert Scenario(model_params=(("C", 0.5),)).model_key != Scenario().model_key
+    assert Scenario(dataset_params=(("n_samples", 500),)).data_key != Scenario().data_key

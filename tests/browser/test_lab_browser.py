@@ -74,7 +74,7 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
 
     page.locator('[data-testid="stSidebar"]').get_by_role("link", name=re.compile("Robustness")).click()
     page.get_by_role("heading", name="Robustness").wait_for()
-    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=120_000)
+    _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]'))
     page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
     wait_idle(page)
     page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()  # adds DeepFool (L2 only)
