@@ -319,3 +319,19 @@ def test_page_runs_adversarial_training_and_shows_the_comparison():
     assert [b.key for b in app.button] == ["def_run"]
     app.slider(key="def_eps_inf").set_value(0.1).run()
     assert not app.button and app.metric
+
+
+def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
+    """The page's progress bar moves through ART's training epochs and each attack budget; ART's own tqdm bars
+    (no switch in ART 1.20.1) no longer reach stderr."""
+    seen: list[tuple[float, str]] = []
+    scenario = cancer(model="torch_mlp", model_params=SMALL_MLP)
+    evaluate_defence(scenario, "adversarial_training", {"epochs": 3}, eps_grid=(0.05, 0.1),
+                     progress=lambda fraction, text: seen.append((fraction, text)))
+    texts = [text for _, text in seen]
+    assert [t for t in texts if "epoch" in t] == [f"Adversarial training: epoch {i} of 3" for i in (1, 2, 3)]
+    assert [t for t in texts if "the defended model" in t] == [f"Attacking the defended model: budget {i} of 2"
+                                                          for i in (1, 2)]  # eps 0.05 and 0.1
+    fractions = [fraction for fraction, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] >= 0 and fractions[-1] <= 1
+    assert "Adversarial training epochs" not in capfd.readouterr().err

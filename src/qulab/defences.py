@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -272,6 +273,47 @@ def _seeded(seed: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+_EPOCH_REPORT = threading.local()  # per thread (one Streamlit session each): where ART's epoch loops report
+
+
+def _epoch_range(n: int, *_: Any, **__: Any) -> Iterator[int]:
+    """Stands in for tqdm's ``trange`` in ART's training loops: reports each epoch to this thread's callback
+    (the page's progress bar) instead of printing a bar on stderr, which ART 1.20.1 has no switch for."""
+    report = getattr(_EPOCH_REPORT, "callback", None)
+    for i in range(n):
+        if report is not None:
+            report(i, n)
+        yield i
+
+
+def _silent(iterable: Any, *_: Any, **__: Any) -> Any:
+    return iterable
+
+
+def _quiet_art_training() -> None:
+    """Route ART's AdversarialTrainer and randomized-smoothing epoch loops through :func:`_epoch_range` (once)."""
+    from art.defences.trainer import adversarial_trainer
+    from art.estimators.certification.randomized_smoothing import pytorch as smoothing
+
+    adversarial_trainer.trange, adversarial_trainer.tqdm, smoothing.trange = _epoch_range, _silent, _epoch_range
+
+
+def _stage(report: Progress, start: float, end: float, label: str) -> Callable[[int, int], None]:
+    """A step reporter for one stage of the evaluation: step i of n moves the progress from start towards end."""
+    return lambda i, n: report(start + (end - start) * i / n, f"{label} {i + 1} of {n}")
+
+
+@contextlib.contextmanager
+def _epochs_reported(report: Progress, start: float, end: float, label: str) -> Iterator[None]:
+    """While ART trains in this thread, each epoch moves the progress from ``start`` towards ``end``."""
+    _quiet_art_training()
+    _EPOCH_REPORT.callback = _stage(report, start, end, f"{label}: epoch")
+    try:
+        yield
+    finally:
+        _EPOCH_REPORT.callback = None
+
+
 _WARM: list[bool] = []
 
 
@@ -381,7 +423,7 @@ def _fresh_torch(spec: ModelSpec, params: dict[str, Any], seed: int, X: np.ndarr
 
 
 def _adversarial_training_torch(spec: ModelSpec, params: dict[str, Any], split: Split, eps: float, norm: str,
-                                attack: str, ratio: float, epochs: int, seed: int) -> Any:
+                                attack: str, ratio: float, epochs: int, seed: int, report: Progress) -> Any:
     """ART's AdversarialTrainer: the attack's estimator is the classifier being trained, so ART regenerates the
     examples batch by batch against the current weights (Madry et al.); the trained module goes back into the
     scikit-learn-style estimator."""
@@ -396,13 +438,14 @@ def _adversarial_training_torch(spec: ModelSpec, params: dict[str, Any], split: 
     art_attack = attack_spec.build(classifier, eps=eps, norm=norm, **attack_params)
     trainer = AdversarialTrainer(classifier, attacks=art_attack, ratio=ratio)
     labels = _one_hot(split.y_train, len(split.class_names))
-    trainer.fit(split.X_train.astype(np.float32), labels, nb_epochs=epochs, batch_size=estimator.batch_size)
+    with _epochs_reported(report, 0.35, 0.7, "Adversarial training"):
+        trainer.fit(split.X_train.astype(np.float32), labels, nb_epochs=epochs, batch_size=estimator.batch_size)
     estimator.module_ = classifier.model.eval()
     return estimator
 
 
 def _train_defended(defence: DefenceSpec, params: dict[str, Any], scenario: Scenario, split: Split,
-                    base: Any) -> Any:
+                    base: Any, report: Progress) -> Any:
     model = MODELS.get(scenario.model)
     model_params = resolve_params(model.params, dict(scenario.model_params))
     if defence.name == "adversarial_training":
@@ -411,7 +454,8 @@ def _train_defended(defence: DefenceSpec, params: dict[str, Any], scenario: Scen
                                               params["ratio"], C=model_params["C"],
                                               max_iter=max(params["epochs"], 1) * 5, seed=scenario.seed)
         return _adversarial_training_torch(model, model_params, split, params["eps"], scenario.norm,
-                                           params["attack"], params["ratio"], params["epochs"], scenario.seed)
+                                           params["attack"], params["ratio"], params["epochs"], scenario.seed,
+                                           report)
     # naive_augmentation: FGM examples of the undefended model, crafted once, then a fresh fit on both.
     X_adv = generate(ATTACKS.get("fgm"), base.classifier, split.X_train, split.y_train, params["eps"], scenario.norm)
     X_aug = np.vstack([split.X_train, X_adv])
@@ -623,11 +667,13 @@ def _examples_by_eps(attack: Any, attack_params: dict[str, Any], classifier: Any
 
 
 def _robust_curve(attack: Any, attack_params: dict[str, Any], classifier: Any, predict: Callable, X: np.ndarray,
-                  y: np.ndarray, eps_grid: tuple[float, ...], norm: str, clean: float) -> tuple[list[float], dict]:
+                  y: np.ndarray, eps_grid: tuple[float, ...], norm: str, clean: float,
+                  step: Callable[[int, int], None]) -> tuple[list[float], dict]:
     """Robust accuracy at every eps of the grid, and the adversarial examples per eps (for reuse)."""
     examples_at = _examples_by_eps(attack, attack_params, classifier, X, y, norm)
     accuracies, examples = [], {}
-    for eps in eps_grid:
+    for i, eps in enumerate(eps_grid):
+        step(i, len(eps_grid))
         if eps == 0:
             accuracies.append(clean)
             examples[eps] = X
@@ -703,15 +749,15 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
         report(0.05, "Training the undefended model")
         base = fit_model(scenario, split)
         clean_base = _accuracy(base.predict(X), y)
-        report(0.15, "Attacking the undefended model")
         curve_base, adv_base = _robust_curve(attack, attack_params, base.classifier, base.predict, X, y, grid,
-                                             scenario.norm, clean_base)
+                                             scenario.norm, clean_base,
+                                             _stage(report, 0.15, 0.35, "Attacking the undefended model: budget"))
         extra: dict[str, Any] = {}
 
         if defence.kind == TRAINING:
             report(0.35, f"Training with {defence.label.lower()}")
             start = time.perf_counter()
-            estimator = _train_defended(defence, params, scenario, split, base)
+            estimator = _train_defended(defence, params, scenario, split, base, report)
             seconds = time.perf_counter() - start
             if defence.name == "naive_augmentation":
                 seconds += base.fit_seconds  # it needs the undefended model first
@@ -721,9 +767,8 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
                 return np.asarray(estimator.predict(Z)).astype(np.int64)
 
             clean_def = _accuracy(predict(X), y)
-            report(0.7, "Attacking the defended model")
             curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
-                                         clean_def)
+                                         clean_def, _stage(report, 0.7, 1.0, "Attacking the defended model: budget"))
             if model.linear:
                 g = np.asarray(grid)
                 extra.update(exact_curve_undefended=_exact_curve(base.estimator, split, scenario.norm, g),
@@ -745,14 +790,18 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
             clean_def = float(np.mean(correct(X)))
             report(0.45, "Non-adaptive attack: the undefended model's examples through the defence")
             curve_nonadaptive = [clean_def if eps == 0 else float(np.mean(correct(adv_base[eps]))) for eps in grid]
-            report(0.6, "Adaptive attack: differentiating through the defence (BPDA, expectation over noise)")
+            adaptive_step = _stage(report, 0.6, 1.0, "Adaptive attack: through the defence (BPDA, expectation over "
+                                   "noise): budget")
             attacked = _expectation_over_noise(classifier) if defence.name == "gaussian_noise" else classifier
             adaptive_at = _examples_by_eps(attack, attack_params, attacked, X, y, scenario.norm)
             squeeze_bits = params["bit_depth"] if defence.name == "feature_squeezing" else None
             stretch = attack.minimal and draws > 1  # noise rescues points left at the boundary: go further
-            curve_def = [clean_def if eps == 0 else float(np.mean(correct(_adaptive_examples(
-                adaptive_at(eps), adaptive_at(math.inf) if stretch else None, base.classifier, correct, X, y, eps,
-                scenario.norm, squeeze_bits, split.clip_values, scenario.seed)))) for eps in grid]
+            curve_def = []
+            for i, eps in enumerate(grid):
+                adaptive_step(i, len(grid))
+                curve_def.append(clean_def if eps == 0 else float(np.mean(correct(_adaptive_examples(
+                    adaptive_at(eps), adaptive_at(math.inf) if stretch else None, base.classifier, correct, X, y,
+                    eps, scenario.norm, squeeze_bits, split.clip_values, scenario.seed)))))
             if stretch:
                 notes.append(f"{attack.label} stops just past the decision boundary, where the noise pushes points "
                              "back by chance. The adaptive attacker knows that and also stretches each of its "
@@ -773,17 +822,18 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
             start = time.perf_counter()
             estimator = _fresh_torch(model, model_params, scenario.seed, split.X_train, split.y_train)
             classifier = _smoothed_classifier(estimator, split, params["sigma"])
-            classifier.fit(split.X_train.astype(np.float32), _one_hot(split.y_train, split.n_classes),
-                           nb_epochs=params["epochs"], batch_size=estimator.batch_size)
+            with _epochs_reported(report, 0.3, 0.55, "Training on noisy inputs"):
+                classifier.fit(split.X_train.astype(np.float32), _one_hot(split.y_train, split.n_classes),
+                               nb_epochs=params["epochs"], batch_size=estimator.batch_size)
             seconds = time.perf_counter() - start
 
             def predict(Z: np.ndarray) -> np.ndarray:
                 return np.argmax(classifier.predict(np.asarray(Z, dtype=np.float32)), axis=1)
 
             clean_def = _accuracy(predict(X), y)
-            report(0.55, "Attacking the smoothed model (gradients averaged over the noise)")
             curve_def, _ = _robust_curve(attack, attack_params, classifier, predict, X, y, grid, scenario.norm,
-                                         clean_def)
+                                         clean_def, _stage(report, 0.55, 0.8, "Attacking the smoothed model "
+                                                           "(gradients averaged over the noise): budget"))
             report(0.8, "Certifying every test point")
             certified_pred, radii = classifier.certify(X.astype(np.float32), n=params["n_certify"], batch_size=256)
             needed = certified_radius_needed(scenario.eps, scenario.norm, X.shape[1])

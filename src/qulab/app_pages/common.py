@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -60,3 +63,32 @@ def param_widget(param: Param, key: str, container: Any = st) -> Any:
                                 step=int(param.step or 1), help=param.help, key=key)
     return container.slider(param.label, float(param.low), float(param.high), float(param.default),
                              step=float(param.step) if param.step else None, help=param.help, key=key)
+
+
+class BoundedCache:
+    """A small thread-safe LRU map shared by all sessions, for results computed with a progress callback
+    (st.cache_data cannot replay updates to a progress bar created outside the cached function)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+DEFENCE_OUTCOMES = BoundedCache(32)  # the Defences page's evaluations (they report progress while they run)

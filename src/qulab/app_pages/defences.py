@@ -7,29 +7,19 @@ from typing import Any
 import streamlit as st
 
 from qulab.app_pages import data_choice as dc
-from qulab.app_pages.common import param_widget
+from qulab.app_pages.common import DEFENCE_OUTCOMES, param_widget
 from qulab.attacks import ATTACKS
-from qulab.datasets import Dataset
 from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
 from qulab.defences import DEFENCES, GRADIENT_MODELS, PREPROCESSING, DefenceOutcome, estimate_seconds, evaluate_defence
 from qulab.lab import eps_range
 from qulab.models import MODELS
 from qulab.registry import InvalidInput
-from qulab.scenario import Scenario, freeze
+from qulab.scenario import freeze
 
 # Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
 # strong until the adaptive attacker stretches them to the whole budget).
 ATTACK_CHOICES = ("pgd", "fgm", "bim", "deepfool", "cw_l2")
 NORM_LABELS = {"inf": "L∞", "2": "L2", "1": "L1"}
-MAX_DONE = 32  # evaluations remembered per session (the results themselves live in st.cache_data)
-DONE_KEY = "qulab.defences.done"
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def defence_outcome(scenario: Scenario, defence: str, params: tuple[tuple[str, Any], ...],
-                    _data: Dataset | None = None) -> DefenceOutcome:
-    """One defence's evaluation, keyed by the frozen scenario and the defence's frozen parameters."""
-    return evaluate_defence(scenario, defence, dict(params), data=_data)
 
 
 st.title("Defences")
@@ -126,8 +116,7 @@ upload = data if choice.is_upload else None
 jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
 estimate = sum(estimate_seconds(scenario, name, params, n_train=int(len(data.y) * (1 - choice.test_size)))
                for name, params in chosen.items())
-done: list = st.session_state.setdefault(DONE_KEY, [])
-pending = [job for job in jobs if job not in done]
+pending = [job for job in jobs if job not in DEFENCE_OUTCOMES]
 
 if pending:
     st.write(f"This evaluation takes about **{max(1, round(estimate))} s** on this machine (training, then the "
@@ -143,18 +132,19 @@ with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
     for i, (job_scenario, name, params) in enumerate(jobs):
         label = DEFENCES.get(name).label
         seconds = max(1, round(estimate_seconds(job_scenario, name, dict(params))))
-        bar.progress(i / len(jobs), text=f"{label}: about {seconds} s")
+
+        def report(fraction: float, text: str, i: int = i, label: str = label, seconds: int = seconds) -> None:
+            bar.progress(min((i + fraction) / len(jobs), 1.0), text=f"{label} (about {seconds} s): {text}")
+
+        report(0.0, "starting")
         try:
-            outcomes.append(defence_outcome(job_scenario, name, params, upload))
+            outcomes.append(DEFENCE_OUTCOMES.get_or_compute((job_scenario, name, params), lambda job=(
+                job_scenario, name, params), report=report: evaluate_defence(
+                    job[0], job[1], dict(job[2]), data=upload, progress=report)))
         except InvalidInput as error:
             errors.append(f"{label}: {error}")
-            continue
         except Exception as error:  # an ART or torch failure: say what, without a traceback
             errors.append(f"{label} failed: {type(error).__name__}: {error}")
-            continue
-        if (job_scenario, name, params) not in done:
-            done.append((job_scenario, name, params))
-            del done[:-MAX_DONE]
     bar.progress(1.0, text="Done")
     status.update(label="Evaluation finished" if not errors else "Evaluation finished with errors",
                   state="complete" if not errors else "error", expanded=False)

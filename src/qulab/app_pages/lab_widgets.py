@@ -6,9 +6,6 @@ Choices live under session-state keys that belong to no widget, so they survive 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from qulab.app_pages import data_choice as dc
-from qulab.app_pages.common import attack_step, param_widget, trained_model
+from qulab.app_pages.common import BoundedCache, attack_step, param_widget, trained_model
 from qulab.attacks import ATTACKS, WHITE_BOX, AttackSpec
 from qulab.datasets import Dataset, Split, describe_eps
 from qulab.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
@@ -195,32 +192,6 @@ def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | No
         if batch is not None:
             return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
     return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
-
-
-class BoundedCache:
-    """A small thread-safe LRU map shared by all sessions, for results computed with a progress callback
-    (st.cache_data cannot replay updates to a progress bar created outside the cached function)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __contains__(self, key: Any) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
 
 
 CURVES = BoundedCache(64)
