@@ -119,11 +119,14 @@ estimate = sum(estimate_seconds(scenario, name, params, n_train=int(len(data.y) 
 pending = [job for job in jobs if job not in DEFENCE_OUTCOMES]
 
 if pending:
-    st.write(f"This evaluation takes about **{max(1, round(estimate))} s** on this machine (training, then the "
-             "attack at five budgets for each model). Results are kept, so coming back to these settings is "
-             "instant.")
-    if not st.button("Evaluate", type="primary", key="def_run", icon=":material/play_arrow:"):
-        st.stop()
+    prompt = st.empty()  # the estimate and the button, gone once the evaluation starts
+    with prompt.container():
+        st.write(f"This evaluation takes about **{max(1, round(estimate))} s** on this machine (training, then the "
+                 "attack at five budgets for each model). Results are kept, so coming back to these settings is "
+                 "instant.")
+        if not st.button("Evaluate", type="primary", key="def_run", icon=":material/play_arrow:"):
+            st.stop()
+    prompt.empty()
 
 outcomes: list[DefenceOutcome] = []
 errors: list[str] = []
