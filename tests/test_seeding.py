@@ -1,6 +1,7 @@
 """Random attacks give the same numbers for the same scenario seed, whatever ran before them."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -26,6 +27,8 @@ def _disturb(seed: int) -> None:
 
 
 def test_a_random_attack_repeats_exactly_whatever_the_global_state(fitted):
+    """HopSkipJump draws its start from an OS-seeded RandomState in ART; without QuLab's fix two runs on these
+    points differ by up to 0.0105 per feature."""
     split, model = fitted
     _disturb(1)
     first = run_attack(HSJ, split, model).X_adv
@@ -37,8 +40,6 @@ def test_a_random_attack_repeats_exactly_whatever_the_global_state(fitted):
 
 def test_the_seed_changes_the_draws(fitted):
     split, model = fitted
-    from dataclasses import replace
-
     a = run_attack(HSJ, split, model).X_adv
     b = run_attack(replace(HSJ, seed=7), split, model).X_adv  # same model and points, other attack seed
     assert not np.array_equal(a, b)

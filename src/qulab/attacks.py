@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-from unittest import mock
 
 import numpy as np
 
@@ -211,30 +210,45 @@ def _universal(classifier, eps, norm, max_iter=10, delta=0.2, **_):
                delta=delta, max_iter=max_iter, eps=eps, norm=norm_order(norm), **_quiet_kwargs(cls))
 
 
-def _seeded_start(cls: type) -> type:
-    """ART's HopSkipJump and Boundary draw their starting points from ``np.random.RandomState()``, seeded by the
-    OS, so no seed reaches them. This subclass hands them a generator seeded from NumPy's global one (which
-    :func:`qulab.seeding.seeded` sets), only while they pick a start."""
-    real = np.random.RandomState
+class _RandomWithSeededStarts:
+    """``numpy.random`` as ART's HopSkipJump and Boundary modules see it. They draw their starting points from
+    ``np.random.RandomState()``, seeded by the OS, so no seed reached them; here an unseeded RandomState takes its
+    seed from NumPy's global generator, which :func:`qulab.seeding.seeded` sets. Nothing else sees this."""
 
-    class SeededStart(cls):  # type: ignore[misc, valid-type]
-        def _init_sample(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            start = real(np.random.randint(2**31 - 1))
-            with mock.patch.object(np.random, "RandomState", lambda *a, **k: real(*a, **k) if a or k else start):
-                return super()._init_sample(*args, **kwargs)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np.random, name)
 
-    SeededStart.__name__ = SeededStart.__qualname__ = cls.__name__
-    return SeededStart
+    @staticmethod
+    def RandomState(seed: Any = None) -> np.random.RandomState:  # noqa: N802 - numpy's name
+        return np.random.RandomState(np.random.randint(2**31 - 1) if seed is None else seed)
+
+
+class _NumpyWithSeededStarts:
+    random = _RandomWithSeededStarts()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+
+def _seeded_start(name: str) -> type:
+    """The ART attack class, with its module's ``np`` replaced once so that its random start follows the seed."""
+    import importlib
+
+    cls = _art(name)
+    module = importlib.import_module(cls.__module__)
+    if not isinstance(module.np, _NumpyWithSeededStarts):
+        module.np = _NumpyWithSeededStarts()
+    return cls
 
 
 def _hop_skip_jump(classifier, eps, norm, max_iter=20, max_eval=1000, init_size=100, **_):
-    cls = _seeded_start(_art("HopSkipJump"))
+    cls = _seeded_start("HopSkipJump")
     return cls(classifier=classifier, norm=2 if norm != "inf" else np.inf, max_iter=max_iter, max_eval=max_eval,
                init_eval=100, init_size=init_size, **_quiet_kwargs(cls))
 
 
 def _boundary(classifier, eps, norm, max_iter=50, init_size=100, **_):
-    cls = _seeded_start(_art("BoundaryAttack"))
+    cls = _seeded_start("BoundaryAttack")
     return cls(estimator=classifier, targeted=False, max_iter=max_iter, delta=0.01, epsilon=0.01,
                init_size=init_size, **_quiet_kwargs(cls))
 
