@@ -302,7 +302,7 @@ def test_gaussian_noise_gain_is_removed_by_the_adaptive_attack():
     """Breast cancer (min-max) MLP, σ 0.1, DeepFool L2 at eps 0.2. DeepFool stops just past the boundary, so the
     noise pushes many of its points back (the gain); the adaptive attacker stretches each perturbation to the whole
     budget and averages gradients over the noise. Accuracies are means over 10 noise draws. Measured: undefended
-    0.632, non-adaptive 0.803, adaptive 0.611 (digits MLP at eps 1.0: 0.000 / 0.446 / 0.062)."""
+    0.632, non-adaptive 0.803, adaptive 0.611 (digits MLP at eps 1.0: 0.000 / 0.449 / 0.063)."""
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP, attack="deepfool", norm="2", eps=0.2)
     outcome = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1}, eps_grid=(0.2,))
     gain = outcome.robust_nonadaptive - outcome.robust_undefended
@@ -399,3 +399,20 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
     fractions = [fraction for fraction, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] >= 0 and fractions[-1] <= 1
     assert "Adversarial training epochs" not in capfd.readouterr().err
+
+
+def test_a_kept_baseline_gives_the_same_numbers_as_a_fresh_evaluation():
+    """The page computes the undefended side once for all the defences it compares; the CLI computes it inside
+    each evaluation. Both must give the same numbers, random defences included."""
+    from qulab.defences import undefended_baseline
+
+    scenario = cancer(model="torch_mlp", model_params=SMALL_MLP, attack="deepfool", norm="2", eps=0.2)
+    baseline = undefended_baseline(scenario, (0.2,))
+    timings = {"fit_seconds_undefended", "fit_seconds_defended", "seconds"}
+    for name, params in (("gaussian_noise", {}), ("adversarial_training", {"epochs": 3})):
+        fresh = evaluate_defence(scenario, name, params, eps_grid=(0.2,)).summary()
+        kept = evaluate_defence(scenario, name, params, eps_grid=(0.2,), baseline=baseline).summary()
+        assert {k: v for k, v in kept.items() if k not in timings} == {
+            k: v for k, v in fresh.items() if k not in timings}
+    with pytest.raises(ValueError, match="another scenario"):
+        evaluate_defence(cancer(), "gaussian_noise", baseline=baseline)

@@ -36,7 +36,7 @@ from qulab.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, wit
 from qulab.datasets import Dataset, Split
 from qulab.exact import exact_robust_accuracy, minimal_perturbations
 from qulab.models import LOSS_GRADIENTS, MODELS, ModelSpec, linear_scores
-from qulab.pipeline import fit_model, prepare_split
+from qulab.pipeline import FittedModel, fit_model, prepare_split
 from qulab.registry import InvalidInput, Param, Registry, resolve_params
 from qulab.scenario import Scenario, freeze
 from qulab.seeding import seeded
@@ -712,14 +712,69 @@ def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict
     return 1 + 2 * per_attack
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """The undefended side of an evaluation: one per scenario, shared by every defence compared on it.
+
+    ``examples`` maps each eps of ``grid`` to the undefended model's adversarial examples (read-only; the
+    non-adaptive attack passes them through a sanitiser)."""
+
+    scenario: Scenario
+    grid: tuple[float, ...]
+    split: Split
+    model: FittedModel
+    clean: float
+    curve: tuple[float, ...]
+    examples: dict[float, np.ndarray]
+
+
+def evaluation_grid(scenario: Scenario, eps_grid: tuple[float, ...] | None = None) -> tuple[float, ...]:
+    """The budgets an evaluation reports: the given grid (else :func:`default_eps_grid`) and the scenario's eps."""
+    return tuple(sorted({*(eps_grid or default_eps_grid(scenario.eps)), float(scenario.eps)}))
+
+
+def _checked_attack(scenario: Scenario, split: Split) -> dict[str, Any]:
+    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take."""
+    model, attack = MODELS.get(scenario.model), ATTACKS.get(scenario.attack)
+    reason = attack.unsupported_reason(model, split.n_classes, split.image_shape is not None)
+    if reason is not None:
+        raise InvalidInput(reason)
+    if scenario.norm not in attack.norms:
+        raise InvalidInput(f"{attack.label} supports the norms {', '.join(attack.norms)}, not {scenario.norm}.")
+    return resolve_params(attack.params, dict(scenario.attack_params))
+
+
+def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
+                        progress: Progress | None = None) -> Baseline:
+    """Train the undefended model and attack it at every budget (seeded by the scenario, so it is the same whether
+    it is computed here once for several defences or inside :func:`evaluate_defence`)."""
+    report = progress or (lambda fraction, text: None)
+    report(0.02, "Preparing the data")
+    split = prepare_split(scenario, data)
+    attack_params = _checked_attack(scenario, split)
+    grid = evaluation_grid(scenario, eps_grid)
+    if scenario.model in TORCH_MODELS:
+        _warm_up_torch()
+    with _seeded(scenario.seed):
+        report(0.05, "Training the undefended model")
+        base = fit_model(scenario, split)
+        X, y = split.X_test, split.y_test
+        clean = _accuracy(base.predict(X), y)
+        curve, examples = _robust_curve(ATTACKS.get(scenario.attack), attack_params, base.classifier, base.predict,
+                                        X, y, grid, scenario.norm, clean,
+                                        _stage(report, 0.15, 0.35, "Attacking the undefended model: budget"))
+    return Baseline(scenario, grid, split, base, clean, tuple(curve), examples)
+
+
 def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
                      eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
-                     progress: Progress | None = None) -> DefenceOutcome:
+                     progress: Progress | None = None, baseline: Baseline | None = None) -> DefenceOutcome:
     """Undefended vs defended on the scenario's held-out test split, against the scenario's attack.
 
     The attack always uses the true labels. ``data`` carries an upload's rows; ``progress(fraction, text)`` is
-    called between the slow steps. Raises InvalidInput for an unknown defence, a bad parameter or an
-    incompatible model/data/attack.
+    called between the slow steps; ``baseline`` is the scenario's :func:`undefended_baseline` when the caller keeps
+    it for several defences (the numbers are the same either way). Raises InvalidInput for an unknown defence, a
+    bad parameter or an incompatible model/data/attack.
     """
     started = time.perf_counter()
     report = progress or (lambda fraction, text: None)
@@ -727,31 +782,25 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
     params = resolve_params(defence.params, dict(defence_params or {}))
     model = MODELS.get(scenario.model)
     attack = ATTACKS.get(scenario.attack)
-    grid = tuple(sorted({*(eps_grid or default_eps_grid(scenario.eps)), float(scenario.eps)}))
-
-    report(0.02, "Preparing the data")
-    split = prepare_split(scenario, data)
+    grid = evaluation_grid(scenario, eps_grid)
+    split = baseline.split if baseline is not None else prepare_split(scenario, data)
     images = split.image_shape is not None
     known_range = split.clip_values is not None or split.scaling == "minmax"
-    reason = (defence.unsupported_reason(model, images=images, known_range=known_range)
-              or defence.attack_reason(attack) or attack.unsupported_reason(model, split.n_classes, images))
+    reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
     if reason is not None:
         raise InvalidInput(reason)
-    if scenario.norm not in attack.norms:
-        raise InvalidInput(f"{attack.label} supports the norms {', '.join(attack.norms)}, not {scenario.norm}.")
-    attack_params = resolve_params(attack.params, dict(scenario.attack_params))
+    attack_params = _checked_attack(scenario, split)
+    if baseline is None:
+        baseline = undefended_baseline(scenario, eps_grid, data, report)
+    elif (baseline.scenario, baseline.grid) != (scenario, grid):
+        raise ValueError("the baseline belongs to another scenario or eps grid")
+    base, clean_base, curve_base, adv_base = baseline.model, baseline.clean, list(baseline.curve), baseline.examples
     X, y = split.X_test, split.y_test
     notes: list[str] = []
 
     if model.name in TORCH_MODELS or defence.name == "adversarial_training":
         _warm_up_torch()
-    with _seeded(scenario.seed):
-        report(0.05, "Training the undefended model")
-        base = fit_model(scenario, split)
-        clean_base = _accuracy(base.predict(X), y)
-        curve_base, adv_base = _robust_curve(attack, attack_params, base.classifier, base.predict, X, y, grid,
-                                             scenario.norm, clean_base,
-                                             _stage(report, 0.15, 0.35, "Attacking the undefended model: budget"))
+    with _seeded(scenario.seed):  # seeded afresh, so a kept baseline does not change the defended numbers
         extra: dict[str, Any] = {}
 
         if defence.kind == TRAINING:

@@ -91,4 +91,6 @@ class BoundedCache:
         return value
 
 
-DEFENCE_OUTCOMES = BoundedCache(32)  # the Defences page's evaluations (they report progress while they run)
+# The Defences page's evaluations, and the undefended side they share per scenario (both report progress).
+DEFENCE_OUTCOMES = BoundedCache(32)
+BASELINES = BoundedCache(8)

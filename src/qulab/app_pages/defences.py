@@ -7,14 +7,24 @@ from typing import Any
 import streamlit as st
 
 from qulab.app_pages import data_choice as dc
-from qulab.app_pages.common import DEFENCE_OUTCOMES, param_widget
+from qulab.app_pages.common import BASELINES, DEFENCE_OUTCOMES, param_widget
 from qulab.attacks import ATTACKS
 from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
-from qulab.defences import DEFENCES, GRADIENT_MODELS, PREPROCESSING, DefenceOutcome, estimate_seconds, evaluate_defence
+from qulab.defences import (
+    DEFENCES,
+    GRADIENT_MODELS,
+    PREPROCESSING,
+    Baseline,
+    DefenceOutcome,
+    Progress,
+    estimate_seconds,
+    evaluate_defence,
+    undefended_baseline,
+)
 from qulab.lab import eps_range
 from qulab.models import MODELS
 from qulab.registry import InvalidInput
-from qulab.scenario import freeze
+from qulab.scenario import Scenario, freeze
 
 # Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
 # strong until the adaptive attacker stretches them to the whole budget).
@@ -128,6 +138,15 @@ if pending:
             st.stop()
     prompt.empty()
 
+
+
+def shared_baseline(job_scenario: Scenario, report: Progress) -> Baseline:
+    """The undefended model and its attack results, computed once for every defence compared on this scenario
+    (an upload is named in the scenario by its content)."""
+    return BASELINES.get_or_compute(job_scenario, lambda: undefended_baseline(job_scenario, data=upload,
+                                                                               progress=report))
+
+
 outcomes: list[DefenceOutcome] = []
 errors: list[str] = []
 with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
@@ -141,9 +160,10 @@ with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
 
         report(0.0, "starting")
         try:
-            outcomes.append(DEFENCE_OUTCOMES.get_or_compute((job_scenario, name, params), lambda job=(
-                job_scenario, name, params), report=report: evaluate_defence(
-                    job[0], job[1], dict(job[2]), data=upload, progress=report)))
+            outcomes.append(DEFENCE_OUTCOMES.get_or_compute(
+                (job_scenario, name, params), lambda job_scenario=job_scenario, name=name, params=params,
+                report=report: evaluate_defence(job_scenario, name, dict(params), data=upload, progress=report,
+                                                baseline=shared_baseline(job_scenario, report))))
         except InvalidInput as error:
             errors.append(f"{label}: {error}")
         except Exception as error:  # an ART or torch failure: say what, without a traceback
