@@ -751,8 +751,11 @@ def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None =
     report = progress or (lambda fraction, text: None)
     report(0.02, "Preparing the data")
     split = prepare_split(scenario, data)
-    attack_params = _checked_attack(scenario, split)
-    grid = evaluation_grid(scenario, eps_grid)
+    return _baseline_on(scenario, split, evaluation_grid(scenario, eps_grid), _checked_attack(scenario, split), report)
+
+
+def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], attack_params: dict[str, Any],
+                 report: Progress) -> Baseline:
     if scenario.model in TORCH_MODELS:
         _warm_up_torch()
     with _seeded(scenario.seed):
@@ -783,6 +786,8 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
     model = MODELS.get(scenario.model)
     attack = ATTACKS.get(scenario.attack)
     grid = evaluation_grid(scenario, eps_grid)
+    if baseline is None:
+        report(0.02, "Preparing the data")
     split = baseline.split if baseline is not None else prepare_split(scenario, data)
     images = split.image_shape is not None
     known_range = split.clip_values is not None or split.scaling == "minmax"
@@ -791,7 +796,7 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
         raise InvalidInput(reason)
     attack_params = _checked_attack(scenario, split)
     if baseline is None:
-        baseline = undefended_baseline(scenario, eps_grid, data, report)
+        baseline = _baseline_on(scenario, split, grid, attack_params, report)
     elif (baseline.scenario, baseline.grid) != (scenario, grid):
         raise ValueError("the baseline belongs to another scenario or eps grid")
     base, clean_base, curve_base, adv_base = baseline.model, baseline.clean, list(baseline.curve), baseline.examples
