@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from qulab.app_pages import data_choice as dc
+from qulab.app_pages import lab_widgets as lw
 from qulab.app_pages.common import BASELINES, DEFENCE_OUTCOMES, param_widget
 from qulab.attacks import ATTACKS
 from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
@@ -21,7 +22,6 @@ from qulab.defences import (
     evaluate_defence,
     undefended_baseline,
 )
-from qulab.lab import eps_range
 from qulab.models import MODELS
 from qulab.registry import InvalidInput
 from qulab.scenario import Scenario, freeze
@@ -29,7 +29,6 @@ from qulab.scenario import Scenario, freeze
 # Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
 # strong until the adaptive attacker stretches them to the whole budget).
 ATTACK_CHOICES = ("pgd", "fgm", "bim", "deepfool", "cw_l2")
-NORM_LABELS = {"inf": "L∞", "2": "L2", "1": "L1"}
 
 
 st.title("Defences")
@@ -77,14 +76,9 @@ attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
                                     "DeepFool and C&W look for the smallest perturbation and stop at the boundary; "
                                     "a point counts as broken when that perturbation fits in eps.")
 attack = ATTACKS.get(attack_name)
-norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=NORM_LABELS.get,
+norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=lw.norm_label,
                        help="How the perturbation's size is measured.")
-budget = eps_range(norm, data.X.shape[1])
-wider = "" if budget.factor == 1 else (f" The range is {budget.factor:.3g}× that of L∞: the {NORM_LABELS[norm]} ball "
-                                       "that reaches the corners of the L∞ box of the same eps is that much larger.")
-eps = right.slider(f"Epsilon ({NORM_LABELS[norm]})", 0.0, budget.high, budget.default, step=budget.step,
-                   key=f"def_eps_{norm}", help="The attack's budget: the largest change of each feature (L∞) or the "
-                                               "length of the whole change (L2, L1)." + wider)
+eps = lw.budget_slider(norm, data.X.shape[1], "def_eps", container=right)
 left.caption(model.description)
 middle.caption(attack.description)
 

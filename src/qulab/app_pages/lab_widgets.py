@@ -118,17 +118,29 @@ def norm_label(norm: str) -> str:
     return NORM_NAMES[norm]
 
 
+def wider_range_note(norm: str, n_features: int) -> str:
+    """Why an L2 or L1 slider reaches further than the L∞ one (empty for L∞)."""
+    factor = eps_range(norm, n_features).factor
+    return "" if factor == 1 else (f" The range is {factor:.3g}× that of L∞: the {norm_label(norm)} ball that "
+                                   "reaches the corners of the L∞ box of the same eps is that much larger.")
+
+
+def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", container: Any = st) -> float:
+    """The budget slider for a norm (one slider per norm, so each keeps its value), its range scaled by
+    :func:`qulab.lab.eps_range`."""
+    r = eps_range(norm, n_features)
+    return float(container.slider(
+        f"{label} ({norm_label(norm)})", 0.0, r.high, r.default, step=r.step, key=f"{key}_{norm}",
+        help="The attack's budget: the largest change of each feature (L∞) or the length of the whole change "
+             "(L2, L1)." + wider_range_note(norm, n_features)))
+
+
 def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon") -> float:
-    """The budget slider for a norm (one slider per norm, so each keeps its value), explained in the data's
-    units."""
-    r = eps_range(norm, lab.split.X_test.shape[1])
-    wider = "" if r.factor == 1 else (f" The range is {r.factor:.3g}× that of L∞: the {norm_label(norm)} ball that "
-                                      "reaches the corners of the L∞ box of the same eps is that much larger.")
-    eps = st.slider(f"{label} ({norm_label(norm)})", 0.0, r.high, r.default, step=r.step, key=f"{key}_{norm}",
-                    help="The attack's budget: the largest change of each feature (L∞) or the length of the "
-                         "whole change (L2, L1)." + wider)
-    st.caption(describe_eps(lab.split, eps) + wider)
-    return float(eps)
+    """:func:`budget_slider`, explained in the data's units."""
+    n_features = lab.split.X_test.shape[1]
+    eps = budget_slider(norm, n_features, key, label)
+    st.caption(describe_eps(lab.split, eps) + wider_range_note(norm, n_features))
+    return eps
 
 
 def threat_tags(spec: AttackSpec) -> str:
