@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from qulab.datasets import make_codelab_classification, split_dataset
-from qulab.figures import build_attack_scatter
-from qulab.models import linear_scores
-from qulab.pipeline import fit_model, run_attack, unit_step
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import make_codelab_classification, split_dataset
+from qulab.evaluation.pipeline import fit_model, run_attack, unit_step
+from qulab.figures.codelab import build_attack_scatter
+from qulab.models.registry import linear_scores
 
 N_TRAIN = 10_000
 EPS_MOVES = (0.1, 0.2, 0.3, 0.25, 0.15)

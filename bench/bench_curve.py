@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
 
-from qulab.curves import attack_curve, eps_grid
-from qulab.datasets import Dataset
-from qulab.pipeline import fit_model, split_with_test_set
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import Dataset
+from qulab.evaluation.curves import attack_curve, eps_grid
+from qulab.evaluation.pipeline import fit_model, split_with_test_set
 
 STEPS, EPS_MAX, N_TRAIN = 51, 0.5, 10_000
 SRC = str(Path(__file__).resolve().parents[1] / "src")

@@ -20,11 +20,11 @@ from art.estimators.classification.scikitlearn import SklearnClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from qulab.datasets import make_codelab_classification
-from qulab.figures import build_attack_scatter
-from qulab.models import linear_scores
-from qulab.pipeline import fit_model, prepare_split, run_attack, unit_step
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import make_codelab_classification
+from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, unit_step
+from qulab.figures.codelab import build_attack_scatter
+from qulab.models.registry import linear_scores
 
 
 def codelab_rerun(eps: float) -> tuple[float, float]:

@@ -11,8 +11,8 @@ from art.estimators.classification.scikitlearn import SklearnClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from qulab.datasets import make_codelab_classification
-from qulab.figures import build_attack_scatter
+from qulab.data.datasets import make_codelab_classification
+from qulab.figures.codelab import build_attack_scatter
 
 st.title("Attack Demo (codelab reference)")
 eps = st.slider("Epsilon", 0.0, 0.5, 0.1, 0.01)

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from qulab.pipeline import fit_model, prepare_split, run_attack
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack
 
 CANCER = Scenario(dataset="breast_cancer", scaling="minmax", norm="2", eps=0.5)
 

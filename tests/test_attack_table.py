@@ -12,11 +12,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qulab.attacks import ATTACKS, perturbation_sizes
-from qulab.models import MODELS
-from qulab.pipeline import fit_model, prepare_split, run_attack
-from qulab.registry import InvalidInput
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput
+from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS, perturbation_sizes
 
 N_TEST = 25
 TABULAR = Scenario(dataset="breast_cancer", scaling="minmax", eps=0.3)
@@ -138,7 +138,7 @@ def test_deepfool_in_batches_equals_arts_one_point_at_a_time():
     examples, since DeepFool updates each point on its own."""
     from art.attacks.evasion import DeepFool
 
-    from qulab.attacks import generate_unbounded
+    from qulab.threats.evasion.attacks import generate_unbounded
 
     scenario = replace(IMAGES, model="torch_mlp", attack="deepfool", norm="2")
     split = prepare_split(scenario, None)

@@ -16,10 +16,10 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from qulab import cli
-from qulab.attacks import ATTACKS
-from qulab.models import MODELS
-from qulab.pipeline import evaluate, fit_model, prepare_split, run_attack
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split, run_attack
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from qulab import cli
-from qulab.defences import evaluate_defence
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.defences.evasion import evaluate_defence
 
 BASE = ["--data", "breast_cancer", "--scaling", "minmax", "--attack", "pgd", "--defense", "adversarial_training"]
 

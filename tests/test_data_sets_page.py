@@ -8,11 +8,11 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from streamlit.testing.v1 import AppTest
 
-from qulab.app_pages import data_choice as dc
-from qulab.datasets import DATASETS
+from qulab.app import state as dc
+from qulab.data.datasets import DATASETS
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "src" / "qulab" / "app_pages" / "data_sets.py"
+PAGE = ROOT / "src" / "qulab" / "app" / "pages" / "data_sets.py"
 
 
 def run_page(query: dict | None = None) -> AppTest:
@@ -116,20 +116,20 @@ def test_bad_csv_upload_shows_the_loaders_error_and_keeps_the_previous_choice(da
 
 def test_choice_and_upload_survive_page_switches():
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
-    app.switch_page("src/qulab/app_pages/data_sets.py").run()
+    app.switch_page("src/qulab/app/pages/data_sets.py").run()
     app.radio(key="ds_source").set_value("upload").run()
     upload(app, "iris.csv", iris_csv())
     choice = app.session_state[dc.CHOICE_KEY]
-    app.switch_page("src/qulab/app_pages/data_overview.py").run()
+    app.switch_page("src/qulab/app/pages/data_overview.py").run()
     assert app.session_state[dc.CHOICE_KEY] == choice
-    app.switch_page("src/qulab/app_pages/data_sets.py").run()
+    app.switch_page("src/qulab/app/pages/data_sets.py").run()
     assert not app.exception
     assert app.radio(key="ds_source").value == "upload" and metric(app, "Rows") == "150"
     assert any("uploaded earlier" in c.value for c in app.caption)
     app.radio(key="ds_source").set_value("builtin").run()
     app.selectbox(key="ds_name").set_value("wine").run()
-    app.switch_page("src/qulab/app_pages/data_overview.py").run()
-    app.switch_page("src/qulab/app_pages/data_sets.py").run()
+    app.switch_page("src/qulab/app/pages/data_overview.py").run()
+    app.switch_page("src/qulab/app/pages/data_sets.py").run()
     assert app.selectbox(key="ds_name").value == "wine" and metric(app, "Rows") == "178"
 
 

@@ -6,11 +6,11 @@ from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from qulab.app_pages import data_choice as dc
-from qulab.data_profile import class_counts, feature_summary
-from qulab.datasets import load_dataset
-from qulab.figures import build_class_balance_figure, build_image_grid_figure, build_projection_figure
-from qulab.projection import pca_2d, view_2d
+from qulab.app import state as dc
+from qulab.data.datasets import load_dataset
+from qulab.data.profile import class_counts, feature_summary
+from qulab.data.projection import pca_2d, view_2d
+from qulab.figures.codelab import build_class_balance_figure, build_image_grid_figure, build_projection_figure
 
 
 def test_pca_2d_matches_sklearn():

@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qulab.attacks import ATTACKS
-from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
-from qulab.defences import (
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput
+from qulab.defences.evasion import (
     DEFENCES,
     KINDS,
     evaluate_defence,
     parse_defence_params,
     robust_logistic_regression,
 )
-from qulab.models import MODELS
-from qulab.registry import InvalidInput
-from qulab.scenario import Scenario
+from qulab.figures.defences import build_certified_radius_figure, build_defence_curves_figure
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS
 
 ROOT = Path(__file__).resolve().parents[1]
 CANCER = Scenario(dataset="breast_cancer", scaling="minmax", model="logistic_regression", attack="pgd", eps=0.1)
@@ -249,7 +249,7 @@ def test_our_adaptive_attack_on_squeezing_is_as_strong_as_an_independent_greedy_
     survives two different strong attacks, and the 1-bit gain is gone under both."""
     from art.defences.preprocessor import FeatureSqueezing
 
-    from qulab.pipeline import fit_model, prepare_split
+    from qulab.evaluation.pipeline import fit_model, prepare_split
 
     scenario = Scenario(dataset="digits", model="torch_mlp", attack="pgd", eps=eps)
     outcome = evaluate_defence(scenario, "feature_squeezing", {"bit_depth": bits}, eps_grid=(eps,))
@@ -279,8 +279,8 @@ def test_feature_squeezing_on_breast_cancer_buys_little_and_the_adaptive_attack_
 
 
 def test_squeezed_domain_attack_stays_within_the_budget():
-    from qulab.defences import build_preprocessor, defended_classifier, squeezed_domain_attack
-    from qulab.pipeline import fit_model, prepare_split
+    from qulab.defences.evasion import build_preprocessor, defended_classifier, squeezed_domain_attack
+    from qulab.evaluation.pipeline import fit_model, prepare_split
 
     scenario = cancer()
     split = prepare_split(scenario, None)
@@ -323,7 +323,7 @@ def test_gaussian_noise_buys_little_against_a_full_budget_attack():
 
 
 def test_stretched_perturbations_have_the_budget_size_and_keep_their_direction():
-    from qulab.defences import stretched_to_budget
+    from qulab.defences.evasion import stretched_to_budget
 
     X = np.zeros((3, 2))
     X_adv = np.array([[0.1, 0.0], [0.0, 0.0], [0.3, 0.4]])
@@ -362,7 +362,7 @@ def test_figures_draw_every_curve():
 
 
 def test_page_runs_adversarial_training_and_shows_the_comparison():
-    app = AppTest.from_file(str(ROOT / "src" / "qulab" / "app_pages" / "defences.py"), default_timeout=240)
+    app = AppTest.from_file(str(ROOT / "src" / "qulab" / "app" / "pages" / "defences.py"), default_timeout=240)
     app.query_params.update({"data": "breast_cancer", "scaling": "minmax"})
     app.run()
     assert not app.exception, app.exception
@@ -404,7 +404,7 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
 def test_a_kept_baseline_gives_the_same_numbers_as_a_fresh_evaluation():
     """The page computes the undefended side once for all the defences it compares; the CLI computes it inside
     each evaluation. Both must give the same numbers, random defences included."""
-    from qulab.defences import undefended_baseline
+    from qulab.defences.evasion import undefended_baseline
 
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP, attack="deepfool", norm="2", eps=0.2)
     baseline = undefended_baseline(scenario, (0.2,))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qulab.exact import exact_robust_accuracy, minimal_perturbations
+from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
 
 
 def test_binary_hand_worked_distances_for_each_norm():

@@ -10,11 +10,11 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from qulab.attacks import ATTACKS, generate
-from qulab.exact import exact_robust_accuracy, minimal_perturbations
-from qulab.models import MODELS, linear_scores
-from qulab.pipeline import evaluate, fit_model, prepare_split, run_attack
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split, run_attack
+from qulab.models.registry import MODELS, linear_scores
+from qulab.threats.evasion.attacks import ATTACKS, generate
+from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
 
 EPS_GRID = [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5]
 

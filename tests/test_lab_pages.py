@@ -8,17 +8,22 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qulab.app_pages import data_choice as dc
-from qulab.attacks import ATTACKS, EPSILON
-from qulab.curves import Curve
-from qulab.lab import decision_plane, eps_range, estimate_seconds, gallery_indices
-from qulab.lab_figures import build_decision_map, build_distance_histogram, build_image_gallery, build_robustness_figure
-from qulab.models import MODELS
-from qulab.pipeline import evaluate, fit_model, prepare_split, run_attack, subsample
-from qulab.registry import InvalidInput
-from qulab.scenario import Scenario
+from qulab.app import state as dc
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput
+from qulab.evaluation.curves import Curve
+from qulab.evaluation.lab import decision_plane, eps_range, estimate_seconds, gallery_indices
+from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split, run_attack, subsample
+from qulab.figures.evasion import (
+    build_decision_map,
+    build_distance_histogram,
+    build_image_gallery,
+    build_robustness_figure,
+)
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS, EPSILON
 
-PAGES = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app_pages"
+PAGES = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages"
 
 
 def open_page(name: str, choice: dc.DataChoice | None = None) -> AppTest:
@@ -190,7 +195,7 @@ def test_run_attack_judges_support_on_the_split_classes():
 
 
 def test_a_failing_attack_shows_its_reason_and_the_page_keeps_working(monkeypatch):
-    from qulab.attacks import ATTACKS
+    from qulab.threats.evasion.attacks import ATTACKS
 
     def broken(*args, **kwargs):
         raise RuntimeError("ART gave up on this input")

@@ -1,4 +1,4 @@
-"""The closed form (qulab.exact) against ART's attacks on linear models, on data generated here.
+"""The closed form (qulab.threats.evasion.exact) against ART's attacks on linear models, on data generated here.
 
 - Binary: one FGM step is the optimal attack in every norm (steepest ascent of a linear margin), so ART's FGM
   accuracy equals the exact robust accuracy for L∞, L2 and L1.
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from qulab.attacks import ATTACKS, generate_unbounded, perturbation_sizes
-from qulab.curves import exact_curve, exact_distances
-from qulab.datasets import Dataset, split_dataset
-from qulab.exact import exact_robust_accuracy
-from qulab.pipeline import fit_model, run_attack
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import Dataset, split_dataset
+from qulab.evaluation.curves import exact_curve, exact_distances
+from qulab.evaluation.pipeline import fit_model, run_attack
+from qulab.threats.evasion.attacks import ATTACKS, generate_unbounded, perturbation_sizes
+from qulab.threats.evasion.exact import exact_robust_accuracy
 
 EPS = {"inf": [0.0, 0.05, 0.1, 0.2, 0.4], "2": [0.0, 0.1, 0.25, 0.5, 1.0], "1": [0.0, 0.2, 0.5, 1.0, 2.0]}
 LINEAR = ["logistic_regression", "linear_svm"]

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qulab.datasets import make_overview_frame
-from qulab.pipeline import evaluate
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import make_overview_frame
+from qulab.evaluation.pipeline import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ROOT / "src" / "qulab" / "app_pages"
+PAGES = ROOT / "src" / "qulab" / "app" / "pages"
 
 
 def run_page(name: str) -> AppTest:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qulab.registry import InvalidInput, Param, resolve_params
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput, Param, resolve_params
 
 
 def test_param_parse_and_range():
@@ -31,9 +31,9 @@ def test_scenario_validates_at_the_edge():
 
 def test_naming_a_default_parameter_keeps_the_cache_key():
     """The Attack Demo names no parameters and the Attack Lab names them all: one fitted model serves both."""
-    from qulab.datasets import DATASETS
-    from qulab.models import MODELS
-    from qulab.scenario import freeze
+    from qulab.core.experiment import freeze
+    from qulab.data.datasets import DATASETS
+    from qulab.models.registry import MODELS
 
     spelled_out = Scenario(dataset_params=freeze(resolve_params(DATASETS.get("synthetic").params, {})),
                            model_params=freeze(resolve_params(MODELS.get("logistic_regression").params, {})))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qulab.pipeline import fit_model, prepare_split, run_attack, unit_step
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, unit_step
 
 
 @pytest.mark.parametrize("dataset, model, scaling, norm", [

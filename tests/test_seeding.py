@@ -6,10 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qulab.curves import attack_curve
-from qulab.pipeline import fit_model, prepare_split, run_attack, subsample
-from qulab.scenario import Scenario
-from qulab.seeding import seeded
+from qulab.core.experiment import Scenario
+from qulab.core.randomness import seeded
+from qulab.evaluation.curves import attack_curve
+from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, subsample
 
 HSJ = Scenario(dataset="breast_cancer", scaling="minmax", attack="hop_skip_jump", norm="2", eps=0.3,
                attack_params=(("max_iter", 3), ("max_eval", 100), ("init_size", 20)))

@@ -1,4 +1,4 @@
-"""Tests for qulab.tabular_upload: every malformed upload gets a clear message, good ones parse right."""
+"""Tests for qulab.data.upload: every malformed upload gets a clear message, good ones parse right."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qulab import tabular_upload as tu
-from qulab.tabular_upload import (
+from qulab.data import upload as tu
+from qulab.data.upload import (
     MISSING_VALUES_POLICY,
     UPLOAD_LIMITS,
     DataError,

@@ -1,4 +1,4 @@
-"""Tests for qulab.torch_models: sklearn contract, determinism, and ART wrapper robustness."""
+"""Tests for qulab.models.torch_nets: sklearn contract, determinism, and ART wrapper robustness."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits, make_classification, make_moons  # noq
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from qulab.torch_models import (  # noqa: E402
+from qulab.models.torch_nets import (  # noqa: E402
     Float32PyTorchClassifier,
     TorchCNNClassifier,
     TorchMLPClassifier,

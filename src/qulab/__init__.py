@@ -1,7 +1,7 @@
 """QuLab: an interactive lab for adversarial machine learning.
 
-The library (everything here except ``app`` and ``app_pages``) never imports Streamlit:
-widgets and CLI flags build a :class:`~qulab.scenario.Scenario`, pure functions turn it into results,
+The library (everything here except ``app``) never imports Streamlit:
+widgets and CLI flags build a :class:`~qulab.core.experiment.Scenario`, pure functions turn it into results,
 and figure builders turn results into Plotly figures.
 """
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from qulab.attacks import ATTACKS, AttackSpec
-from qulab.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
-from qulab.models import MODELS, ModelSpec
-from qulab.registry import InvalidInput, Param
-from qulab.scenario import NORMS, Scenario, freeze
-from qulab.tabular_upload import DataError
+from qulab.core.experiment import NORMS, Scenario, freeze
+from qulab.core.registry import InvalidInput, Param
+from qulab.data.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
+from qulab.data.upload import DataError
+from qulab.models.registry import MODELS, ModelSpec
+from qulab.threats.evasion.attacks import ATTACKS, AttackSpec
 
-APP_SCRIPT = Path(__file__).parent / "app.py"
+APP_SCRIPT = Path(__file__).parent / "app" / "router.py"
 # What `list` assumes about the data when it says which models an attack supports: three classes (so
 # attacks needing more than two count), and image inputs only for the attacks and models that need them.
 LIST_CLASSES = 3
@@ -139,14 +139,14 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _defence_names() -> list[str]:
-    from qulab.defences import DEFENCES
+    from qulab.defences.evasion import DEFENCES
 
     return DEFENCES.names()
 
 
 def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, ...] | None) -> dict[str, Any]:
     """Undefended vs defended through the Defences page's own function; the defended numbers lead."""
-    from qulab.defences import evaluate_defence, parse_defence_params
+    from qulab.defences.evasion import evaluate_defence, parse_defence_params
 
     if args.test_data is not None or args.clip is not None:
         raise UsageError("--defense works on the data set's own split; drop --test-data and --clip")
@@ -252,8 +252,8 @@ def _csv_path(text: str, flag: str) -> str:
 
 def _propose_target(path: str) -> str:
     """The class column the upload page would propose, for csv data given without --target."""
-    from qulab.datasets import read_csv_bytes
-    from qulab.tabular_upload import parse_csv, propose_target
+    from qulab.data.datasets import read_csv_bytes
+    from qulab.data.upload import parse_csv, propose_target
 
     data = read_csv_bytes(path)
     try:
@@ -263,14 +263,14 @@ def _propose_target(path: str) -> str:
 
 
 def _read_csv(path: str, target: str) -> Dataset:
-    from qulab.datasets import dataset_from_table, read_csv_file
+    from qulab.data.datasets import dataset_from_table, read_csv_file
 
     return dataset_from_table(read_csv_file(path, target))
 
 
 def _load(args: argparse.Namespace) -> tuple[Dataset, tuple[tuple[str, Any], ...], str | None]:
     """The training data (or the whole data set), its scenario parameters and the csv target used."""
-    from qulab.datasets import load_dataset
+    from qulab.data.datasets import load_dataset
 
     if args.data.startswith(CSV_PREFIX):
         path = _csv_path(args.data, "--data")
@@ -290,7 +290,7 @@ def _load(args: argparse.Namespace) -> tuple[Dataset, tuple[tuple[str, Any], ...
 
 
 def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
-    from qulab.pipeline import prepare_split, split_with_test_set
+    from qulab.evaluation.pipeline import prepare_split, split_with_test_set
 
     attack = ATTACKS.get(args.attack)
     model = MODELS.get(args.model)
@@ -347,7 +347,7 @@ def _stdout_for(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from qulab.pipeline import fit_model, run_attack
+    from qulab.evaluation.pipeline import fit_model, run_attack
 
     start = time.perf_counter()
     if args.defence is not None:
@@ -377,8 +377,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _curve(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from qulab.curves import attack_curve, eps_grid, exact_curve
-    from qulab.pipeline import fit_model
+    from qulab.evaluation.curves import attack_curve, eps_grid, exact_curve
+    from qulab.evaluation.pipeline import fit_model
 
     if args.eps is not None:
         if args.steps is not None:
@@ -430,7 +430,7 @@ def _supported_models(attack: AttackSpec) -> list[str]:
 
 def _defences() -> list[dict[str, Any]]:
     try:
-        from qulab.defences import DEFENCES
+        from qulab.defences.evasion import DEFENCES
     except ImportError:
         return []
     return [{"name": entry.name, "label": entry.label} for entry in DEFENCES]

@@ -91,10 +91,10 @@ def test_upload_a_good_csv_then_a_bad_one(page, app_url, tmp_path):
 
 def _expected_attack_lab_numbers(csv_bytes: bytes):
     """The Attack Lab's defaults (logistic regression, FGM L∞, eps 0.1, seed 42, 20 % test) computed directly."""
-    from qulab.datasets import dataset_from_table
-    from qulab.pipeline import fit_model, prepare_split, run_attack
-    from qulab.scenario import Scenario
-    from qulab.tabular_upload import load_csv
+    from qulab.core.experiment import Scenario
+    from qulab.data.datasets import dataset_from_table
+    from qulab.data.upload import load_csv
+    from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack
 
     data = dataset_from_table(load_csv(csv_bytes, "species"))
     scenario = Scenario(dataset="upload", eps=0.1)

@@ -1,10 +1,10 @@
-"""The router: page config, the sidebar title and the navigation. Pages live in ``app_pages``."""
+"""The router: page config, the sidebar title and the navigation. Pages live in ``pages``."""
 
 from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).parent / "app_pages"
+PAGES = Path(__file__).parent / "pages"
 
 
 

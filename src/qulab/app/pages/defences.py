@@ -6,12 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.app_pages import data_choice as dc
-from qulab.app_pages import lab_widgets as lw
-from qulab.app_pages.common import BASELINES, DEFENCE_OUTCOMES, param_widget
-from qulab.attacks import ATTACKS
-from qulab.defence_figures import build_certified_radius_figure, build_defence_curves_figure
-from qulab.defences import (
+from qulab.app import state as dc
+from qulab.app import widgets as lw
+from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
+from qulab.app.widgets import param_widget
+from qulab.core.experiment import Scenario, freeze
+from qulab.core.registry import InvalidInput
+from qulab.defences.evasion import (
     DEFENCES,
     GRADIENT_MODELS,
     PREPROCESSING,
@@ -22,9 +23,9 @@ from qulab.defences import (
     evaluate_defence,
     undefended_baseline,
 )
-from qulab.models import MODELS
-from qulab.registry import InvalidInput
-from qulab.scenario import Scenario, freeze
+from qulab.figures.defences import build_certified_radius_figure, build_defence_curves_figure
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS
 
 # Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
 # strong until the adaptive attacker stretches them to the whole budget).

@@ -9,18 +9,18 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from qulab.app_pages import data_choice as dc
-from qulab.app_pages.common import param_widget
-from qulab.data_profile import class_counts, feature_summary
-from qulab.datasets import DATASETS, SCALINGS, Dataset, Split, describe_eps
-from qulab.figures import (
+from qulab.app import state as dc
+from qulab.app.widgets import param_widget
+from qulab.data.datasets import DATASETS, SCALINGS, Dataset, Split, describe_eps
+from qulab.data.profile import class_counts, feature_summary
+from qulab.data.projection import view_2d
+from qulab.data.upload import MISSING_VALUES_POLICY, UPLOAD_LIMITS, DataError
+from qulab.figures.codelab import (
     build_class_balance_figure,
     build_image_grid_figure,
     build_projection_figure,
     sample_indices,
 )
-from qulab.projection import view_2d
-from qulab.tabular_upload import MISSING_VALUES_POLICY, UPLOAD_LIMITS, DataError
 
 SOURCES = {"builtin": "Built-in data set", "upload": "Upload a CSV file"}
 SCALING_LABELS = {"none": "None (the features' own units)", "minmax": "Min-max: each feature to [0, 1]",

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
-from qulab.registry import Param, Registry
+from qulab.core.registry import Param, Registry
 
 # What an attack may need from a model, from most to least informative.
 LOSS_GRADIENTS = "loss gradients"
@@ -64,19 +64,19 @@ def _svc_wrap(estimator: SVC, clip_values: tuple[float, float] | None) -> Any:
 
 
 def _torch_wrap(estimator: Any, clip_values: tuple[float, float] | None) -> Any:
-    from qulab.torch_models import to_art_classifier
+    from qulab.models.torch_nets import to_art_classifier
 
     return to_art_classifier(estimator, clip_values=clip_values)
 
 
 def _torch_mlp(hidden: int = 64, epochs: int = 60, seed: int = 0) -> Any:
-    from qulab.torch_models import TorchMLPClassifier
+    from qulab.models.torch_nets import TorchMLPClassifier
 
     return TorchMLPClassifier(hidden_layer_sizes=(hidden, hidden), epochs=epochs, random_state=seed)
 
 
 def _torch_cnn(epochs: int = 15, seed: int = 0) -> Any:
-    from qulab.torch_models import TorchCNNClassifier
+    from qulab.models.torch_nets import TorchCNNClassifier
 
     return TorchCNNClassifier(epochs=epochs, random_state=seed)
 

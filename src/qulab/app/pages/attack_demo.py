@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from qulab.app_pages.common import attack_outcome, param_widget, trained_model
-from qulab.attacks import ATTACKS, EPSILON
-from qulab.figures import build_attack_scatter
-from qulab.models import MODELS, linear_scores
-from qulab.scenario import Scenario
+from qulab.app.caches import attack_outcome, trained_model
+from qulab.app.widgets import param_widget
+from qulab.core.experiment import Scenario
+from qulab.figures.codelab import build_attack_scatter
+from qulab.models.registry import MODELS, linear_scores
+from qulab.threats.evasion.attacks import ATTACKS, EPSILON
 
 BASE = Scenario()  # the codelab's set-up: synthetic X1/X2, logistic regression, FGM (L∞)
 attack, model_spec = ATTACKS.get(BASE.attack), MODELS.get(BASE.model)

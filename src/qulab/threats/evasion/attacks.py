@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from qulab.models import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TREE_STRUCTURE, ModelSpec
-from qulab.registry import Param, Registry
-from qulab.scenario import norm_order
+from qulab.core.experiment import norm_order
+from qulab.core.registry import Param, Registry
+from qulab.models.registry import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TREE_STRUCTURE, ModelSpec
 
 # ART's INFO lines (e.g. a "Success rate 0.00%" that FGM always reports) are not for QuLab's users; its warnings
 # are collected per call and shown (art_warnings). ART's NullHandler keeps them off stderr. Progress bars are
@@ -213,7 +213,7 @@ def _universal(classifier, eps, norm, max_iter=10, delta=0.2, **_):
 class _RandomWithSeededStarts:
     """``numpy.random`` as ART's HopSkipJump and Boundary modules see it. They draw their starting points from
     ``np.random.RandomState()``, seeded by the OS, so no seed reached them; here an unseeded RandomState takes its
-    seed from NumPy's global generator, which :func:`qulab.seeding.seeded` sets. Nothing else sees this."""
+    seed from NumPy's global generator, which :func:`qulab.core.randomness.seeded` sets. Nothing else sees this."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(np.random, name)
@@ -271,7 +271,7 @@ class _ImageView:
     def __init__(self, make_attack: Callable[[Any], Any], classifier: Any, image_shape: tuple[int, ...]) -> None:
         from torch import nn
 
-        from qulab.torch_models import Float32PyTorchClassifier
+        from qulab.models.torch_nets import Float32PyTorchClassifier
 
         self.image_shape = image_shape
         # Flatten first: the MLP takes flat rows only (the CNN takes both layouts).

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from qulab.attacks import EPSILON
+from qulab.threats.evasion.attacks import EPSILON
 
 PILOT_POINTS = 2  # test points a first pilot run attacks, to time an attack before the real run
 BATCH_PILOT_POINTS = 32  # a second pilot, when the first was quick: ART attacks work in batches of about this size

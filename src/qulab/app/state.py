@@ -14,10 +14,10 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.datasets import DATASETS, SCALINGS, Dataset, Split, dataset_from_table, load_dataset, split_dataset
-from qulab.registry import InvalidInput, resolve_params
-from qulab.scenario import Scenario
-from qulab.tabular_upload import (
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput, resolve_params
+from qulab.data.datasets import DATASETS, SCALINGS, Dataset, Split, dataset_from_table, load_dataset, split_dataset
+from qulab.data.upload import (
     DataError,
     ParsedTable,
     TabularData,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from qulab.app_pages import lab_widgets as lw
-from qulab.app_pages.common import param_widget
-from qulab.attacks import ATTACKS
-from qulab.lab import PILOT_POINTS, confidences, decision_plane, gallery_indices
-from qulab.lab_figures import build_decision_map, build_image_gallery
-from qulab.scenario import freeze
+from qulab.app import widgets as lw
+from qulab.app.widgets import param_widget
+from qulab.core.experiment import freeze
+from qulab.evaluation.lab import PILOT_POINTS, confidences, decision_plane, gallery_indices
+from qulab.figures.evasion import build_decision_map, build_image_gallery
+from qulab.threats.evasion.attacks import ATTACKS
 
-RUNS_KEY = "qulab.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
+RUNS_KEY = "qulab.evaluation.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
 MAX_REMEMBERED_RUNS = 128
 
 st.title("Attack Lab")

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from qulab.app_pages import lab_widgets as lw
-from qulab.attacks import ATTACKS
-from qulab.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances
-from qulab.lab import PILOT_POINTS, eps_range
-from qulab.lab_figures import build_distance_histogram, build_robustness_figure
-from qulab.pipeline import subsample
-from qulab.scenario import NORMS, freeze
+from qulab.app import widgets as lw
+from qulab.core.experiment import NORMS, freeze
+from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances
+from qulab.evaluation.lab import PILOT_POINTS, eps_range
+from qulab.evaluation.pipeline import subsample
+from qulab.figures.evasion import build_distance_histogram, build_robustness_figure
+from qulab.threats.evasion.attacks import ATTACKS
 
 DEFAULT_ATTACKS = ("fgm", "pgd", "deepfool", "decision_tree")  # quick ones, preselected when available
 

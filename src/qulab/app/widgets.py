@@ -12,24 +12,39 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.app_pages import data_choice as dc
-from qulab.app_pages.common import BoundedCache, attack_step, param_widget, trained_model
-from qulab.attacks import ATTACKS, WHITE_BOX, AttackSpec
-from qulab.datasets import Dataset, Split, describe_eps
-from qulab.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
-from qulab.lab_figures import NORM_NAMES
-from qulab.models import MODELS, ModelSpec
-from qulab.pipeline import AttackOutcome, FittedModel, run_attack, subsample
-from qulab.registry import InvalidInput
-from qulab.scenario import Scenario
-from qulab.tabular_upload import DataError
+from qulab.app import state as dc
+from qulab.app.caches import BoundedCache, attack_step, trained_model
+from qulab.core.experiment import Scenario
+from qulab.core.registry import InvalidInput, Param
+from qulab.data.datasets import Dataset, Split, describe_eps
+from qulab.data.upload import DataError
+from qulab.evaluation.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
+from qulab.evaluation.pipeline import AttackOutcome, FittedModel, run_attack, subsample
+from qulab.figures.evasion import NORM_NAMES
+from qulab.models.registry import MODELS, ModelSpec
+from qulab.threats.evasion.attacks import ATTACKS, WHITE_BOX, AttackSpec
 
-PAGES = Path(__file__).parent
+PAGES = Path(__file__).parent / "pages"
 MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
 MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
 SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen
 DEFAULT_SAMPLE = 200
 AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
+
+
+def param_widget(param: Param, key: str, container: Any = st) -> Any:
+    """The widget a registry parameter declares: slider for ranges, selectbox for choices."""
+    if param.kind == "choice":
+        return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
+                                   help=param.help, key=key)
+    if param.kind == "bool":
+        return container.checkbox(param.label, value=param.default, help=param.help, key=key)
+    if param.kind == "int":
+        return container.slider(param.label, int(param.low), int(param.high), int(param.default),
+                                step=int(param.step or 1), help=param.help, key=key)
+    return container.slider(param.label, float(param.low), float(param.high), float(param.default),
+                             step=float(param.step) if param.step else None, help=param.help, key=key)
+
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,7 @@ def wider_range_note(norm: str, n_features: int) -> str:
 
 def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", container: Any = st) -> float:
     """The budget slider for a norm (one slider per norm, so each keeps its value), its range scaled by
-    :func:`qulab.lab.eps_range`."""
+    :func:`qulab.evaluation.lab.eps_range`."""
     r = eps_range(norm, n_features)
     return float(container.slider(
         f"{label} ({norm_label(norm)})", 0.0, r.high, r.default, step=r.step, key=f"{key}_{norm}",

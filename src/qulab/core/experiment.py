@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from qulab.registry import InvalidInput, resolve_params
+from qulab.core.registry import InvalidInput, resolve_params
 
 NORMS = ("inf", "2", "1")
 
@@ -48,7 +48,7 @@ class Scenario:
     def data_key(self) -> tuple:
         """What the train/test split depends on, with every data set parameter spelled out (defaults included), so
         a scenario that leaves a parameter at its default and one that names it share one cached split."""
-        from qulab.datasets import DATASETS
+        from qulab.data.datasets import DATASETS
 
         params = self.dataset_params
         if self.dataset in DATASETS.names():  # not an upload ("csv:…", named by its content)
@@ -59,7 +59,7 @@ class Scenario:
     def model_key(self) -> tuple:
         """What the fitted model depends on (an epsilon move must not change it), parameters spelled out as in
         :attr:`data_key`: the Attack Demo (no parameters named) and the Attack Lab (all named) share one model."""
-        from qulab.models import MODELS
+        from qulab.models.registry import MODELS
 
         return (*self.data_key, self.model, freeze(resolve_params(MODELS.get(self.model).params,
                                                                   dict(self.model_params))))

@@ -9,11 +9,18 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.attacks import ATTACKS
-from qulab.datasets import Dataset, Split
-from qulab.pipeline import AttackOutcome, FittedModel, fit_model, prepare_split, run_attack, subsample, unit_step
-from qulab.registry import Param
-from qulab.scenario import Scenario
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import Dataset, Split
+from qulab.evaluation.pipeline import (
+    AttackOutcome,
+    FittedModel,
+    fit_model,
+    prepare_split,
+    run_attack,
+    subsample,
+    unit_step,
+)
+from qulab.threats.evasion.attacks import ATTACKS
 
 
 @st.cache_resource(max_entries=16, show_spinner="Training the model…")
@@ -49,20 +56,6 @@ def attack_outcome(scenario: Scenario, _data: Dataset | None = None) -> AttackOu
     if ATTACKS.get(scenario.attack).rescalable:
         step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, None), scenario, _data)
     return run_attack(scenario, split, model, step)
-
-
-def param_widget(param: Param, key: str, container: Any = st) -> Any:
-    """The widget a registry parameter declares: slider for ranges, selectbox for choices."""
-    if param.kind == "choice":
-        return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
-                                   help=param.help, key=key)
-    if param.kind == "bool":
-        return container.checkbox(param.label, value=param.default, help=param.help, key=key)
-    if param.kind == "int":
-        return container.slider(param.label, int(param.low), int(param.high), int(param.default),
-                                step=int(param.step or 1), help=param.help, key=key)
-    return container.slider(param.label, float(param.low), float(param.high), float(param.default),
-                             step=float(param.step) if param.step else None, help=param.help, key=key)
 
 
 class BoundedCache:

@@ -16,14 +16,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, AttackSpec, fits_budget, generate, generate_unbounded, perturbation_sizes
-from qulab.datasets import Split
-from qulab.exact import exact_robust_accuracy, minimal_perturbations
-from qulab.models import linear_scores
-from qulab.pipeline import FittedModel, unit_step
-from qulab.registry import InvalidInput, resolve_params
-from qulab.scenario import Scenario
-from qulab.seeding import seeded
+from qulab.core.experiment import Scenario
+from qulab.core.randomness import seeded
+from qulab.core.registry import InvalidInput, resolve_params
+from qulab.data.datasets import Split
+from qulab.evaluation.pipeline import FittedModel, unit_step
+from qulab.models.registry import linear_scores
+from qulab.threats.evasion.attacks import (
+    ATTACKS,
+    AttackSpec,
+    fits_budget,
+    generate,
+    generate_unbounded,
+    perturbation_sizes,
+)
+from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
 
 Progress = Callable[[float, str], None]
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, art_warnings, generate
-from qulab.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
-from qulab.models import MODELS, ModelSpec
-from qulab.registry import InvalidInput, resolve_params
-from qulab.scenario import Scenario
-from qulab.seeding import seeded
+from qulab.core.experiment import Scenario
+from qulab.core.randomness import seeded
+from qulab.core.registry import InvalidInput, resolve_params
+from qulab.data.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
+from qulab.models.registry import MODELS, ModelSpec
+from qulab.threats.evasion.attacks import ATTACKS, art_warnings, generate
 
 
 @dataclass(frozen=True)

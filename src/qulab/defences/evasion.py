@@ -16,7 +16,8 @@ Three kinds share the registry:
 * **certification** (randomized smoothing) proves an L2 radius inside which the smoothed prediction cannot change.
 
 ``evaluate_defence`` returns undefended vs defended numbers side by side; for linear models it adds the exact
-robust accuracy (closed form, :mod:`qulab.exact`) beside the attack's, so an attack that is too weak shows.
+robust accuracy (closed form, :mod:`qulab.threats.evasion.exact`) beside the attack's, so an attack that is too
+weak shows.
 The CLI passes ``--defense-param k=v`` through ``DEFENCES.get(name).params`` and :meth:`Param.parse`.
 """
 
@@ -32,14 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from qulab.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, within_budget
-from qulab.datasets import Dataset, Split
-from qulab.exact import exact_robust_accuracy, minimal_perturbations
-from qulab.models import LOSS_GRADIENTS, MODELS, ModelSpec, linear_scores
-from qulab.pipeline import FittedModel, fit_model, prepare_split
-from qulab.registry import InvalidInput, Param, Registry, resolve_params
-from qulab.scenario import Scenario, freeze
-from qulab.seeding import seeded
+from qulab.core.experiment import Scenario, freeze
+from qulab.core.randomness import seeded
+from qulab.core.registry import InvalidInput, Param, Registry, resolve_params
+from qulab.data.datasets import Dataset, Split
+from qulab.evaluation.pipeline import FittedModel, fit_model, prepare_split
+from qulab.models.registry import LOSS_GRADIENTS, MODELS, ModelSpec, linear_scores
+from qulab.threats.evasion.attacks import ATTACKS, AttackSpec, generate, generate_unbounded, within_budget
+from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
 
 TRAINING, PREPROCESSING, CERTIFICATION = "training", "preprocessing", "certification"
 KINDS = (TRAINING, PREPROCESSING, CERTIFICATION)
@@ -261,7 +262,8 @@ class DefenceOutcome:
 
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
-    """:func:`qulab.seeding.seeded`, with torch on one thread: tiny nets only pay for threads on a shared host."""
+    """:func:`qulab.core.randomness.seeded`, with torch on one thread: tiny nets only pay for threads on a shared
+    host."""
     import torch
 
     previous = torch.get_num_threads()
@@ -368,8 +370,8 @@ def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: s
     found exactly rather than by PGD. For K classes the logits of the wrong classes are raised by
     eps·‖w_y − w_j‖_q, which is an upper bound of the worst-case cross-entropy (certified training). ``ratio``
     mixes the clean loss in: (1 − ratio)·clean + ratio·worst case. Clipping to the data range is ignored, as in
-    :mod:`qulab.exact`. The weights are put into a LogisticRegression (coef_, intercept_, classes_), so the ART
-    wrapper and the exact closed form work on it unchanged.
+    :mod:`qulab.threats.evasion.exact`. The weights are put into a LogisticRegression (coef_, intercept_,
+    classes_), so the ART wrapper and the exact closed form work on it unchanged.
     """
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -429,7 +431,7 @@ def _adversarial_training_torch(spec: ModelSpec, params: dict[str, Any], split: 
     scikit-learn-style estimator."""
     from art.defences.trainer import AdversarialTrainer
 
-    from qulab.torch_models import to_art_classifier
+    from qulab.models.torch_nets import to_art_classifier
 
     estimator = _fresh_torch(spec, params, seed, split.X_train, split.y_train)
     classifier = to_art_classifier(estimator, clip_values=split.clip_values)
@@ -653,7 +655,7 @@ def certified_radius_needed(eps: float, norm: str, n_features: int) -> float:
 def _examples_by_eps(attack: Any, attack_params: dict[str, Any], classifier: Any, X: np.ndarray, y: np.ndarray,
                      norm: str) -> Callable[[float], np.ndarray]:
     """Adversarial examples at any eps. A minimal attack's result does not depend on eps, so it runs once and is
-    read at each budget (as in :func:`qulab.curves.attack_curve`)."""
+    read at each budget (as in :func:`qulab.evaluation.curves.attack_curve`)."""
     if not attack.minimal:
         return lambda eps: generate(attack, classifier, X, y, eps, norm, attack_params)
     runs: list[np.ndarray] = []

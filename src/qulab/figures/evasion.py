@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from qulab.curves import Curve
-from qulab.figures import class_colour, sample_indices
-from qulab.lab import DecisionPlane
+from qulab.evaluation.curves import Curve
+from qulab.evaluation.lab import DecisionPlane
+from qulab.figures.codelab import class_colour, sample_indices
 
 NORM_NAMES = {"inf": "L∞", "2": "L2", "1": "L1"}
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from qulab.datasets import make_overview_frame
-from qulab.figures import build_overview_scatter, build_time_series
+from qulab.data.datasets import make_overview_frame
+from qulab.figures.codelab import build_overview_scatter, build_time_series
 
 st.title("Data Overview")
 st.markdown(

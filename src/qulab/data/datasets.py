@@ -20,8 +20,8 @@ from sklearn.datasets import (
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from qulab.registry import InvalidInput, Param, Registry, resolve_params
-from qulab.tabular_upload import UPLOAD_LIMITS, DataError, TabularData, load_csv
+from qulab.core.registry import InvalidInput, Param, Registry, resolve_params
+from qulab.data.upload import UPLOAD_LIMITS, DataError, TabularData, load_csv
 
 SCALINGS = ("none", "minmax", "standard")
 

@@ -1,0 +1,1 @@
+"""The pages: widgets, cached calls into the library, and charts; no logic of their own."""

@@ -1,1 +1,0 @@
-"""Streamlit pages: each lays out widgets and calls the library; no logic of their own."""

@@ -1,0 +1,1 @@
+"""Stage 6, figures: pure Plotly builders from results; no Streamlit."""

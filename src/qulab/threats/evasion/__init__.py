@@ -1,0 +1,1 @@
+"""Evasion: small input perturbations, crafted at test time, that change the model's decision."""
