@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from qulab.core.experiment import Scenario  # noqa: E402
-from qulab.defences.evasion import DEFENCES, evaluate_defence, undefended_baseline  # noqa: E402
+from qulab.defences import DEFENCES, evaluate_defence, undefended_baseline  # noqa: E402
 
 CANCER = dict(dataset="breast_cancer", scaling="minmax", attack="pgd", eps=0.1)
 DIGITS = dict(dataset="digits", attack="pgd", eps=0.1)

@@ -6,7 +6,7 @@ import pytest
 
 from qulab import cli
 from qulab.core.experiment import Scenario
-from qulab.defences.evasion import evaluate_defence
+from qulab.defences import evaluate_defence
 
 BASE = ["--data", "breast_cancer", "--scaling", "minmax", "--attack", "pgd", "--defense", "adversarial_training"]
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from qulab.core.experiment import Scenario
 from qulab.core.registry import InvalidInput
-from qulab.defences.evasion import (
+from qulab.defences import (
     DEFENCES,
     KINDS,
     evaluate_defence,
@@ -41,6 +41,7 @@ def test_every_entry_declares_its_claims_and_parameters():
     for defence in DEFENCES:
         assert defence.kind in KINDS
         assert defence.description and defence.protects_against and defence.known_weakness
+        assert defence.adaptive_attack and defence.requirement.why_not
         assert defence.models and set(defence.models) <= set(MODELS.names())
         assert defence.families
         for param in defence.params:
@@ -279,14 +280,14 @@ def test_feature_squeezing_on_breast_cancer_buys_little_and_the_adaptive_attack_
 
 
 def test_squeezed_domain_attack_stays_within_the_budget():
-    from qulab.defences.evasion import build_preprocessor, defended_classifier, squeezed_domain_attack
+    from qulab.defences.preprocessing import defended_classifier, squeezed_domain_attack
     from qulab.evaluation.pipeline import fit_model, prepare_split
 
     scenario = cancer()
     split = prepare_split(scenario, None)
     base = fit_model(scenario, split)
     classifier = defended_classifier(MODELS.get("logistic_regression"), base.estimator, split,
-                                     build_preprocessor("feature_squeezing", {"bit_depth": 3}, split))
+                                     DEFENCES.get("feature_squeezing").preprocessor({"bit_depth": 3}, split))
 
     def predict(Z):
         return np.argmax(classifier.predict(Z), axis=1)
@@ -323,7 +324,7 @@ def test_gaussian_noise_buys_little_against_a_full_budget_attack():
 
 
 def test_stretched_perturbations_have_the_budget_size_and_keep_their_direction():
-    from qulab.defences.evasion import stretched_to_budget
+    from qulab.defences.preprocessing import stretched_to_budget
 
     X = np.zeros((3, 2))
     X_adv = np.array([[0.1, 0.0], [0.0, 0.0], [0.3, 0.4]])
@@ -404,7 +405,7 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
 def test_a_kept_baseline_gives_the_same_numbers_as_a_fresh_evaluation():
     """The page computes the undefended side once for all the defences it compares; the CLI computes it inside
     each evaluation. Both must give the same numbers, random defences included."""
-    from qulab.defences.evasion import undefended_baseline
+    from qulab.defences import undefended_baseline
 
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP, attack="deepfool", norm="2", eps=0.2)
     baseline = undefended_baseline(scenario, (0.2,))

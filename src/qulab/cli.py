@@ -139,14 +139,14 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _defence_names() -> list[str]:
-    from qulab.defences.evasion import DEFENCES
+    from qulab.defences import DEFENCES
 
     return DEFENCES.names()
 
 
 def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, ...] | None) -> dict[str, Any]:
     """Undefended vs defended through the Defences page's own function; the defended numbers lead."""
-    from qulab.defences.evasion import evaluate_defence, parse_defence_params
+    from qulab.defences import evaluate_defence, parse_defence_params
 
     if args.test_data is not None or args.clip is not None:
         raise UsageError("--defense works on the data set's own split; drop --test-data and --clip")
@@ -429,11 +429,13 @@ def _supported_models(attack: AttackSpec) -> list[str]:
 
 
 def _defences() -> list[dict[str, Any]]:
-    try:
-        from qulab.defences.evasion import DEFENCES
-    except ImportError:
-        return []
-    return [{"name": entry.name, "label": entry.label} for entry in DEFENCES]
+    from qulab.defences import DEFENCES
+
+    return [{"name": d.name, "label": d.label, "kind": d.kind, "supports": list(d.models),
+             "unsupported_because": d.requirement.why_not, "protects_against": d.protects_against,
+             "known_weakness": d.known_weakness, "adaptive_attack": d.adaptive_attack,
+             "images_only": d.needs_images, "needs_known_range": d.needs_range, "works": d.works,
+             "params": _param_info(d.params)} for d in DEFENCES]
 
 
 def _param_info(params: tuple[Param, ...]) -> list[dict[str, Any]]:
@@ -476,8 +478,12 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  {a['name']:<20} {a['label']}  [{', '.join(tags)}; needs {a['access']}]")
         print(f"  {'':<20} runs on: {', '.join(a['supports']) or 'no registered model'}")
     print("defences:")
-    for d in info["defences"] or [{"name": "(none yet)", "label": ""}]:
-        print(f"  {d['name']:<20} {d['label']}")
+    for d in info["defences"]:
+        tags = [d["kind"]] + (["images only"] if d["images_only"] else []) + (
+            ["features in a known range"] if d["needs_known_range"] else [])
+        print(f"  {d['name']:<20} {d['label']}  [{', '.join(tags)}]")
+        print(f"  {'':<20} runs on: {', '.join(d['supports']) or 'no registered model'}")
+        print(f"  {'':<20} weakness: {d['known_weakness']}")
     return 0
 
 

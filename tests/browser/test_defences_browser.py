@@ -32,7 +32,7 @@ def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
     """DeepFool L2 at eps 0.54 (the L2 slider's default, √30 × 0.1) on breast cancer: the noise rescues DeepFool's
     points (non-adaptive), the adaptive attack takes that back; the page shows the library's numbers."""
     from qulab.core.experiment import Scenario
-    from qulab.defences.evasion import evaluate_defence
+    from qulab.defences import evaluate_defence
 
     page.set_viewport_size({"width": 1400, "height": 3600})
     page.goto(f"{app_url}/defences?data=breast_cancer&scaling=minmax")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from qulab.defences.evasion import DEFENCES, DefenceOutcome
+from qulab.defences import DEFENCES, DefenceOutcome
 
 UNDEFENDED_COLOUR = "#7f7f7f"
 DEFENCE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")

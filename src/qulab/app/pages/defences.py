@@ -12,13 +12,12 @@ from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
-from qulab.defences.evasion import (
+from qulab.defences import (
     DEFENCES,
-    GRADIENT_MODELS,
-    PREPROCESSING,
     Baseline,
     DefenceOutcome,
     Progress,
+    defendable_models,
     estimate_seconds,
     evaluate_defence,
     undefended_baseline,
@@ -65,11 +64,11 @@ images = data.image_shape is not None
 known_range = (data.clip_values is not None and choice.scaling in ("none", "minmax")) or choice.scaling == "minmax"
 
 left, middle, right = st.columns(3)
-models = [name for name in MODELS.names() if name in GRADIENT_MODELS]
+models = [model.name for model in defendable_models()]
 default_model = "torch_cnn" if images else "logistic_regression"
 model_name = left.selectbox("Model", models, index=models.index(default_model), key="def_model",
                             format_func=lambda n: MODELS.get(n).label,
-                            help="Models with gradients, so white-box attacks and defences apply.")
+                            help="Models at least one defence runs on; each defence below says which it supports.")
 model = MODELS.get(model_name)
 attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
                                format_func=lambda n: ATTACKS.get(n).label,
@@ -90,16 +89,20 @@ if model.needs_images and not images:
 
 st.subheader("Defences to compare", divider="gray")
 chosen: dict[str, dict[str, Any]] = {}
+reasons = {defence.name: defence.unsupported_reason(model, images=images, known_range=known_range)
+           or defence.attack_reason(attack) for defence in DEFENCES}
+# Ticked at first: the first defence that runs here and works (not a lesson in failure).
+ticked_first = next((d.name for d in DEFENCES if reasons[d.name] is None and d.works), None)
 for defence in DEFENCES:
-    reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
+    reason = reasons[defence.name]
     with st.container(border=True):
-        on = st.checkbox(f"{defence.label} · {defence.kind}", value=defence.name == "adversarial_training"
-                         and reason is None, key=f"def_on_{defence.name}", disabled=reason is not None,
-                         help=defence.description)
+        on = st.checkbox(f"{defence.label} · {defence.kind}", value=defence.name == ticked_first,
+                         key=f"def_on_{defence.name}", disabled=reason is not None, help=defence.description)
         if reason is not None:
             st.caption(f":material/block: Not available here: {reason}")
             continue
-        st.caption(f"**Protects against:** {defence.protects_against} **Known weakness:** {defence.known_weakness}")
+        st.caption(f"**Protects against:** {defence.protects_against} **Known weakness:** {defence.known_weakness} "
+                   f"**Adaptive attack:** {defence.adaptive_attack}")
         if on:
             params = {}
             if defence.params:
@@ -184,7 +187,7 @@ for outcome in outcomes:
         cols[0].metric("Clean accuracy", f"{outcome.clean_defended:.3f}",
                        delta=f"{outcome.clean_defended - outcome.clean_undefended:+.3f}",
                        help=f"Undefended: {outcome.clean_undefended:.3f}.")
-        robust_label = "Robust (adaptive)" if outcome.kind == PREPROCESSING else "Robust accuracy"
+        robust_label = "Robust (adaptive)" if outcome.robust_nonadaptive is not None else "Robust accuracy"
         cols[1].metric(robust_label, f"{outcome.robust_defended:.3f}",
                        delta=f"{outcome.robust_gain:+.3f}",
                        help=f"Accuracy on the adversarial examples of an attack that sees the defence. "

@@ -1,0 +1,221 @@
+"""An honest evaluation of one defence: undefended vs defended on the same held-out split, under the same attack.
+
+``evaluate_defence`` checks the inputs, computes (or takes) the undefended side once per scenario, and hands the
+defended side to the entry's ``defend``; for linear models the outcome carries the exact robust accuracy (closed
+form, :mod:`qulab.threats.evasion.exact`) beside the attack's, so an attack that is too weak shows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qulab.core.experiment import Scenario, freeze
+from qulab.core.registry import InvalidInput, resolve_params
+from qulab.data.datasets import Dataset, Split
+from qulab.defences.curves import evaluation_grid, robust_curve
+from qulab.defences.running import accuracy, seeded_run, stage, warm_up_torch
+from qulab.defences.spec import DEFENCES, DefenceRun, Progress, Workload, is_torch
+from qulab.evaluation.pipeline import FittedModel, fit_model, prepare_split
+from qulab.models.registry import MODELS
+from qulab.threats.evasion.attacks import ATTACKS
+
+
+@dataclass(frozen=True)
+class DefenceOutcome:
+    """Undefended vs defended on the same held-out test split; accuracies are shares in [0, 1].
+
+    For preprocessing defences ``robust_defended`` is the ADAPTIVE attack's result (the honest number) and
+    ``robust_nonadaptive`` the attack crafted on the undefended model and then sanitised. ``exact_*`` are the
+    closed-form robust accuracies of linear models (None otherwise); ``certified_*`` belong to smoothing.
+    """
+
+    scenario: Scenario
+    defence: str
+    defence_params: tuple[tuple[str, Any], ...]
+    kind: str
+    attack_label: str
+    n_test: int
+    clean_undefended: float
+    clean_defended: float
+    robust_undefended: float
+    robust_defended: float
+    eps_grid: tuple[float, ...]
+    curve_undefended: tuple[float, ...]
+    curve_defended: tuple[float, ...]
+    fit_seconds_undefended: float
+    fit_seconds_defended: float
+    robust_nonadaptive: float | None = None
+    curve_nonadaptive: tuple[float, ...] | None = None
+    exact_undefended: float | None = None
+    exact_defended: float | None = None
+    exact_curve_undefended: tuple[float, ...] | None = None
+    exact_curve_defended: tuple[float, ...] | None = None
+    certified_radii: tuple[float, ...] | None = None
+    certified_accuracy: float | None = None
+    certified_radius_needed: float | None = None
+    certified_curve: tuple[float, ...] | None = None
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def robust_gain(self) -> float:
+        return self.robust_defended - self.robust_undefended
+
+    @property
+    def clean_cost(self) -> float:
+        return self.clean_undefended - self.clean_defended
+
+    @property
+    def training_ratio(self) -> float:
+        return self.fit_seconds_defended / max(self.fit_seconds_undefended, 1e-9)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers as a flat dict (the CLI's JSON)."""
+        keys = ("defence", "kind", "attack_label", "n_test", "clean_undefended", "clean_defended",
+                "robust_undefended", "robust_defended", "robust_nonadaptive", "exact_undefended", "exact_defended",
+                "certified_accuracy", "certified_radius_needed", "fit_seconds_undefended", "fit_seconds_defended",
+                "seconds")
+        out = {k: getattr(self, k) for k in keys}
+        out.update(eps=self.scenario.eps, norm=self.scenario.norm, defence_params=dict(self.defence_params),
+                   eps_grid=list(self.eps_grid), curve_undefended=list(self.curve_undefended),
+                   curve_defended=list(self.curve_defended))
+        if self.curve_nonadaptive is not None:
+            out["curve_nonadaptive"] = list(self.curve_nonadaptive)
+        out["notes"] = list(self.notes)
+        return out
+
+
+MINIMAL_ATTACK_COST = {"deepfool": 1, "cw_l2": 5}  # one run, in budgeted-attack runs (measured on digits)
+
+
+def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
+                     n_train: int = 455, n_eps: int = 5) -> float:
+    """A rough duration (seconds, this 2-core host) for the page to announce before it starts."""
+    defence = DEFENCES.get(defence_name)
+    params = resolve_params(defence.params, dict(defence_params or {}))
+    model = MODELS.get(scenario.model)
+    attack = ATTACKS.get(scenario.attack)
+    runs = MINIMAL_ATTACK_COST.get(attack.name, 3) if attack.minimal else n_eps  # a minimal attack runs once
+    per_attack = (1.0 if is_torch(model) else 0.3) * runs * (2 if model.needs_images else 1)
+    return defence.estimate(Workload(params, is_torch(model), per_attack, n_train))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The undefended side of an evaluation: one per scenario, shared by every defence compared on it.
+
+    ``examples`` maps each eps of ``grid`` to the undefended model's adversarial examples (read-only; the
+    non-adaptive attack passes them through a sanitiser)."""
+
+    scenario: Scenario
+    grid: tuple[float, ...]
+    split: Split
+    model: FittedModel
+    clean: float
+    curve: tuple[float, ...]
+    examples: dict[float, np.ndarray]
+
+
+def _checked_attack(scenario: Scenario, split: Split) -> dict[str, Any]:
+    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take."""
+    model, attack = MODELS.get(scenario.model), ATTACKS.get(scenario.attack)
+    reason = attack.unsupported_reason(model, split.n_classes, split.image_shape is not None)
+    if reason is not None:
+        raise InvalidInput(reason)
+    if scenario.norm not in attack.norms:
+        raise InvalidInput(f"{attack.label} supports the norms {', '.join(attack.norms)}, not {scenario.norm}.")
+    return resolve_params(attack.params, dict(scenario.attack_params))
+
+
+def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
+                        progress: Progress | None = None) -> Baseline:
+    """Train the undefended model and attack it at every budget (seeded by the scenario, so it is the same whether
+    it is computed here once for several defences or inside :func:`evaluate_defence`)."""
+    report = progress or (lambda fraction, text: None)
+    report(0.02, "Preparing the data")
+    split = prepare_split(scenario, data)
+    return _baseline_on(scenario, split, evaluation_grid(scenario, eps_grid), _checked_attack(scenario, split), report)
+
+
+def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], attack_params: dict[str, Any],
+                 report: Progress) -> Baseline:
+    warm_up_torch()
+    with seeded_run(scenario.seed):
+        report(0.05, "Training the undefended model")
+        base = fit_model(scenario, split)
+        X, y = split.X_test, split.y_test
+        clean = accuracy(base.predict(X), y)
+        curve, examples = robust_curve(ATTACKS.get(scenario.attack), attack_params, base.classifier, base.predict,
+                                       X, y, grid, scenario.norm, clean,
+                                       stage(report, 0.15, 0.35, "Attacking the undefended model: budget"))
+    return Baseline(scenario, grid, split, base, clean, tuple(curve), examples)
+
+
+def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
+                     eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
+                     progress: Progress | None = None, baseline: Baseline | None = None) -> DefenceOutcome:
+    """Undefended vs defended on the scenario's held-out test split, against the scenario's attack.
+
+    The attack always uses the true labels. ``data`` carries an upload's rows; ``progress(fraction, text)`` is
+    called between the slow steps; ``baseline`` is the scenario's :func:`undefended_baseline` when the caller keeps
+    it for several defences (the numbers are the same either way). Raises InvalidInput for an unknown defence, a
+    bad parameter or an incompatible model/data/attack.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda fraction, text: None)
+    defence = DEFENCES.get(defence_name)
+    params = resolve_params(defence.params, dict(defence_params or {}))
+    model = MODELS.get(scenario.model)
+    attack = ATTACKS.get(scenario.attack)
+    grid = evaluation_grid(scenario, eps_grid)
+    if baseline is None:
+        report(0.02, "Preparing the data")
+    split = baseline.split if baseline is not None else prepare_split(scenario, data)
+    images = split.image_shape is not None
+    known_range = split.clip_values is not None or split.scaling == "minmax"
+    reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
+    if reason is not None:
+        raise InvalidInput(reason)
+    attack_params = _checked_attack(scenario, split)
+    if baseline is None:
+        baseline = _baseline_on(scenario, split, grid, attack_params, report)
+    elif (baseline.scenario, baseline.grid) != (scenario, grid):
+        raise ValueError("the baseline belongs to another scenario or eps grid")
+
+    warm_up_torch()
+    with seeded_run(scenario.seed):  # seeded afresh, so a kept baseline does not change the defended numbers
+        defended = defence.defend(DefenceRun(defence, params, scenario, model, attack, attack_params, split, baseline,
+                                             grid, report))
+
+    at = grid.index(float(scenario.eps))
+    extra = dict(defended.extra)
+    exact_und, exact_def = extra.pop("exact_curve_undefended", None), extra.pop("exact_curve_defended", None)
+    return DefenceOutcome(
+        scenario=scenario, defence=defence.name, defence_params=freeze(params), kind=defence.kind,
+        attack_label=f"{attack.label} ({'L∞' if scenario.norm == 'inf' else 'L' + scenario.norm})",
+        n_test=len(split.y_test), clean_undefended=baseline.clean, clean_defended=defended.clean,
+        robust_undefended=baseline.curve[at], robust_defended=defended.curve[at], eps_grid=grid,
+        curve_undefended=baseline.curve, curve_defended=defended.curve,
+        fit_seconds_undefended=baseline.model.fit_seconds, fit_seconds_defended=defended.seconds,
+        exact_undefended=exact_und[at] if exact_und else None, exact_defended=exact_def[at] if exact_def else None,
+        exact_curve_undefended=exact_und, exact_curve_defended=exact_def, notes=defended.notes,
+        seconds=time.perf_counter() - started, **extra)
+
+
+def parse_defence_params(defence_name: str, pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` strings (the CLI's ``--defense-param``) parsed and validated by the defence's Params."""
+    defence = DEFENCES.get(defence_name)
+    known = {p.name: p for p in defence.params}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"defence parameters are written k=v, not {pair!r}")
+        if key not in known:
+            raise InvalidInput(f"{defence.label} has no parameter {key!r}; known: {', '.join(known) or 'none'}")
+        values[key] = known[key].parse(text)
+    return values
