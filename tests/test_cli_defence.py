@@ -62,3 +62,88 @@ def test_defence_errors_are_one_line(capsys, argv, fragment):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Your own train and test files
+
+
+def _write(path, X, labels):
+    lines = ["f1,f2,f3,label"] + [",".join([*(f"{v:.17g}" for v in row), label]) for row, label in zip(X, labels,
+                                                                                                       strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def own_files(tmp_path_factory):
+    """Two small CSV files (80 training rows, 40 test rows) and the same arrays as data sets."""
+    import numpy as np
+
+    from qulab.data.datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3)) * [1.0, 2.0, 0.5] + [0.0, 5.0, -1.0]
+    y = (X[:, 0] + 0.5 * X[:, 1] - 2.5 + rng.normal(0, 0.5, 120) > 0).astype(np.int64)
+    names = np.array(["benign", "malignant"])
+    folder = tmp_path_factory.mktemp("own")
+    _write(folder / "train.csv", X[:80], names[y[:80]])
+    _write(folder / "test.csv", X[80:], names[y[80:]])
+
+    def data(rows):
+        return Dataset(X=X[rows], y=y[rows], feature_names=("f1", "f2", "f3"), class_names=tuple(names))
+
+    return folder, data(slice(0, 80)), data(slice(80, 120))
+
+
+@pytest.mark.parametrize("defence, attack, flags", [
+    ("adversarial_training", "pgd", ["--scaling", "minmax"]),
+    ("feature_squeezing", "fgm", ["--scaling", "minmax"]),
+    ("gaussian_noise", "pgd", ["--scaling", "standard", "--clip=-3,3"]),
+], ids=["madry", "squeezing", "noise-clipped"])
+def test_defence_on_your_own_train_and_test_files_matches_the_library(capsys, own_files, defence, attack, flags):
+    """`--data csv:A --test-data csv:B --defense X` runs on exactly the 40 rows of B, with the numbers of
+    evaluate_defence on a split made from the same arrays."""
+    from dataclasses import replace
+
+    from qulab.evaluation.pipeline import split_with_test_set
+
+    folder, train, test = own_files
+    argv = ["evaluate", "--data", f"csv:{folder / 'train.csv'}", "--test-data", f"csv:{folder / 'test.csv'}",
+            "--target", "label", "--attack", attack, "--eps", "0.1", "--defense", defence, *flags, "--json"]
+    assert cli.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    scaling = flags[1]
+    split = split_with_test_set(train, test, scaling, 42)
+    if "--clip=-3,3" in flags:
+        split = replace(split, clip_values=(-3.0, 3.0))
+    scenario = Scenario(dataset=f"csv:{folder / 'train.csv'}", dataset_params=(("target", "label"),), attack=attack,
+                        eps=0.1, scaling=scaling)
+    direct = evaluate_defence(scenario, defence, {}, split=split)
+    assert printed["n_test"] == direct.n_test == 40
+    assert printed["test_data"] == f"csv:{folder / 'test.csv'}"
+    assert printed["clean_accuracy"] == direct.clean_defended
+    assert printed["adversarial_accuracy"] == direct.robust_defended
+    assert printed["undefended"] == {"clean_accuracy": direct.clean_undefended,
+                                     "adversarial_accuracy": direct.robust_undefended}
+    assert printed["robust_nonadaptive"] == direct.robust_nonadaptive
+    assert printed["exact_defended"] == direct.exact_defended
+    assert printed["clip"] == (None if "--clip=-3,3" not in flags else [-3.0, 3.0])
+
+
+def test_defence_curve_on_your_own_files(capsys, own_files):
+    from qulab.evaluation.pipeline import split_with_test_set
+
+    folder, train, test = own_files
+    argv = ["curve", "--data", f"csv:{folder / 'train.csv'}", "--test-data", f"csv:{folder / 'test.csv'}",
+            "--target", "label", "--scaling", "minmax", "--attack", "pgd", "--eps", "0,0.05,0.2",
+            "--defense", "adversarial_training", "--defense-param", "eps=0.2", "--json"]
+    assert cli.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    scenario = Scenario(dataset=f"csv:{folder / 'train.csv'}", dataset_params=(("target", "label"),), attack="pgd",
+                        eps=0.2, scaling="minmax")
+    direct = evaluate_defence(scenario, "adversarial_training", {"eps": 0.2}, eps_grid=(0.0, 0.05, 0.2),
+                              split=split_with_test_set(train, test, "minmax", 42))
+    assert printed["eps"] == [0.0, 0.05, 0.2]
+    assert printed["adversarial_accuracy"] == list(direct.curve_defended)
+    assert printed["undefended"]["adversarial_accuracy"] == list(direct.curve_undefended)
+    assert printed["exact_accuracy"] == list(direct.exact_curve_defended)

@@ -145,14 +145,12 @@ def _defence_names() -> list[str]:
 
 
 def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, ...] | None) -> dict[str, Any]:
-    """Undefended vs defended through the Defences page's own function; the defended numbers lead."""
+    """Undefended vs defended through the Defences page's own function, on the prepared split (the data set's own,
+    or your --data and --test-data files, with --clip if given); the defended numbers lead."""
     from qulab.defences import evaluate_defence, parse_defence_params
 
-    if args.test_data is not None or args.clip is not None:
-        raise UsageError("--defense works on the data set's own split; drop --test-data and --clip")
     params = parse_defence_params(args.defence, args.defence_param)
-    data = None if prepared.target is None else _read_csv(_csv_path(args.data, "--data"), prepared.target)
-    outcome = evaluate_defence(prepared.scenario, args.defence, params, eps_grid=grid, data=data)
+    outcome = evaluate_defence(prepared.scenario, args.defence, params, eps_grid=grid, split=prepared.split)
     result = outcome.summary()
     result.update(clean_accuracy=outcome.clean_defended, adversarial_accuracy=outcome.robust_defended,
                   undefended={"clean_accuracy": outcome.clean_undefended,

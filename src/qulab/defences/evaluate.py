@@ -132,12 +132,12 @@ def _checked_attack(scenario: Scenario, split: Split) -> dict[str, Any]:
 
 
 def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
-                        progress: Progress | None = None) -> Baseline:
+                        progress: Progress | None = None, split: Split | None = None) -> Baseline:
     """Train the undefended model and attack it at every budget (seeded by the scenario, so it is the same whether
-    it is computed here once for several defences or inside :func:`evaluate_defence`)."""
+    it is computed here once for several defences or inside :func:`evaluate_defence`). ``split`` as there."""
     report = progress or (lambda fraction, text: None)
     report(0.02, "Preparing the data")
-    split = prepare_split(scenario, data)
+    split = split if split is not None else prepare_split(scenario, data)
     return _baseline_on(scenario, split, evaluation_grid(scenario, eps_grid), _checked_attack(scenario, split), report)
 
 
@@ -157,13 +157,15 @@ def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], atta
 
 def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
                      eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
-                     progress: Progress | None = None, baseline: Baseline | None = None) -> DefenceOutcome:
+                     progress: Progress | None = None, baseline: Baseline | None = None,
+                     split: Split | None = None) -> DefenceOutcome:
     """Undefended vs defended on the scenario's held-out test split, against the scenario's attack.
 
-    The attack always uses the true labels. ``data`` carries an upload's rows; ``progress(fraction, text)`` is
-    called between the slow steps; ``baseline`` is the scenario's :func:`undefended_baseline` when the caller keeps
-    it for several defences (the numbers are the same either way). Raises InvalidInput for an unknown defence, a
-    bad parameter or an incompatible model/data/attack.
+    The attack always uses the true labels. ``data`` carries an upload's rows; ``split`` is a split the caller
+    prepared instead (the user's own train and test files, a clip range), which the scenario then only names;
+    ``progress(fraction, text)`` is called between the slow steps; ``baseline`` is the scenario's
+    :func:`undefended_baseline` when the caller keeps it for several defences (the numbers are the same either
+    way). Raises InvalidInput for an unknown defence, a bad parameter or an incompatible model/data/attack.
     """
     started = time.perf_counter()
     report = progress or (lambda fraction, text: None)
@@ -174,7 +176,10 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
     grid = evaluation_grid(scenario, eps_grid)
     if baseline is None:
         report(0.02, "Preparing the data")
-    split = baseline.split if baseline is not None else prepare_split(scenario, data)
+    if baseline is not None:
+        split = baseline.split
+    elif split is None:
+        split = prepare_split(scenario, data)
     images = split.image_shape is not None
     known_range = split.clip_values is not None or split.scaling == "minmax"
     reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
