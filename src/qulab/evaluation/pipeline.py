@@ -11,7 +11,7 @@ import numpy as np
 
 from qulab.core.experiment import Scenario
 from qulab.core.registry import InvalidInput, resolve_params
-from qulab.data.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
+from qulab.data.datasets import SCALINGS, Dataset, Split, clip_after_scaling, load_dataset, split_dataset
 from qulab.evaluation import budget
 from qulab.models.registry import MODELS, ModelSpec, linear_scores
 from qulab.threats.evasion.attacks import ATTACKS
@@ -179,13 +179,13 @@ def split_with_test_set(train: Dataset, test: Dataset, scaling: str = "none", se
     if unknown:
         raise InvalidInput(f"the test set has classes the training set lacks: {', '.join(map(repr, unknown[:5]))}")
     y_test = np.array([code[name] for name in test.class_names], dtype=np.int64)[test.y] if len(test.y) else test.y
-    X_train, X_test, clip = train.X, test.X, train.clip_values
+    X_train, X_test = train.X, test.X
     if scaling != "none":
         scaler = (MinMaxScaler() if scaling == "minmax" else StandardScaler()).fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        clip = (0.0, 1.0) if scaling == "minmax" and clip is not None else None
     return Split(X_train=X_train, X_test=X_test, y_train=train.y, y_test=y_test,
-                 feature_names=train.feature_names, class_names=train.class_names, clip_values=clip,
+                 feature_names=train.feature_names, class_names=train.class_names,
+                 clip_values=clip_after_scaling(train.clip_values, scaling),
                  scaling=scaling, image_shape=train.image_shape)
 
 
