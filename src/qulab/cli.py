@@ -399,7 +399,7 @@ def _curve(args: argparse.Namespace) -> int:
         model = fit_model(prepared.scenario, prepared.split)
         curve = attack_curve(prepared.scenario, prepared.split, model, grid)
         exact = exact_curve(prepared.split, model, grid, prepared.scenario.norm)
-        clean = float(np.mean(model.predict(prepared.split.X_test) == prepared.split.y_test))
+    clean = curve.clean
     result = {**_header(prepared, args), "clean_accuracy": clean, "eps": list(curve.eps),
               "adversarial_accuracy": list(curve.accuracy), "n_test": len(prepared.split.y_test),
               "method": curve.method, "attack_seconds": curve.seconds, "fit_seconds": model.fit_seconds}

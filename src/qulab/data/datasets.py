@@ -60,6 +60,24 @@ class Split:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def known_range(self) -> bool:
+        """Whether every feature lies in a known range (defences that squeeze or compress inputs need one)."""
+        return self.clip_values is not None or self.scaling == "minmax"
+
+
+def clip_after_scaling(clip: tuple[float, float] | None, scaling: str) -> tuple[float, float] | None:
+    """The valid input range after scaling: min-max scaling maps a known range onto [0, 1]; standardising
+    leaves no known range."""
+    if scaling == "none":
+        return clip
+    return (0.0, 1.0) if scaling == "minmax" and clip is not None else None
+
+
+def in_known_range(data: Dataset, scaling: str) -> bool:
+    """:attr:`Split.known_range` of the data once split with this scaling, without splitting it."""
+    return clip_after_scaling(data.clip_values, scaling) is not None or scaling == "minmax"
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -200,13 +218,12 @@ def split_dataset(data: Dataset, test_size: float, seed: int, scaling: str = "no
         raise InvalidInput(f"scaling must be one of {', '.join(SCALINGS)}, not {scaling!r}")
     X_train, X_test, y_train, y_test = train_test_split(
         data.X, data.y, test_size=test_size, random_state=seed, stratify=data.y)
-    clip = data.clip_values
     if scaling != "none":
         scaler = (MinMaxScaler() if scaling == "minmax" else StandardScaler()).fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        clip = (0.0, 1.0) if scaling == "minmax" and clip is not None else None
     return Split(X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
-                 feature_names=data.feature_names, class_names=data.class_names, clip_values=clip,
+                 feature_names=data.feature_names, class_names=data.class_names,
+                 clip_values=clip_after_scaling(data.clip_values, scaling),
                  scaling=scaling, image_shape=data.image_shape)
 
 

@@ -1,49 +1,20 @@
-"""Robustness curves: accuracy against epsilon, as cheaply as each attack allows.
-
-- FGM moves every point by eps times a direction that does not depend on eps, so its direction is computed
-  once and only rescaled; on a linear model even the predictions follow by margin arithmetic (scores move
-  linearly in eps), and on a binary linear model FGM is the optimal attack, so its curve is the exact one.
-- Minimal attacks (DeepFool, Carlini–Wagner, HopSkipJump, ...) run once; a point counts as broken at eps when
-  its perturbation is within eps.
-- Other budgeted attacks (PGD, BIM, ...) run once per eps.
-"""
+"""Robustness curves: accuracy against epsilon for several attacks on one model, read from the budget engine
+(:mod:`qulab.evaluation.budget`), beside the exact curve for linear models and each curve's gap to it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
 from qulab.core.experiment import Scenario
-from qulab.core.randomness import seeded
-from qulab.core.registry import InvalidInput, resolve_params
+from qulab.core.registry import InvalidInput
 from qulab.data.datasets import Split
-from qulab.evaluation.pipeline import FittedModel, unit_step
-from qulab.models.registry import linear_scores
-from qulab.threats.evasion.attacks import (
-    ATTACKS,
-    AttackSpec,
-    fits_budget,
-    generate,
-    generate_unbounded,
-    perturbation_sizes,
-)
-from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
+from qulab.evaluation import budget
+from qulab.evaluation.budget import BudgetSweep, Progress
+from qulab.evaluation.pipeline import FittedModel, attack_sweep, linear_weights
 
-Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class Curve:
-    """Accuracy at each epsilon, with how it was computed (shown to the user)."""
-
-    label: str
-    eps: tuple[float, ...]
-    accuracy: tuple[float, ...]
-    method: str
-    seconds: float
+Curve = BudgetSweep  # a robustness curve is a sweep without its examples
 
 
 def eps_grid(eps_max: float, steps: int) -> np.ndarray:
@@ -54,70 +25,30 @@ def eps_grid(eps_max: float, steps: int) -> np.ndarray:
 
 def exact_distances(split: Split, model: FittedModel, norm: str) -> np.ndarray | None:
     """Each test point's exact distance to misclassification, for linear models; None otherwise."""
-    if not model.spec.linear:
-        return None
-    W, b = linear_scores(model.estimator)
-    return minimal_perturbations(W, b, split.X_test, split.y_test, norm)
+    weights = linear_weights(model)
+    return None if weights is None else budget.exact_distances(weights, split.X_test, split.y_test, norm)
 
 
 def exact_curve(split: Split, model: FittedModel, grid: Sequence[float], norm: str) -> Curve | None:
-    start = time.perf_counter()
-    distances = exact_distances(split, model, norm)
-    if distances is None:
-        return None
-    accuracy = exact_robust_accuracy(distances, np.asarray(grid))
-    return Curve("Exact (closed form)", tuple(map(float, grid)), tuple(map(float, accuracy)),
-                 "closed-form minimal perturbation of a linear model", time.perf_counter() - start)
-
-
-def _rescaled_accuracies(scenario: Scenario, split: Split, model: FittedModel,
-                         grid: np.ndarray) -> tuple[np.ndarray, str]:
-    X, y, norm = split.X_test, split.y_test, scenario.norm
-    if model.spec.linear and split.clip_values is None:
-        W, b = linear_scores(model.estimator)
-        if W.shape[0] == 2:
-            # Binary linear model: FGM lowers every margin by eps·‖w‖_q, which is optimal (the exact curve).
-            return exact_robust_accuracy(exact_distances(split, model, norm), grid), "margin arithmetic (exact)"
-        scores, slope = X @ W.T + b, unit_step(scenario, split, model) @ W.T
-        accuracy = [np.mean(np.argmax(scores + e * slope, axis=1) == y) for e in grid]
-        return np.array(accuracy), "one gradient, scores linear in eps"
-    direction = unit_step(scenario, split, model)
-    lo, hi = split.clip_values or (-np.inf, np.inf)
-    accuracy = [np.mean(model.predict(np.clip(X + e * direction, lo, hi)) == y) for e in grid]
-    return np.array(accuracy), "one gradient, rescaled per eps"
+    """The closed-form curve of a linear model (the lowest any attack can reach); None for other models."""
+    weights = linear_weights(model)
+    return None if weights is None else budget.exact_sweep(weights, split.X_test, split.y_test, grid, norm)
 
 
 def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Sequence[float],
                  progress: Progress | None = None) -> Curve:
     """Accuracy of the scenario's attack at each eps of the grid."""
-    spec: AttackSpec = ATTACKS.get(scenario.attack)
-    reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
-    if reason:
-        raise InvalidInput(reason)
-    params = resolve_params(spec.params, dict(scenario.attack_params))
-    grid = np.asarray(grid, dtype=float)
-    X, y = split.X_test, split.y_test
-    start = time.perf_counter()
-    if spec.rescalable:
-        accuracy, method = _rescaled_accuracies(scenario, split, model, grid)
-    elif spec.minimal:
-        with seeded(scenario.seed):
-            X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
-        correct = model.predict(X) == y
-        broken = correct & (model.predict(X_adv) != y)
-        sizes = perturbation_sizes(X, X_adv, scenario.norm)
-        accuracy = np.array([np.mean(correct & ~(broken & fits_budget(sizes, e))) for e in grid])
-        method = "one run; a point counts as broken when its perturbation is within eps"
-    else:
-        accuracy = []
-        for i, e in enumerate(grid):
-            if progress:
-                progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            with seeded(scenario.seed):  # as run_attack seeds it, so a curve's point equals that single run
-                X_adv = generate(spec, model.classifier, X, y, float(e), scenario.norm, params) if e > 0 else X
-            accuracy.append(np.mean(model.predict(X_adv) == y))
-        accuracy, method = np.array(accuracy), "one attack run per eps"
-    if progress:
-        progress(1.0, f"{spec.label}: done")
-    return Curve(spec.label, tuple(map(float, grid)), tuple(map(float, accuracy)), method,
-                 time.perf_counter() - start)
+    return attack_sweep(scenario, split, model, grid, progress=progress)
+
+
+def gap_table(curves: Sequence[Curve], exact: Curve | None) -> list[dict[str, object]]:
+    """One row per curve (the exact one first): how it was computed, its time and, when the exact curve is known,
+    its largest gap above it (an attack's sub-optimality; 0 for the exact curve itself)."""
+    rows: list[dict[str, object]] = []
+    for curve in ([exact] if exact is not None else []) + list(curves):
+        row: dict[str, object] = {"Curve": curve.label, "How it was computed": curve.method,
+                                  "Seconds": round(curve.seconds, 3)}
+        if exact is not None:
+            row["Largest gap to exact"] = round(float(np.max(np.subtract(curve.accuracy, exact.accuracy))), 3)
+        rows.append(row)
+    return rows

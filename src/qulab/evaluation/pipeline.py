@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qulab.core.experiment import Scenario
-from qulab.core.randomness import seeded
 from qulab.core.registry import InvalidInput, resolve_params
-from qulab.data.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
-from qulab.models.registry import MODELS, ModelSpec
-from qulab.threats.evasion.attacks import ATTACKS, art_warnings, generate
+from qulab.data.datasets import SCALINGS, Dataset, Split, clip_after_scaling, load_dataset, split_dataset
+from qulab.evaluation import budget
+from qulab.models.registry import MODELS, ModelSpec, linear_scores
+from qulab.threats.evasion.attacks import ATTACKS
 
 
 @dataclass(frozen=True)
@@ -104,42 +105,48 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
     return FittedModel(spec, estimator, spec.art_classifier(estimator, split.clip_values), seconds)
 
 
-def unit_step(scenario: Scenario, split: Split, model: FittedModel) -> np.ndarray:
-    """A rescalable attack's step at eps = 1 for every test point (from ART, on the model without clipping).
-
-    FGM's step is eps times a direction computed from one gradient at the clean point, so this is computed once
-    per model and norm, and any eps is then ``clip(X + eps · step)``: exactly what ART would return.
-    """
-    spec = ATTACKS.get(scenario.attack)
-    if not spec.rescalable:
-        raise ValueError(f"{spec.label}'s step depends on eps; it cannot be rescaled")
-    unclipped = model.spec.art_classifier(model.estimator, None)
-    return generate(spec, unclipped, split.X_test, split.y_test, 1.0, scenario.norm) - split.X_test
-
-
-def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None) -> AttackOutcome:
-    """Attack the test set of the split with the scenario's attack, against the true labels.
-
-    ``step`` is the attack's :func:`unit_step` when the caller keeps it (the app does, so an epsilon move is
-    one multiply and one predict).
-    """
+def checked_attack_params(scenario: Scenario, split: Split, model: FittedModel) -> dict[str, Any]:
+    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take."""
     spec = ATTACKS.get(scenario.attack)
     reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
-    params = resolve_params(spec.params, dict(scenario.attack_params))
-    start = time.perf_counter()
-    if step is not None:
-        lo, hi = split.clip_values or (-np.inf, np.inf)
-        X_adv = np.clip(split.X_test + scenario.eps * step, lo, hi)
-        notes: list[str] = []
-    else:
-        with art_warnings() as notes, seeded(scenario.seed):
-            X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
-    seconds = time.perf_counter() - start
-    return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
-                         pred_clean=model.predict(split.X_test), pred_adv=model.predict(X_adv),
-                         seconds=seconds, notes=tuple(notes))
+    if scenario.norm not in spec.norms:
+        raise InvalidInput(f"{spec.label} measures its budget in {', '.join(spec.norms)}, not {scenario.norm}.")
+    return resolve_params(spec.params, dict(scenario.attack_params))
+
+
+def unit_step(scenario: Scenario, split: Split, model: FittedModel) -> np.ndarray:
+    """The scenario's rescalable attack's :func:`qulab.evaluation.budget.unit_step` on the split's test points,
+    computed once per model and norm (the app keeps it, so an epsilon move is one multiply and one predict)."""
+    return budget.unit_step(ATTACKS.get(scenario.attack), model.classifier, split.X_test, split.y_test,
+                            scenario.norm, scenario.seed)
+
+
+def linear_weights(model: FittedModel) -> budget.LinearWeights | None:
+    """A linear model's per-class scores (W, b), for the closed form; None for other models."""
+    return linear_scores(model.estimator) if model.spec.linear else None
+
+
+def attack_sweep(scenario: Scenario, split: Split, model: FittedModel, grid: Sequence[float], *,
+                 step: np.ndarray | None = None, keep_examples: bool = False,
+                 progress: budget.Progress | None = None) -> budget.BudgetSweep:
+    """The budget engine's sweep of the scenario's attack (with its parameters and seed) on the split's test set."""
+    params = checked_attack_params(scenario, split, model)
+    return budget.sweep(ATTACKS.get(scenario.attack), model.classifier, split.X_test, split.y_test, grid,
+                        scenario.norm, params, scenario.seed, predict=model.predict, step=step,
+                        linear=linear_weights(model), keep_examples=keep_examples, progress=progress)
+
+
+def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None) -> AttackOutcome:
+    """Attack the test set of the split with the scenario's attack, against the true labels: a sweep of one budget.
+
+    ``step`` is the attack's :func:`unit_step` when the caller keeps it.
+    """
+    result = attack_sweep(scenario, split, model, (scenario.eps,), step=step, keep_examples=True)
+    return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=result.examples[0],
+                         pred_clean=model.predict(split.X_test), pred_adv=result.preds[0],
+                         seconds=result.seconds, notes=result.notes)
 
 
 def evaluate(scenario: Scenario) -> AttackOutcome:
@@ -172,13 +179,13 @@ def split_with_test_set(train: Dataset, test: Dataset, scaling: str = "none", se
     if unknown:
         raise InvalidInput(f"the test set has classes the training set lacks: {', '.join(map(repr, unknown[:5]))}")
     y_test = np.array([code[name] for name in test.class_names], dtype=np.int64)[test.y] if len(test.y) else test.y
-    X_train, X_test, clip = train.X, test.X, train.clip_values
+    X_train, X_test = train.X, test.X
     if scaling != "none":
         scaler = (MinMaxScaler() if scaling == "minmax" else StandardScaler()).fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        clip = (0.0, 1.0) if scaling == "minmax" and clip is not None else None
     return Split(X_train=X_train, X_test=X_test, y_train=train.y, y_test=y_test,
-                 feature_names=train.feature_names, class_names=train.class_names, clip_values=clip,
+                 feature_names=train.feature_names, class_names=train.class_names,
+                 clip_values=clip_after_scaling(train.clip_values, scaling),
                  scaling=scaling, image_shape=train.image_shape)
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from qulab.evaluation.curves import Curve
 from qulab.evaluation.lab import DecisionPlane
 from qulab.figures.codelab import class_colour, sample_indices
+
+if TYPE_CHECKING:  # the figure only reads a sweep's fields; drawing needs no attack library
+    from qulab.evaluation.budget import BudgetSweep
 
 NORM_NAMES = {"inf": "L∞", "2": "L2", "1": "L1"}
 
@@ -97,7 +100,7 @@ def build_image_gallery(originals: np.ndarray, adversarials: np.ndarray, image_s
                              height=520, margin={"l": 20, "r": 60, "t": 90, "b": 20}, plot_bgcolor="white")
 
 
-def build_robustness_figure(curves: Sequence[Curve], norm: str, exact: Curve | None = None) -> go.Figure:
+def build_robustness_figure(curves: Sequence[BudgetSweep], norm: str, exact: BudgetSweep | None = None) -> go.Figure:
     """Accuracy against eps for several attacks on one chart; the exact curve (when known) as a thick dashed
     black line: no attack can lie below it."""
     fig = go.Figure()

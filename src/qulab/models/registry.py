@@ -140,3 +140,10 @@ def linear_scores(estimator: Any) -> tuple[np.ndarray, np.ndarray]:
         W = np.vstack([np.zeros_like(W[0]), W[0]])
         b = np.array([0.0, b[0]])
     return W, b
+
+
+def binary_boundary(estimator: Any) -> tuple[np.ndarray, float] | None:
+    """A binary linear model's decision boundary {x : normal·x + offset = 0} (class 1 on the positive side), for
+    drawing; None for a multiclass model, whose regions no single line separates."""
+    W, b = linear_scores(estimator)
+    return (W[1] - W[0], float(b[1] - b[0])) if W.shape[0] == 2 else None

@@ -6,7 +6,7 @@ from qulab.app.caches import attack_outcome, trained_model
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario
 from qulab.figures.codelab import build_attack_scatter
-from qulab.models.registry import MODELS, linear_scores
+from qulab.models.registry import MODELS, binary_boundary
 from qulab.threats.evasion.attacks import ATTACKS, EPSILON
 
 BASE = Scenario()  # the codelab's set-up: synthetic X1/X2, logistic regression, FGM (L∞)
@@ -18,8 +18,6 @@ st.markdown(
     f"train / 20 % test). The **{attack.label}** from the Adversarial Robustness Toolbox (ART) then moves "
     "every test point by at most **epsilon** in each feature, in the direction that increases the model's "
     "loss. Move the slider and watch the accuracy fall and points cross the decision boundary.")
-
-
 
 eps = param_widget(EPSILON, key="eps")
 scenario = BASE.with_eps(eps)
@@ -38,10 +36,9 @@ st.write(f"Accuracy on the clean test set: **{clean:.3f}**; on the adversarial t
 st.caption("The adversarial examples are crafted against the true labels: without them ART attacks the "
            "model's own predictions, and the reported adversarial accuracy can even exceed the clean one.")
 
-W, b = linear_scores(model.estimator)
-boundary = (W[1] - W[0], float(b[1] - b[0])) if split.n_classes == 2 else None
 st.plotly_chart(build_attack_scatter(outcome.X_test, outcome.X_adv, outcome.pred_clean, outcome.pred_adv,
-                                     split.class_names, split.feature_names, boundary), width="stretch")
+                                     split.class_names, split.feature_names, binary_boundary(model.estimator)),
+                width="stretch")
 st.caption("Circles are clean test points, crosses their adversarial versions (150 shown); the colour is "
            "the class the model predicts. Grey segments join each point to its twin; the dashed line is "
            "the decision boundary.")

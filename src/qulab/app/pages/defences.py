@@ -12,6 +12,7 @@ from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
+from qulab.data.datasets import in_known_range
 from qulab.defences import (
     DEFENCES,
     Baseline,
@@ -61,7 +62,7 @@ except Exception as error:  # an upload that is gone, a file that no longer pars
     st.error(f"The chosen data set cannot be loaded: {error}")
     st.stop()
 images = data.image_shape is not None
-known_range = (data.clip_values is not None and choice.scaling in ("none", "minmax")) or choice.scaling == "minmax"
+known_range = in_known_range(data, choice.scaling)
 
 left, middle, right = st.columns(3)
 models = [model.name for model in defendable_models()]

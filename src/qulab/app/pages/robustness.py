@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from qulab.app import widgets as lw
 from qulab.core.experiment import NORMS, freeze
-from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances
+from qulab.evaluation.budget import attack_runs
+from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
 from qulab.evaluation.lab import PILOT_POINTS, eps_range
 from qulab.evaluation.pipeline import subsample
 from qulab.figures.evasion import build_distance_histogram, build_robustness_figure
@@ -66,7 +66,7 @@ if pending and n > 3 * PILOT_POINTS:
     estimate = 0.0
     with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
         for a in pending:
-            runs = 1 if a == "fgm" or ATTACKS.get(a).minimal else steps - 1  # eps = 0 needs no run
+            runs = attack_runs(ATTACKS.get(a), steps - 1)  # eps = 0 needs no run
             estimate += (lw.estimate_run(scenarios[a], n, lab.data) or 0.0) * runs
         status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
     if estimate > lw.AUTO_RUN_SECONDS:
@@ -104,12 +104,7 @@ if not chosen:
     st.info("Choose one or more attacks above to draw their curves.", icon=":material/touch_app:")
 st.plotly_chart(build_robustness_figure(curves, norm, exact), width="stretch", key="rb_curves")
 
-rows = [{"Curve": c.label, "How it was computed": c.method, "Seconds": round(c.seconds, 3)}
-        for c in ([exact] if exact else []) + curves]
-if exact is not None:
-    for row, c in zip(rows[1:], curves, strict=True):
-        row["Largest gap to exact"] = round(float(np.max(np.subtract(c.accuracy, exact.accuracy))), 3)
-    rows[0]["Largest gap to exact"] = 0.0
+rows = gap_table(curves, exact)
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"How it was computed": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,60 @@
+"""One experiment, the same numbers everywhere: the Attack Lab's run at each budget, the Robustness page's curve,
+the CLI's `evaluate` and `curve --json`, and the Defences page's undefended side all read the budget engine."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qulab import cli
+from qulab.app import state as dc
+from qulab.app import widgets as lw
+from qulab.defences import undefended_baseline
+from qulab.evaluation.curves import attack_curve, eps_grid
+from qulab.evaluation.pipeline import subsample
+
+CHOICE = dc.builtin_choice("breast_cancer", scaling="minmax")
+SAMPLE = 200  # the pages' default sample: more than the 114 test points, so every page attacks all of them
+
+EXPERIMENTS = {  # attack: (norm, largest eps, attack parameters) — one per kind of sweep, a random one among them
+    "fgm": ("inf", 0.3, ()),
+    "pgd": ("inf", 0.3, (("max_iter", 10),)),
+    "deepfool": ("2", 0.9, ()),
+    "hop_skip_jump": ("2", 0.9, (("init_size", 20), ("max_eval", 200), ("max_iter", 3))),
+}
+
+
+def cli_json(capsys, argv: list[str]) -> dict:
+    assert cli.main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("attack", EXPERIMENTS)
+def test_one_experiment_gives_the_same_numbers_on_every_page_and_in_the_cli(attack, capsys):
+    norm, eps_max, params = EXPERIMENTS[attack]
+    scenario = dc.choice_scenario(CHOICE, attack=attack, norm=norm, eps=eps_max, attack_params=params)
+    grid = eps_grid(eps_max, 4)
+    flags = ["--data", "breast_cancer", "--scaling", "minmax", "--attack", attack, "--norm", norm,
+             *[f"--param={k}={v}" for k, v in params]]
+
+    # Robustness page: the curve of the cached model on the page's sample
+    split, model = lw.fitted(lw.LabData(CHOICE, None, dc.choice_split(CHOICE)), scenario)
+    robustness = attack_curve(scenario, subsample(split, SAMPLE, scenario.seed), model, grid).accuracy
+    # Attack Lab page: one run per budget, as the page makes it (FGM through the cached step)
+    lab = [lw.lab_run(scenario.with_eps(float(e)), SAMPLE).outcome.adversarial_accuracy for e in grid]
+    # CLI
+    curve = cli_json(capsys, ["curve", "--eps-max", str(eps_max), "--steps", "4", *flags])
+    evaluate = [cli_json(capsys, ["evaluate", "--eps", str(float(e)), *flags])["adversarial_accuracy"] for e in grid]
+    # Defences page: the undefended side every defence is compared with
+    baseline = undefended_baseline(scenario, tuple(map(float, grid)))
+
+    assert curve["eps"] == list(grid) == list(baseline.grid)
+    assert robustness[-1] < robustness[0], "the attack should break some points, or equality says little"
+    assert lab == list(robustness)
+    assert curve["adversarial_accuracy"] == list(robustness)
+    assert evaluate == list(robustness)
+    assert list(baseline.curve) == list(robustness)
+    assert curve["clean_accuracy"] == baseline.clean == robustness[0]
+    assert np.isclose(robustness[0], model.estimator.score(split.X_test, split.y_test))
