@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qulab.core.experiment import Scenario
-from qulab.core.randomness import seeded
+from qulab.core.randomness import seeded_if_random
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Split
 from qulab.evaluation.pipeline import FittedModel, unit_step
@@ -101,7 +101,7 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
     if spec.rescalable:
         accuracy, method = _rescaled_accuracies(scenario, split, model, grid)
     elif spec.minimal:
-        with seeded(scenario.seed):
+        with seeded_if_random(spec, params, scenario.seed):
             X_adv = generate_unbounded(spec, model.classifier, X, y, float(grid.max()), scenario.norm, params)
         correct = model.predict(X) == y
         broken = correct & (model.predict(X_adv) != y)
@@ -113,7 +113,8 @@ def attack_curve(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
         for i, e in enumerate(grid):
             if progress:
                 progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            with seeded(scenario.seed):  # as run_attack seeds it, so a curve's point equals that single run
+            # Seeded as run_attack seeds it, so a curve's point equals that single run.
+            with seeded_if_random(spec, params, scenario.seed):
                 X_adv = generate(spec, model.classifier, X, y, float(e), scenario.norm, params) if e > 0 else X
             accuracy.append(np.mean(model.predict(X_adv) == y))
         accuracy, method = np.array(accuracy), "one attack run per eps"

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from qulab.core.experiment import Scenario
-from qulab.core.randomness import seeded
+from qulab.core.randomness import seeded_if_random
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import SCALINGS, Dataset, Split, load_dataset, split_dataset
 from qulab.models.registry import MODELS, ModelSpec
@@ -134,7 +134,7 @@ def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.nd
         X_adv = np.clip(split.X_test + scenario.eps * step, lo, hi)
         notes: list[str] = []
     else:
-        with art_warnings() as notes, seeded(scenario.seed):
+        with art_warnings() as notes, seeded_if_random(spec, params, scenario.seed):
             X_adv = generate(spec, model.classifier, split.X_test, split.y_test, scenario.eps, scenario.norm, params)
     seconds = time.perf_counter() - start
     return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=X_adv,
