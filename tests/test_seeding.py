@@ -1,11 +1,14 @@
 """Random attacks give the same numbers for the same scenario seed, whatever ran before them."""
 
+import ast
 import random
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import qulab
 from qulab.core.experiment import Scenario
 from qulab.core.randomness import seeded
 from qulab.evaluation.curves import attack_curve
@@ -71,3 +74,63 @@ def test_square_attack_runs_on_the_mlp():
     outcome = run_attack(scenario, subsample(split, 20, 0), model)
     assert np.abs(outcome.X_adv - outcome.X_test).max() <= 0.2 + 1e-6
     assert outcome.adversarial_accuracy <= outcome.clean_accuracy
+
+
+# The one module allowed to seed or read the process-global generators (it does so under its lock).
+GLOBAL_GENERATORS_HOME = "core/randomness.py"
+# Constructors of generators of one's own (seeded from the run's seed), which never touch the global state.
+OWN_GENERATORS = {"numpy.random." + name for name in ("default_rng", "Generator", "SeedSequence", "PCG64",
+                                                      "RandomState")} | {"random.Random", "torch.Generator"}
+TORCH_DRAWS = {f"torch.{name}" for name in ("rand", "randn", "randint", "randperm", "rand_like", "randn_like",
+                                            "randint_like", "normal", "bernoulli", "multinomial", "poisson")}
+
+
+def _dotted(node: ast.expr, aliases: dict[str, str]) -> str:
+    """``np.random.seed`` → ``numpy.random.seed``, following the file's import aliases; "" for other calls."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return ""
+    return ".".join([aliases[node.id], *reversed(parts)])
+
+
+def _global_generator_calls(source: str) -> list[str]:
+    tree = ast.parse(source)
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update({alias.asname or alias.name: alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            aliases.update({alias.asname or alias.name: f"{node.module}.{alias.name}" for alias in node.names})
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func, aliases)
+        global_draw = (name.startswith(("numpy.random.", "random.")) and name not in OWN_GENERATORS) \
+            or name in {"torch.manual_seed", "torch.seed", "torch.random.manual_seed", "torch.random.seed"} \
+            or (name in TORCH_DRAWS and not any(k.arg == "generator" for k in node.keywords))
+        if global_draw:
+            found.append(f"line {node.lineno}: {name}")
+    return found
+
+
+def test_the_scan_finds_each_kind_of_global_draw():
+    source = ("import random\nimport numpy as np\nimport torch\nfrom numpy import random as npr\n"
+              "np.random.seed(1)\nrandom.seed(1)\ntorch.manual_seed(1)\nnp.random.uniform()\nnpr.choice(3)\n"
+              "random.shuffle([])\ntorch.randn(3)\n"
+              "np.random.default_rng(1).uniform()\ntorch.randn(3, generator=torch.Generator())\nrandom.Random(1)\n")
+    assert _global_generator_calls(source) == [
+        "line 5: numpy.random.seed", "line 6: random.seed", "line 7: torch.manual_seed",
+        "line 8: numpy.random.uniform", "line 9: numpy.random.choice", "line 10: random.shuffle",
+        "line 11: torch.randn"]
+
+
+def test_only_the_randomness_module_touches_the_global_generators():
+    """Everything else draws from generators made from the run's seed, so concurrent sessions cannot disturb it."""
+    root = Path(qulab.__file__).parent
+    found = {path.relative_to(root).as_posix(): calls for path in sorted(root.rglob("*.py"))
+             if (calls := _global_generator_calls(path.read_text()))}
+    assert set(found) == {GLOBAL_GENERATORS_HOME}, found

@@ -263,16 +263,11 @@ class DefenceOutcome:
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """:func:`qulab.core.randomness.seeded`, with torch on one thread: tiny nets only pay for threads on a shared
-    host."""
-    import torch
+    host (the guard shared with the models, since torch's thread count is process-wide)."""
+    from qulab.models.torch_nets import one_torch_thread
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with seeded(seed):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with one_torch_thread(), seeded(seed):
+        yield
 
 
 _EPOCH_REPORT = threading.local()  # per thread (one Streamlit session each): where ART's epoch loops report
@@ -359,7 +354,7 @@ def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
 
 
 def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: str, ratio: float = 1.0,
-                               C: float = 1.0, max_iter: int = 100, seed: int = 0) -> Any:
+                               C: float = 1.0, max_iter: int = 100) -> Any:
     """A scikit-learn LogisticRegression fitted by exact adversarial training (returned fitted).
 
     Why not ART's trainer: it accepts only neural-network wrappers. For a linear model the inner maximisation of
@@ -381,7 +376,6 @@ def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: s
     q = {"inf": 1.0, "2": 2.0, "1": math.inf}[norm]
     X_t = torch.as_tensor(np.asarray(X, dtype=np.float64))
     y_t = torch.as_tensor(y_idx)
-    torch.manual_seed(seed)
     rows = 1 if k == 2 else k
     W = torch.zeros(rows, d, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(rows, dtype=torch.float64, requires_grad=True)
@@ -454,7 +448,7 @@ def _train_defended(defence: DefenceSpec, params: dict[str, Any], scenario: Scen
         if model.name == "logistic_regression":
             return robust_logistic_regression(split.X_train, split.y_train, params["eps"], scenario.norm,
                                               params["ratio"], C=model_params["C"],
-                                              max_iter=max(params["epochs"], 1) * 5, seed=scenario.seed)
+                                              max_iter=max(params["epochs"], 1) * 5)
         return _adversarial_training_torch(model, model_params, split, params["eps"], scenario.norm,
                                            params["attack"], params["ratio"], params["epochs"], scenario.seed,
                                            report)
