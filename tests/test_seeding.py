@@ -11,8 +11,10 @@ import pytest
 import qulab
 from qulab.core.experiment import Scenario
 from qulab.core.randomness import seeded
+from qulab.core.registry import resolve_params
 from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, subsample
+from qulab.threats.evasion.attacks import ATTACKS
 
 HSJ = Scenario(dataset="breast_cancer", scaling="minmax", attack="hop_skip_jump", norm="2", eps=0.3,
                attack_params=(("max_iter", 3), ("max_eval", 100), ("init_size", 20)))
@@ -134,3 +136,34 @@ def test_only_the_randomness_module_touches_the_global_generators():
     found = {path.relative_to(root).as_posix(): calls for path in sorted(root.rglob("*.py"))
              if (calls := _global_generator_calls(path.read_text()))}
     assert set(found) == {GLOBAL_GENERATORS_HOME}, found
+
+
+DETERMINISTIC = [name for name in ATTACKS.names()
+                 if not ATTACKS.get(name).draws_globally(resolve_params(ATTACKS.get(name).params, {}))]
+
+
+def test_the_random_attacks_are_the_ones_declared():
+    """What ART 1.20's sources draw from the global generators, by attack (see core/randomness.py)."""
+    random_starts = resolve_params(ATTACKS.get("pgd").params, {"num_random_init": 1})
+    assert set(ATTACKS.names()) - set(DETERMINISTIC) == {"universal", "hop_skip_jump", "boundary", "zoo", "square",
+                                                          "auto_attack"}
+    assert ATTACKS.get("pgd").draws_globally(random_starts)
+
+
+@pytest.mark.parametrize("attack", DETERMINISTIC)
+def test_an_attack_declared_deterministic_ignores_the_global_generators(attack):
+    """Such an attack runs without the lock, beside other sessions' draws: its examples must not depend on them."""
+    import torch
+    from test_attack_table import CASES, fitted, small_split
+
+    base, model_name, model_params, attack_params = CASES[attack]
+    scenario = replace(base, model=model_name, attack=attack, norm=ATTACKS.get(attack).norms[0],
+                       model_params=tuple(sorted(model_params.items())),
+                       attack_params=tuple(sorted(attack_params.items())))
+    split, model = small_split(scenario), fitted(scenario)
+    runs = []
+    for seed in (1, 2):
+        _disturb(seed)
+        torch.manual_seed(seed)
+        runs.append(run_attack(scenario, split, model).X_adv)
+    np.testing.assert_array_equal(*runs)
