@@ -1,15 +1,20 @@
 """Random attacks give the same numbers for the same scenario seed, whatever ran before them."""
 
+import ast
 import random
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import qulab
 from qulab.core.experiment import Scenario
 from qulab.core.randomness import seeded
+from qulab.core.registry import resolve_params
 from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, subsample
+from qulab.threats.evasion.attacks import ATTACKS
 
 HSJ = Scenario(dataset="breast_cancer", scaling="minmax", attack="hop_skip_jump", norm="2", eps=0.3,
                attack_params=(("max_iter", 3), ("max_eval", 100), ("init_size", 20)))
@@ -71,3 +76,94 @@ def test_square_attack_runs_on_the_mlp():
     outcome = run_attack(scenario, subsample(split, 20, 0), model)
     assert np.abs(outcome.X_adv - outcome.X_test).max() <= 0.2 + 1e-6
     assert outcome.adversarial_accuracy <= outcome.clean_accuracy
+
+
+# The one module allowed to seed or read the process-global generators (it does so under its lock).
+GLOBAL_GENERATORS_HOME = "core/randomness.py"
+# Constructors of generators of one's own (seeded from the run's seed), which never touch the global state.
+OWN_GENERATORS = {"numpy.random." + name for name in ("default_rng", "Generator", "SeedSequence", "PCG64",
+                                                      "RandomState")} | {"random.Random", "torch.Generator"}
+TORCH_DRAWS = {f"torch.{name}" for name in ("rand", "randn", "randint", "randperm", "rand_like", "randn_like",
+                                            "randint_like", "normal", "bernoulli", "multinomial", "poisson")}
+
+
+def _dotted(node: ast.expr, aliases: dict[str, str]) -> str:
+    """``np.random.seed`` → ``numpy.random.seed``, following the file's import aliases; "" for other calls."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return ""
+    return ".".join([aliases[node.id], *reversed(parts)])
+
+
+def _global_generator_calls(source: str) -> list[str]:
+    tree = ast.parse(source)
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update({alias.asname or alias.name: alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            aliases.update({alias.asname or alias.name: f"{node.module}.{alias.name}" for alias in node.names})
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func, aliases)
+        global_draw = (name.startswith(("numpy.random.", "random.")) and name not in OWN_GENERATORS) \
+            or name in {"torch.manual_seed", "torch.seed", "torch.random.manual_seed", "torch.random.seed"} \
+            or (name in TORCH_DRAWS and not any(k.arg == "generator" for k in node.keywords))
+        if global_draw:
+            found.append(f"line {node.lineno}: {name}")
+    return found
+
+
+def test_the_scan_finds_each_kind_of_global_draw():
+    source = ("import random\nimport numpy as np\nimport torch\nfrom numpy import random as npr\n"
+              "np.random.seed(1)\nrandom.seed(1)\ntorch.manual_seed(1)\nnp.random.uniform()\nnpr.choice(3)\n"
+              "random.shuffle([])\ntorch.randn(3)\n"
+              "np.random.default_rng(1).uniform()\ntorch.randn(3, generator=torch.Generator())\nrandom.Random(1)\n")
+    assert _global_generator_calls(source) == [
+        "line 5: numpy.random.seed", "line 6: random.seed", "line 7: torch.manual_seed",
+        "line 8: numpy.random.uniform", "line 9: numpy.random.choice", "line 10: random.shuffle",
+        "line 11: torch.randn"]
+
+
+def test_only_the_randomness_module_touches_the_global_generators():
+    """Everything else draws from generators made from the run's seed, so concurrent sessions cannot disturb it."""
+    root = Path(qulab.__file__).parent
+    found = {path.relative_to(root).as_posix(): calls for path in sorted(root.rglob("*.py"))
+             if (calls := _global_generator_calls(path.read_text()))}
+    assert set(found) == {GLOBAL_GENERATORS_HOME}, found
+
+
+DETERMINISTIC = [name for name in ATTACKS.names()
+                 if not ATTACKS.get(name).draws_globally(resolve_params(ATTACKS.get(name).params, {}))]
+
+
+def test_the_random_attacks_are_the_ones_declared():
+    """What ART 1.20's sources draw from the global generators, by attack (see core/randomness.py)."""
+    random_starts = resolve_params(ATTACKS.get("pgd").params, {"num_random_init": 1})
+    assert set(ATTACKS.names()) - set(DETERMINISTIC) == {"universal", "hop_skip_jump", "boundary", "zoo", "square",
+                                                          "auto_attack"}
+    assert ATTACKS.get("pgd").draws_globally(random_starts)
+
+
+@pytest.mark.parametrize("attack", DETERMINISTIC)
+def test_an_attack_declared_deterministic_ignores_the_global_generators(attack):
+    """Such an attack runs without the lock, beside other sessions' draws: its examples must not depend on them."""
+    import torch
+    from test_attack_table import CASES, fitted, small_split
+
+    base, model_name, model_params, attack_params = CASES[attack]
+    scenario = replace(base, model=model_name, attack=attack, norm=ATTACKS.get(attack).norms[0],
+                       model_params=tuple(sorted(model_params.items())),
+                       attack_params=tuple(sorted(attack_params.items())))
+    split, model = small_split(scenario), fitted(scenario)
+    runs = []
+    for seed in (1, 2):
+        _disturb(seed)
+        torch.manual_seed(seed)
+        runs.append(run_attack(scenario, split, model).X_adv)
+    np.testing.assert_array_equal(*runs)

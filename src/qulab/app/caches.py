@@ -1,4 +1,13 @@
-"""What the pages share: cached loaders keyed by the scenario, and widgets generated from registry params."""
+"""What the pages share: cached loaders keyed by the scenario, and a bounded cache for runs with progress.
+
+Every cache here computes a key once however many sessions ask at once, keeps no failure and is bounded.
+``st.cache_data`` and ``st.cache_resource`` already do (checked in Streamlit 1.67's
+``streamlit/runtime/caching/cache_utils.py``: ``_handle_cache_miss`` takes a lock per key,
+``compute_value_lock``, and reads the cache again under it, so waiters get the first session's value; the
+function's exception propagates before ``write_result``, so nothing is stored and the next caller computes
+again; ``max_entries`` bounds them). Cached functions therefore raise, and callers turn errors into messages
+outside them. :class:`BoundedCache` does the same for results computed with a progress callback.
+"""
 
 from __future__ import annotations
 
@@ -58,13 +67,31 @@ def attack_outcome(scenario: Scenario, _data: Dataset | None = None) -> AttackOu
     return run_attack(scenario, split, model, step)
 
 
+class _InFlight:
+    """One computation under way: the threads asking for its key wait here for its value or its error."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.succeeded = False
+
+
 class BoundedCache:
     """A small thread-safe LRU map shared by all sessions, for results computed with a progress callback
-    (st.cache_data cannot replay updates to a progress bar created outside the cached function)."""
+    (st.cache_data cannot replay updates to a progress bar created outside the cached function).
+
+    Each key is computed once however many sessions ask at the same time: the first becomes its owner and the
+    others wait for its value. A failure is never kept: the owner's exception reaches the waiters, and the next
+    call computes again. If the owner was stopped rather than failed (Streamlit stops a session's thread with a
+    BaseException when the user reruns or leaves), the waiters retry, one of them becoming the owner. At most
+    ``size`` values are kept (least recently used go first), besides the computations under way.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._in_flight: dict[Any, _InFlight] = {}
         self._lock = threading.Lock()
 
     def __contains__(self, key: Any) -> bool:
@@ -72,15 +99,39 @@ class BoundedCache:
             return key in self._items
 
     def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                record = self._in_flight.get(key)
+                owner = record is None
+                if owner:
+                    record = self._in_flight[key] = _InFlight()
+            if owner:
+                return self._compute(key, compute, record)
+            record.done.wait()
+            if record.succeeded:
+                return record.value
+            if record.error is not None:
+                raise record.error
+
+    def _compute(self, key: Any, compute: Callable[[], Any], record: _InFlight) -> Any:
+        try:
+            value = compute()
+        except BaseException as error:
+            with self._lock:
+                del self._in_flight[key]
+            record.error = error if isinstance(error, Exception) else None
+            record.done.set()
+            raise
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
+            del self._in_flight[key]
             self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+        record.value, record.succeeded = value, True
+        record.done.set()
         return value
 
 

@@ -183,7 +183,7 @@ def attack_reasons(model: ModelSpec, lab: LabData) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class LabRun:
-    """An attack's outcome on a sample of the test set, or why it failed (both are cached)."""
+    """An attack's outcome on a sample of the test set, or why it failed (only outcomes are cached)."""
 
     outcome: AttackOutcome | None
     error: str | None = None
@@ -195,15 +195,21 @@ def failure(spec: AttackSpec, error: Exception) -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def lab_run(scenario: Scenario, n: int, _data: Dataset | None = None) -> LabRun:
-    """The scenario's attack on n test points drawn with its seed; going back to a setting is instant."""
+def _attack_run(scenario: Scenario, n: int, _data: Dataset | None = None) -> AttackOutcome:
+    """The scenario's attack on n test points drawn with its seed; it raises, so a failure is not cached."""
     split, model = trained_model(scenario.model_key, scenario, _data)
+    step = None
+    if ATTACKS.get(scenario.attack).rescalable:  # an epsilon move only rescales the cached step
+        step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, n), scenario, _data, n)
+    return run_attack(scenario, subsample(split, n, scenario.seed), model, step)
+
+
+def lab_run(scenario: Scenario, n: int, data: Dataset | None = None) -> LabRun:
+    """The cached run, or its failure as a message (ART's failures must leave the page working); going back to a
+    setting is instant, and a failed setting is tried again."""
     try:
-        step = None
-        if ATTACKS.get(scenario.attack).rescalable:  # an epsilon move only rescales the cached step
-            step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, n), scenario, _data, n)
-        return LabRun(run_attack(scenario, subsample(split, n, scenario.seed), model, step))
-    except Exception as error:  # noqa: BLE001 — ART's failures become a message, the page keeps working
+        return LabRun(_attack_run(scenario, n, data))
+    except Exception as error:  # noqa: BLE001 — see the docstring
         return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
 
 

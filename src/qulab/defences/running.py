@@ -16,16 +16,11 @@ from qulab.defences.spec import Progress
 @contextlib.contextmanager
 def seeded_run(seed: int) -> Iterator[None]:
     """:func:`qulab.core.randomness.seeded`, with torch on one thread: tiny nets only pay for threads on a shared
-    host."""
-    import torch
+    host (the guard shared with the models, since torch's thread count is process-wide)."""
+    from qulab.models.torch_nets import one_torch_thread
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with seeded(seed):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with one_torch_thread(), seeded(seed):
+        yield
 
 
 _EPOCH_REPORT = threading.local()  # per thread (one Streamlit session each): where ART's epoch loops report

@@ -33,7 +33,7 @@ from qulab.threats.evasion.attacks import ATTACKS, generate
 
 
 def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: str, ratio: float = 1.0,
-                               C: float = 1.0, max_iter: int = 100, seed: int = 0) -> Any:
+                               C: float = 1.0, max_iter: int = 100) -> Any:
     """A scikit-learn LogisticRegression fitted by exact adversarial training (returned fitted).
 
     Why not ART's trainer: it accepts only neural-network wrappers. For a linear model the inner maximisation of
@@ -55,7 +55,6 @@ def robust_logistic_regression(X: np.ndarray, y: np.ndarray, eps: float, norm: s
     q = {"inf": 1.0, "2": 2.0, "1": math.inf}[norm]
     X_t = torch.as_tensor(np.asarray(X, dtype=np.float64))
     y_t = torch.as_tensor(y_idx)
-    torch.manual_seed(seed)
     rows = 1 if k == 2 else k
     W = torch.zeros(rows, d, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(rows, dtype=torch.float64, requires_grad=True)
@@ -133,7 +132,7 @@ def _train_adversarially(run: DefenceRun) -> Any:
                                            params["attack"], params["ratio"], params["epochs"], scenario.seed,
                                            run.report)
     return robust_logistic_regression(split.X_train, split.y_train, params["eps"], scenario.norm, params["ratio"],
-                                      C=model_params["C"], max_iter=max(params["epochs"], 1) * 5, seed=scenario.seed)
+                                      C=model_params["C"], max_iter=max(params["epochs"], 1) * 5)
 
 
 def _train_on_naive_augmentation(run: DefenceRun) -> Any:

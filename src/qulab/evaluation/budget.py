@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from qulab.core.randomness import seeded
+from qulab.core.randomness import seeded_if_random
 from qulab.threats.evasion.attacks import (
     AttackSpec,
     art_warnings,
@@ -90,7 +90,7 @@ def attack_run(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, 
 
     ``unbounded`` returns a minimal attack's own output, before it is held to the budget."""
     make = generate_unbounded if unbounded else generate
-    with seeded(seed):
+    with seeded_if_random(spec, params or {}, seed):
         return make(spec, classifier, X, y, eps, norm, params)
 
 

@@ -10,7 +10,9 @@ Importing this module imports torch and ART, so only import it once a torch mode
 from __future__ import annotations
 
 import copy
+import math
 import numbers
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,19 +49,37 @@ class _AsFloat32(nn.Module):
         return x if x.dtype == torch.float32 else x.to(torch.float32)
 
 
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread for the duration.
+class _OneTorchThread:
+    """Run torch on one intra-op thread while any thread of the process is inside (re-entrant, shared).
 
     Why: these nets are tiny, so extra threads only add sync overhead, and on a busy 2-core host
     oversubscription is brutal (measured: a 10-epoch digits CNN fit took 29 s on 2 threads vs 1.1 s on 1).
+    torch's thread count is process-wide, so a plain set-and-restore per call would let one session restore
+    the count while another is still computing; the count is restored when the last user leaves.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._previous = 1
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._previous = torch.get_num_threads()
+                torch.set_num_threads(1)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    torch.set_num_threads(self._previous)
+
+
+one_torch_thread = _OneTorchThread()
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -122,6 +142,27 @@ def _train_module(
     return curve
 
 
+def _initialised(build: Any, n_features: int, n_classes: int, params: dict[str, Any],
+                 generator: torch.Generator) -> nn.Sequential:
+    """The network from ``build``, with PyTorch's default initialisation drawn from ``generator``.
+
+    The layers are built on the meta device (no draws at all), then each Linear/Conv2d gets, in build order,
+    what its ``reset_parameters`` draws: Kaiming-uniform weights (a = √5) and biases uniform in ±1/√fan_in.
+    """
+    with torch.device("meta"):
+        module = build(n_features, n_classes, params)
+    module = module.to_empty(device="cpu")
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear | nn.Conv2d):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                if layer.bias is not None:
+                    fan_in = layer.weight[0].numel()
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return module
+
+
 class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
     """Shared fit/predict plumbing; subclasses define the network and the input layout."""
 
@@ -145,11 +186,13 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; got 1 class: {classes[0]!r}."
             )
-        # Derive one seed so results depend only on random_state, never on torch's global RNG.
+        # Derive one seed so results depend only on random_state, never on torch's global RNG (which ART's noise
+        # draws from in other sessions' threads). Two generators from the seed, one for the initial weights and
+        # one for the batch order, give exactly the weights of the former torch.manual_seed(seed) + generator.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]), _single_thread():
-            torch.manual_seed(seed)
-            module = self._build_module(X.shape[1], len(classes), params)
+        with one_torch_thread():
+            module = _initialised(self._build_module, X.shape[1], len(classes), params,
+                                  torch.Generator().manual_seed(seed))
             curve = _train_module(
                 module,
                 X,
@@ -171,7 +214,7 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         self.module_.eval()
-        with torch.no_grad(), _single_thread():
+        with torch.no_grad(), one_torch_thread():
             return torch.cat([self.module_(chunk) for chunk in X_t.split(_PREDICT_BATCH)])
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -327,29 +370,29 @@ class Float32PyTorchClassifier(PyTorchClassifier):
         return super().reduce_labels(y)
 
     def predict(self, x: np.ndarray, batch_size: int = 128, training_mode: bool = False, **kwargs: Any):
-        with _single_thread():
+        with one_torch_thread():
             return super().predict(
                 _as_float32(x), batch_size=batch_size, training_mode=training_mode, **kwargs
             )
 
     def fit(self, x: np.ndarray, y: np.ndarray, *args: Any, **kwargs: Any) -> None:
-        with _single_thread():
+        with one_torch_thread():
             super().fit(_as_float32(x), y, *args, **kwargs)
 
     def loss_gradient(self, x: Any, y: Any, training_mode: bool = False, **kwargs: Any):
-        with _single_thread():
+        with one_torch_thread():
             return super().loss_gradient(_as_float32(x), y, training_mode=training_mode, **kwargs)
 
     def class_gradient(self, x: np.ndarray, label: Any = None, training_mode: bool = False, **kwargs: Any):
-        with _single_thread():
+        with one_torch_thread():
             return super().class_gradient(_as_float32(x), label=label, training_mode=training_mode, **kwargs)
 
     def compute_loss(self, x: Any, y: Any, reduction: str = "none", **kwargs: Any):
-        with _single_thread():
+        with one_torch_thread():
             return super().compute_loss(_as_float32(x), y, reduction=reduction, **kwargs)
 
     def get_activations(self, x: Any, layer: int | str | None = None, batch_size: int = 128, framework=False):
-        with _single_thread():
+        with one_torch_thread():
             return super().get_activations(
                 _as_float32(x), layer=layer, batch_size=batch_size, framework=framework
             )

@@ -77,23 +77,26 @@ if pending and n > 3 * PILOT_POINTS:
             st.stop()
 
 
-def compute(attack: str, progress) -> Curve | str:
+def curve_or_failure(attack: str, progress=None) -> Curve | str:
+    """The attack's cached curve, or why it failed (failures are not cached: the curve raises inside)."""
     try:
-        return attack_curve(scenarios[attack], sample, model, grid, progress)
+        return lw.CURVES.get_or_compute(keys[attack],
+                                        lambda: attack_curve(scenarios[attack], sample, model, grid, progress))
     except Exception as error:  # noqa: BLE001 — one failing attack must leave the other curves
         return lw.failure(ATTACKS.get(attack), error)
 
 
+computed: dict[str, Curve | str] = {}
 if pending:
     bar = st.progress(0.0, text="Computing the curves…")
     for i, a in enumerate(pending):
         def report(fraction: float, text: str, i: int = i) -> None:
             bar.progress(min((i + fraction) / len(pending), 1.0), text=text)
 
-        lw.CURVES.get_or_compute(keys[a], lambda a=a, report=report: compute(a, report))
+        computed[a] = curve_or_failure(a, report)
     bar.empty()
 
-results = {a: lw.CURVES.get_or_compute(keys[a], lambda a=a: compute(a, None)) for a in chosen}
+results = {a: computed[a] if a in computed else curve_or_failure(a) for a in chosen}
 for result in results.values():
     if isinstance(result, str):
         st.error(result, icon=":material/error:")

@@ -13,13 +13,14 @@ import contextlib
 import copy
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from qulab.core.experiment import norm_order
+from qulab.core.randomness import seeded_random_state
 from qulab.core.registry import Param, Registry
 from qulab.models.registry import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TREE_STRUCTURE, ModelSpec
 
@@ -96,6 +97,12 @@ class AttackSpec:
     rescalable: bool = False  # its step is eps × a direction that does not depend on eps (FGM)
     labels: str = "true"  # what ART's y receives: "true" labels, or "none" where ART reads y as a target
     reference: str = ""
+    # Whether ART draws from the process-global generators (then a run is seeded under the lock), or a test on
+    # the params (PGD does only with random starts).
+    global_draws: bool | Callable[[Mapping[str, Any]], bool] = False
+
+    def draws_globally(self, params: Mapping[str, Any]) -> bool:
+        return self.global_draws(params) if callable(self.global_draws) else self.global_draws
 
     @property
     def access(self) -> str:
@@ -155,10 +162,10 @@ def _fgm(classifier, eps, norm, **_):
     return cls(estimator=classifier, eps=eps, norm=norm_order(norm), batch_size=4096)
 
 
-def _pgd(classifier, eps, norm, max_iter=20, step_fraction=0.25, **_):
+def _pgd(classifier, eps, norm, max_iter=20, step_fraction=0.25, num_random_init=0, **_):
     cls = _art("ProjectedGradientDescent")
     return cls(estimator=classifier, eps=eps, eps_step=max(eps * step_fraction, 1e-9), norm=norm_order(norm),
-               max_iter=max_iter, **_quiet_kwargs(cls))
+               max_iter=max_iter, num_random_init=num_random_init, **_quiet_kwargs(cls))
 
 
 def _bim(classifier, eps, norm, max_iter=20, step_fraction=0.1, **_):
@@ -213,14 +220,12 @@ def _universal(classifier, eps, norm, max_iter=10, delta=0.2, **_):
 class _RandomWithSeededStarts:
     """``numpy.random`` as ART's HopSkipJump and Boundary modules see it. They draw their starting points from
     ``np.random.RandomState()``, seeded by the OS, so no seed reached them; here an unseeded RandomState takes its
-    seed from NumPy's global generator, which :func:`qulab.core.randomness.seeded` sets. Nothing else sees this."""
+    seed from NumPy's global generator (:func:`qulab.core.randomness.seeded_random_state`). Nothing else sees this."""
+
+    RandomState = staticmethod(seeded_random_state)  # numpy's name
 
     def __getattr__(self, name: str) -> Any:
         return getattr(np.random, name)
-
-    @staticmethod
-    def RandomState(seed: Any = None) -> np.random.RandomState:  # noqa: N802 - numpy's name
-        return np.random.RandomState(np.random.randint(2**31 - 1) if seed is None else seed)
 
 
 class _NumpyWithSeededStarts:
@@ -327,7 +332,11 @@ for spec in (
                reference="Goodfellow et al., 2015, https://arxiv.org/abs/1412.6572"),
     AttackSpec("pgd", "Projected Gradient Descent",
                "Many small FGM steps, each projected back into the epsilon ball: the standard strong attack.",
-               _pgd, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"), params=(_ITERATIONS, _STEP),
+               _pgd, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"),
+               params=(_ITERATIONS, _STEP, Param("num_random_init", "Random starts", 0,
+                                                 "Runs from random points in the epsilon ball (0 = start at the "
+                                                 "clean point); the strongest run is kept.", 0, 10)),
+               global_draws=lambda params: params.get("num_random_init", 0) > 0,
                reference="Madry et al., 2018, https://arxiv.org/abs/1706.06083"),
     AttackSpec("bim", "Basic Iterative Method",
                "Iterated FGM (L∞) with small steps, clipped to the epsilon box.", _bim, WHITE_BOX,
@@ -368,30 +377,30 @@ for spec in (
                reference="Papernot et al., 2016, https://arxiv.org/abs/1511.07528"),
     AttackSpec("universal", "Universal Perturbation",
                "One single perturbation, within epsilon, that fools the model on as many inputs as possible.",
-               _universal, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2"),
+               _universal, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2"), global_draws=True,
                params=(Param("max_iter", "Passes", 10, "Passes over the data to build the perturbation.", 1, 50),
                        Param("delta", "Target error", 0.2, "Stop when the fooling rate reaches 1 − δ.", 0.0, 1.0)),
                reference="Moosavi-Dezfooli et al., 2017, https://arxiv.org/abs/1610.08401"),
     AttackSpec("hop_skip_jump", "HopSkipJump",
                "Decision-based: walks along the boundary using only the predicted labels.", _hop_skip_jump,
-               BLACK_BOX, frozenset({DECISIONS}), ("2", "inf"), minimal=True,
+               BLACK_BOX, frozenset({DECISIONS}), ("2", "inf"), minimal=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 20, "Boundary walks per point.", 1, 200),
                        Param("max_eval", "Queries per gradient estimate", 1000, "More queries, better estimates.",
                              100, 10000, 100), _INIT_SIZE),
                reference="Chen et al., 2020, https://arxiv.org/abs/1904.02144"),
     AttackSpec("boundary", "Boundary Attack",
                "Decision-based: starts from a misclassified point and shrinks the distance by random walks.",
-               _boundary, BLACK_BOX, frozenset({DECISIONS}), ("2",), minimal=True,
+               _boundary, BLACK_BOX, frozenset({DECISIONS}), ("2",), minimal=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 50, "Random-walk steps per point.", 10, 5000, 10), _INIT_SIZE),
                reference="Brendel et al., 2018, https://arxiv.org/abs/1712.04248"),
     AttackSpec("zoo", "ZOO",
                "Score-based: Carlini–Wagner with gradients estimated by finite differences of the scores.",
-               _zoo, BLACK_BOX, frozenset({SCORES}), ("2",), minimal=True,
+               _zoo, BLACK_BOX, frozenset({SCORES}), ("2",), minimal=True, global_draws=True,
                params=_optimiser_params(search_steps=1, max_iter=100, initial_const=10.0),
                reference="Chen et al., 2017, https://arxiv.org/abs/1708.03999"),
     AttackSpec("square", "Square Attack",
                "Score-based random search over square patches of the image.", _square, BLACK_BOX,
-               frozenset({SCORES}), ("inf", "2"), needs_neural_images=True,
+               frozenset({SCORES}), ("inf", "2"), needs_neural_images=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 100, "Random-search steps.", 1, 5000),),
                reference="Andriushchenko et al., 2020, https://arxiv.org/abs/1912.00049"),
     AttackSpec("decision_tree", "Decision Tree Attack",
@@ -402,6 +411,7 @@ for spec in (
     AttackSpec("auto_attack", "AutoAttack (AutoPGD)",
                "A parameter-free ensemble of AutoPGD with cross-entropy and DLR losses.", _auto_attack,
                WHITE_BOX, frozenset({LOSS_GRADIENTS, SCORES}), ("inf", "2"), min_classes=3, needs_neural=True,
+               global_draws=True,
                params=(Param("max_iter", "Iterations", 10, "AutoPGD steps per attack.", 1, 100),),
                reference="Croce & Hein, 2020, https://arxiv.org/abs/2003.01690"),
 ):
