@@ -449,7 +449,8 @@ def listing() -> dict[str, Any]:
                     "needs_images": m.needs_images, "exposes": sorted(m.exposes), "params": _param_info(m.params)}
                    for m in MODELS],
         "attacks": [{"name": a.name, "label": a.label, "knowledge": a.knowledge, "access": a.access,
-                     "norm": list(a.norms), "nist": a.nist, "minimal": a.minimal, "targeted": a.targeted,
+                     "norm": list(a.norms), "nist": a.nist, "threat": a.threat.to_dict(),
+                     "minimal": a.minimal, "targeted": a.targeted,
                      "images_only": a.needs_neural_images, "min_classes": a.min_classes,
                      "supports": _supported_models(a), "params": _param_info(a.params)}
                     for a in ATTACKS],
