@@ -26,7 +26,7 @@ from qulab.core.threat import (
     evasion,
 )
 from qulab.data.datasets import DATASETS
-from qulab.defences.evasion import DEFENCES
+from qulab.defences import DEFENCES
 from qulab.models.registry import MODELS
 from qulab.threats.evasion.attacks import ATTACKS
 

@@ -270,7 +270,7 @@ def _parse_number(text: str, name: str) -> Any:
 
 
 def _defences() -> Any:
-    from qulab.defences.evasion import DEFENCES
+    from qulab.defences import DEFENCES
 
     return DEFENCES
 
