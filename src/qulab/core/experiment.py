@@ -102,7 +102,7 @@ class Scenario:
             data = DATASETS.get(self.dataset)
             resolve_params(data.params, dict(self.dataset_params), data.label)
         if self.scaling not in SCALINGS:
-            raise InvalidInput(f"scaling must be one of {', '.join(SCALINGS)}, not {self.scaling!r}")
+            raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
         model = MODELS.get(self.model)
         resolve_params(model.params, dict(self.model_params), model.label)
         attack = ATTACKS.get(self.attack)
