@@ -132,8 +132,7 @@ def link_from_query(query: Mapping[str, str]) -> tuple[Link | None, list[str]]:
     """The experiment a link names (None if it names nothing of QuLab's), read part by part through
     :meth:`Scenario.from_query`: a part it refuses (one data value; the model, attack or defence with its
     settings) is dropped, so the rest of the link still applies, and its sentence is returned."""
-    parts = {part: [key for key in query if key in names or key.split(".")[0] == part]
-             for part, names in LINK_PARTS.items()}
+    parts = {part: [key for key in query if _part_of(key) == part] for part in LINK_PARTS}
     if not any(key in query for key in URL_KEYS) and not any(parts.values()):
         return None, []
     messages: list[str] = []
@@ -163,6 +162,22 @@ def link_from_query(query: Mapping[str, str]) -> tuple[Link | None, list[str]]:
         accepted = trial
         named.add(part)
     return Link(Scenario.from_query(accepted, strict=False), frozenset(named)), messages
+
+
+def _part_of(key: str) -> str | None:
+    """Which part of an experiment a URL key belongs to ("attack" for attack, norm, eps and attack.max_iter)."""
+    return next((part for part, names in LINK_PARTS.items() if key in names or key.split(".")[0] == part), None)
+
+
+def sync_link(scenario: Scenario, parts: tuple[str, ...] = ("model", "attack")) -> None:
+    """Write these parts of the page's experiment into the URL, so a link reproduces it; the data keys are the
+    Data Sets page's (:func:`sync_query_params`) and other keys are kept."""
+    wanted = {key: value for key, value in scenario.query_params().items() if _part_of(key) in parts}
+    for key in [key for key in st.query_params if _part_of(key) in parts and key not in wanted]:
+        del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def sync_query_params(choice: DataChoice) -> None:

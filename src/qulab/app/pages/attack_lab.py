@@ -92,6 +92,7 @@ try:  # checked like every experiment, so a refusal shows as its sentence and ne
 except InvalidInput as error:
     st.error(lw.md(str(error)), icon=":material/error:")
     st.stop()
+dc.sync_link(scenario)
 trained = lw.fitted(lab, scenario)
 if trained is None:
     st.stop()
