@@ -111,8 +111,7 @@ class Scenario:
             raise InvalidInput(reason)
         resolve_params(attack.params, dict(self.attack_params), attack.label)
         if self.defence is not None:
-            defences = _defences()
-            defence = defences.get(self.defence)
+            defence = _defences().get(self.defence)
             resolve_params(defence.params, dict(self.defence_params), defence.label)
         elif self.defence_params:
             raise InvalidInput("Defence parameters were given without a defence.")
@@ -270,6 +269,7 @@ def _parse_number(text: str, name: str) -> Any:
 
 
 def _defences() -> Any:
+    """The defence registry, imported only when a scenario names a defence (it pulls in the training code)."""
     from qulab.defences import DEFENCES
 
     return DEFENCES
