@@ -63,7 +63,7 @@ def test_every_builtin_data_set_shows_its_row_count():
         assert not app.error
 
 
-def test_query_params_set_the_view_and_bad_values_fall_back_with_a_warning():
+def test_query_params_set_the_view_and_bad_values_fall_back_with_an_error_sentence():
     app = run_page({"data": "moons", "noise": "0.3", "scaling": "minmax"})
     assert app.selectbox(key="ds_name").value == "moons"
     assert app.slider(key="ds_moons_noise").value == pytest.approx(0.3)
@@ -73,9 +73,9 @@ def test_query_params_set_the_view_and_bad_values_fall_back_with_a_warning():
     assert app.query_params == {"data": "moons", "noise": "0.5", "scaling": "minmax"}
 
     app = run_page({"data": "moons", "noise": "5", "n_samples": "lots"})
-    warnings = " ".join(w.value for w in app.warning)
-    assert len(app.warning) == 2 and "noise must be between 0.0 and 1.0, not 5" in warnings
-    assert "n_samples must be an integer, not 'lots'" in warnings
+    errors = " ".join(e.value for e in app.error)
+    assert len(app.error) == 2 and "Two moons (toy): noise must be between 0.0 and 1.0, not 5" in errors
+    assert "Two moons (toy): n_samples must be an integer, not 'lots'" in errors
     assert app.slider(key="ds_moons_noise").value == pytest.approx(0.2)
     assert metric(app, "Rows") == "500"
 

@@ -36,6 +36,7 @@ APP_SCRIPT = Path(__file__).parent / "app" / "router.py"
 # What `list` assumes about the data when it says which models an attack supports: three classes (so
 # attacks needing more than two count), and image inputs only for the attacks and models that need them.
 LIST_CLASSES = 3
+MAX_BUDGETS = 1001  # budgets on one curve: a grid of 0.001 steps from 0 to 1 is the finest anyone reads
 
 
 class UsageError(Exception):
@@ -61,6 +62,8 @@ def _eps_list(text: str) -> tuple[float, ...]:
     parts = [part.strip() for part in text.split(",")]
     if not any(parts):
         raise argparse.ArgumentTypeError("expects a comma-separated list of numbers such as 0,0.05,0.1")
+    if len(parts) > MAX_BUDGETS:
+        raise argparse.ArgumentTypeError(f"a curve has at most {MAX_BUDGETS} budgets, not {len(parts)}")
     values = []
     for part in parts:
         if not part:
@@ -92,6 +95,8 @@ def _steps(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 2:
         raise argparse.ArgumentTypeError(f"a curve needs at least 2 steps, not {value}")
+    if value > MAX_BUDGETS:
+        raise argparse.ArgumentTypeError(f"a curve has at most {MAX_BUDGETS} steps, not {value}")
     return value
 
 
@@ -147,9 +152,9 @@ def _defence_names() -> list[str]:
 def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, ...] | None) -> dict[str, Any]:
     """Undefended vs defended through the Defences page's own function, on the prepared split (the data set's own,
     or your --data and --test-data files, with --clip if given); the defended numbers lead."""
-    from qulab.defences import evaluate_defence, parse_defence_params
+    from qulab.defences import evaluate_defence
 
-    params = parse_defence_params(args.defence, args.defence_param)
+    params = dict(prepared.scenario.defence_params)
     outcome = evaluate_defence(prepared.scenario, args.defence, params, eps_grid=grid, split=prepared.split)
     result = outcome.summary()
     result.update(clean_accuracy=outcome.clean_defended, adversarial_accuracy=outcome.robust_defended,
@@ -266,10 +271,8 @@ def _read_csv(path: str, target: str) -> Dataset:
     return dataset_from_table(read_csv_file(path, target))
 
 
-def _load(args: argparse.Namespace) -> tuple[Dataset, tuple[tuple[str, Any], ...], str | None]:
-    """The training data (or the whole data set), its scenario parameters and the csv target used."""
-    from qulab.data.datasets import load_dataset
-
+def _data_params(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
+    """The data set's parameters from the flags, and the csv target (proposed from the file when not given)."""
     if args.data.startswith(CSV_PREFIX):
         path = _csv_path(args.data, "--data")
         if args.data_param:
@@ -279,33 +282,54 @@ def _load(args: argparse.Namespace) -> tuple[Dataset, tuple[tuple[str, Any], ...
             target = _propose_target(path)
             print(f"qulab: note: no --target given; using the column {target!r} as the class column "
                   f"(pass --target COL to choose another)", file=sys.stderr)
-        return _read_csv(path, target), freeze({"target": target}), target
+        return {"target": target}, target
     spec = DATASETS.get(args.data)
     if args.target is not None:
         raise UsageError(f"--target applies to csv:PATH data; {args.data} has its own classes")
-    params = _parse_params(spec.params, args.data_param, args.data, "--data-param")
-    return load_dataset(args.data, params, seed=args.seed), freeze(params), None
+    if args.test_data is not None:
+        raise UsageError("--test-data needs csv:PATH training data (--data csv:PATH) with the same columns")
+    return _parse_params(spec.params, args.data_param, args.data, "--data-param"), None
 
 
-def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
-    from qulab.evaluation.pipeline import prepare_split, split_with_test_set
-
+def _scenario(args: argparse.Namespace, eps: float) -> tuple[Scenario, str | None]:
+    """The scenario the flags name, checked against the registries before any data is loaded."""
     attack = ATTACKS.get(args.attack)
     model = MODELS.get(args.model)
     norm = args.norm or attack.norms[0]
-    if norm not in attack.norms:
-        raise UsageError(f"{attack.label} works in the {' or '.join('L' + n.replace('inf', '∞') for n in attack.norms)}"
-                         f" norm; use --norm {' or --norm '.join(attack.norms)}")
+    reason = attack.threat.norm_reason(norm, attack.label)
+    if reason:
+        raise UsageError(f"{reason.removesuffix('.')}; use --norm {' or --norm '.join(attack.norms)}.")
     attack_params = _attack_params(args.attack, args.param)
     model_params = _parse_params(model.params, args.model_param, args.model, "--model-param")
-    data, data_params, target = _load(args)
+    if args.defence_param and not args.defence:
+        raise UsageError("--defense-param needs --defense NAME")
+    defence_params = _defence_params(args.defence, args.defence_param) if args.defence else {}
+    data_params, target = _data_params(args)
     scenario = Scenario(dataset=args.data, model=args.model, attack=args.attack, eps=eps, norm=norm, seed=args.seed,
-                        test_size=args.test_size, scaling=args.scaling, dataset_params=data_params,
-                        model_params=freeze(model_params), attack_params=freeze(attack_params))
+                        test_size=args.test_size, scaling=args.scaling, dataset_params=freeze(data_params),
+                        model_params=freeze(model_params), attack_params=freeze(attack_params),
+                        defence=args.defence, defence_params=freeze(defence_params))
+    return scenario.validate(), target
+
+
+def _defence_params(defence: str, pairs: list[str]) -> dict[str, Any]:
+    from qulab.defences import parse_defence_params
+
+    return parse_defence_params(defence, pairs)
+
+
+def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
+    from qulab.data.datasets import load_dataset
+    from qulab.evaluation.pipeline import prepare_split, split_with_test_set
+
+    scenario, target = _scenario(args, eps)
+    attack, model = ATTACKS.get(scenario.attack), MODELS.get(scenario.model)
+    if target is None:
+        data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
+    else:
+        data = _read_csv(_csv_path(args.data, "--data"), target)
     if args.test_data is not None:
         path = _csv_path(args.test_data, "--test-data")
-        if target is None:
-            raise UsageError("--test-data needs csv:PATH training data (--data csv:PATH) with the same columns")
         split = split_with_test_set(data, _read_csv(path, target), args.scaling, args.seed)
     else:
         split = prepare_split(scenario, data)
@@ -449,7 +473,8 @@ def listing() -> dict[str, Any]:
                     "needs_images": m.needs_images, "exposes": sorted(m.exposes), "params": _param_info(m.params)}
                    for m in MODELS],
         "attacks": [{"name": a.name, "label": a.label, "knowledge": a.knowledge, "access": a.access,
-                     "norm": list(a.norms), "nist": a.nist, "minimal": a.minimal, "targeted": a.targeted,
+                     "norm": list(a.norms), "nist": a.nist, "threat": a.threat.to_dict(),
+                     "minimal": a.minimal, "targeted": a.targeted,
                      "images_only": a.needs_neural_images, "min_classes": a.min_classes,
                      "supports": _supported_models(a), "params": _param_info(a.params)}
                     for a in ATTACKS],

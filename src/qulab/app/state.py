@@ -2,8 +2,10 @@
 
 Streamlit drops the widget state of pages that are not shown, so the choice lives under session-state
 keys that belong to no widget; built-in choices are also written to the URL's query parameters
-(``?data=moons&noise=0.3&scaling=minmax``), so a link reproduces the view. Uploaded files stay in this
-session's memory only (never on disk), parsed once per content hash.
+(``?data=moons&noise=0.3&scaling=minmax``), so a link reproduces the view. A link may also name the rest of an
+experiment (``&attack=pgd&norm=2&eps=0.5&attack.max_iter=10``, see :meth:`Scenario.to_query`), which the Attack
+Lab starts from. A link is read through :meth:`Scenario.from_query`; each part it cannot use is dropped and shown
+as one sentence. Uploaded files stay in this session's memory only (never on disk), parsed once per content hash.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 
 import streamlit as st
 
-from qulab.core.experiment import Scenario
+from qulab.core.experiment import SEED_RANGE, Scenario  # noqa: F401 - SEED_RANGE: the Data Sets page's seed input
 from qulab.core.registry import InvalidInput, resolve_params
-from qulab.data.datasets import DATASETS, SCALINGS, Dataset, Split, dataset_from_table, load_dataset, split_dataset
+from qulab.data.datasets import DATASETS, Dataset, Split, dataset_from_table, load_dataset, split_dataset
 from qulab.data.upload import (
     DataError,
     ParsedTable,
@@ -30,7 +32,6 @@ from qulab.data.upload import (
 UPLOAD_PREFIX = "upload:"
 DEFAULT_NAME, DEFAULT_SCALING, DEFAULT_SEED, DEFAULT_TEST_SIZE = "synthetic", "none", 42, 0.2
 TEST_SIZE_RANGE = (0.1, 0.5)
-SEED_RANGE = (0, 2**32 - 1)
 SCALING_PHRASES = {"none": "no scaling", "minmax": "min-max scaling", "standard": "standard scaling"}
 MAX_UPLOADS = 3  # parsed files kept per session (the one in use is never dropped)
 MAX_TARGETS = 4  # validated target choices kept per file
@@ -41,9 +42,20 @@ BUILTIN_KEY = "qulab.data.builtin"  # the last built-in choice (to return to fro
 PARAMS_KEY = "qulab.data.params"  # built-in name -> its last parameters
 UPLOADS_KEY = "qulab.data.uploads"  # content hash -> UploadEntry, oldest first
 LAST_UPLOAD_KEY = "qulab.data.last_upload"  # the last upload choice that worked
+LINK_KEY = "qulab.link"  # the Link the URL named when the session began (if it named more than data)
 
 # The query parameters this module owns; other keys in the URL are left alone.
 URL_KEYS = ("data", "scaling", "seed", "test_size", *sorted({p.name for spec in DATASETS for p in spec.params}))
+# The other parts of an experiment a link may name; each is read (or refused) as a whole.
+LINK_PARTS = {"model": ("model",), "attack": ("attack", "norm", "eps"), "defence": ("defence",)}
+
+
+@dataclass(frozen=True)
+class Link:
+    """The experiment a URL named, and which of its parts the URL gave (the rest are defaults)."""
+
+    scenario: Scenario
+    named: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -106,49 +118,66 @@ def query_from_choice(choice: DataChoice) -> dict[str, str]:
 
 
 def choice_from_query(query: Mapping[str, str]) -> tuple[DataChoice | None, list[str]]:
-    """The choice a link describes (None if it names none) and a warning for each value it could not use."""
-    if not any(key in query for key in URL_KEYS):
+    """The data choice a link describes (None if it names none) and one sentence for each value it could not use."""
+    link, messages = link_from_query(query)
+    return (None if link is None else _data_choice(link.scenario)), messages
+
+
+def _data_choice(scenario: Scenario) -> DataChoice:
+    return builtin_choice(scenario.dataset, dict(scenario.dataset_params), scenario.scaling, scenario.seed,
+                          scenario.test_size)
+
+
+def link_from_query(query: Mapping[str, str]) -> tuple[Link | None, list[str]]:
+    """The experiment a link names (None if it names nothing of QuLab's), read part by part through
+    :meth:`Scenario.from_query`: a part it refuses (one data value; the model, attack or defence with its
+    settings) is dropped, so the rest of the link still applies, and its sentence is returned."""
+    parts = {part: [key for key in query if _part_of(key) == part] for part in LINK_PARTS}
+    if not any(key in query for key in URL_KEYS) and not any(parts.values()):
         return None, []
-    warnings: list[str] = []
+    messages: list[str] = []
     name = query.get("data", DEFAULT_NAME)
     if name not in DATASETS:
         known = ", ".join(DATASETS.names())
         what = ("an uploaded file, which a link cannot carry; upload the file again"
                 if name.startswith(UPLOAD_PREFIX) else f"not a built-in data set (choose from {known})")
-        warnings.append(f"The link's data set '{name}' is {what}. Showing the default data set instead.")
+        messages.append(f"The link's data set '{name}' is {what}. Showing the default data set instead.")
         name = DEFAULT_NAME
-    spec = DATASETS.get(name)
-    params = {}
-    for param in spec.params:
-        if param.name in query:
-            try:
-                params[param.name] = param.parse(query[param.name])
-            except InvalidInput as error:
-                warnings.append(f"The link's value for {param.label.lower()} is not usable ({error}); "
-                                f"using the default, {_fmt(param.default)}.")
-    scaling = query.get("scaling", DEFAULT_SCALING)
-    if scaling not in SCALINGS:
-        warnings.append(f"The link's scaling '{scaling}' is unknown (choose from {', '.join(SCALINGS)}); "
-                        f"using '{DEFAULT_SCALING}'.")
-        scaling = DEFAULT_SCALING
-    seed = _number(query, "seed", int, SEED_RANGE, DEFAULT_SEED, warnings)
-    test_size = _number(query, "test_size", float, TEST_SIZE_RANGE, DEFAULT_TEST_SIZE, warnings)
-    return builtin_choice(name, params, scaling, seed, test_size), warnings
+    accepted = {"data": name}
+    data_keys = ["scaling", "seed", "test_size", *(p.name for p in DATASETS.get(name).params)]
+    named = set()
+    for part, keys in [*((key, [key]) for key in data_keys if key in query), *parts.items()]:
+        if not keys:
+            continue
+        trial = {**accepted, **{key: query[key] for key in keys}}
+        try:
+            scenario = Scenario.from_query(trial, strict=False)
+        except InvalidInput as error:
+            messages.append(str(error))
+            continue
+        if part == "test_size" and not TEST_SIZE_RANGE[0] <= scenario.test_size <= TEST_SIZE_RANGE[1]:
+            messages.append(f"The link's test size '{query[part]}' is outside {TEST_SIZE_RANGE[0]:g} to "
+                            f"{TEST_SIZE_RANGE[1]:g}; using the default, {DEFAULT_TEST_SIZE:g}.")
+            continue
+        accepted = trial
+        named.add(part)
+    return Link(Scenario.from_query(accepted, strict=False), frozenset(named)), messages
 
 
-def _number(query: Mapping[str, str], key: str, cast: type, bounds: tuple, default: Any, warnings: list[str]) -> Any:
-    if key not in query:
-        return default
-    try:
-        value = cast(query[key])
-    except ValueError:
-        value = None
-    if value is None or not bounds[0] <= value <= bounds[1]:
-        warnings.append(f"The link's {key.replace('_', ' ')} '{query[key]}' is not a "
-                        f"{'whole ' if cast is int else ''}number from {bounds[0]:g} to {bounds[1]:g}; "
-                        f"using the default, {default:g}.")
-        return default
-    return value
+def _part_of(key: str) -> str | None:
+    """Which part of an experiment a URL key belongs to ("attack" for attack, norm, eps and attack.max_iter)."""
+    return next((part for part, names in LINK_PARTS.items() if key in names or key.split(".")[0] == part), None)
+
+
+def sync_link(scenario: Scenario, parts: tuple[str, ...] = ("model", "attack")) -> None:
+    """Write these parts of the page's experiment into the URL, so a link reproduces it; the data keys are the
+    Data Sets page's (:func:`sync_query_params`) and other keys are kept."""
+    wanted = {key: value for key, value in scenario.query_params().items() if _part_of(key) in parts}
+    for key in [key for key in st.query_params if _part_of(key) in parts and key not in wanted]:
+        del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def sync_query_params(choice: DataChoice) -> None:
@@ -170,11 +199,18 @@ def current_choice() -> DataChoice:
     """The data set the lab pages use; on a session's first call it comes from the URL (or the default)."""
     state = st.session_state
     if CHOICE_KEY not in state:
-        choice, warnings = choice_from_query(st.query_params.to_dict())
-        for warning in warnings:
-            st.warning(warning, icon=":material/link_off:")
-        commit_choice(choice or default_choice())
+        link, messages = link_from_query(st.query_params.to_dict())
+        for message in messages:
+            st.error(message, icon=":material/link_off:")
+        if link is not None and link.named & set(LINK_PARTS):
+            state[LINK_KEY] = link
+        commit_choice(default_choice() if link is None else _data_choice(link.scenario))
     return state[CHOICE_KEY]
+
+
+def link() -> Link | None:
+    """The experiment the session's first URL named beyond its data (the Attack Lab starts from it)."""
+    return st.session_state.get(LINK_KEY)
 
 
 def commit_choice(choice: DataChoice) -> None:

@@ -140,20 +140,22 @@ def wider_range_note(norm: str, n_features: int) -> str:
                                    "reaches the corners of the L∞ box of the same eps is that much larger.")
 
 
-def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", container: Any = st) -> float:
+def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", container: Any = st,
+                  start: float | None = None) -> float:
     """The budget slider for a norm (one slider per norm, so each keeps its value), its range scaled by
-    :func:`qulab.evaluation.lab.eps_range`."""
+    :func:`qulab.evaluation.lab.eps_range`; ``start`` (e.g. a link's budget) replaces the default."""
     r = eps_range(norm, n_features)
     return float(container.slider(
-        f"{label} ({norm_label(norm)})", 0.0, r.high, r.default, step=r.step, key=f"{key}_{norm}",
+        f"{label} ({norm_label(norm)})", 0.0, r.high, r.default if start is None else start, step=r.step,
+        key=f"{key}_{norm}",
         help="The attack's budget: the largest change of each feature (L∞) or the length of the whole change "
              "(L2, L1)." + wider_range_note(norm, n_features)))
 
 
-def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon") -> float:
+def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon", start: float | None = None) -> float:
     """:func:`budget_slider`, explained in the data's units."""
     n_features = lab.split.X_test.shape[1]
-    eps = budget_slider(norm, n_features, key, label)
+    eps = budget_slider(norm, n_features, key, label, start=start)
     st.caption(describe_eps(lab.split, eps) + wider_range_note(norm, n_features))
     return eps
 

@@ -1,13 +1,37 @@
-"""The scenario: the small immutable value that flows from widgets, URLs or CLI flags into the library."""
+"""The scenario: the one immutable experiment value that pages, URLs, the CLI and the caches share.
+
+A scenario checks its own shape when it is made (known norm, finite budget, seed and test share in range), and
+:meth:`Scenario.validate` checks its names against the registries (data set, model, attack, defence, their
+parameters, the attack's norms), so bad input is refused with one sentence before any work. It round-trips
+through a dict, JSON and a URL query string, ready for a run store.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from qulab.core.registry import InvalidInput, resolve_params
+from qulab.core.registry import InvalidInput, Param, resolve_params
+from qulab.core.threat import NORM_NAMES, NORMS
 
-NORMS = ("inf", "2", "1")
+# Budgets far beyond any useful one, so typos and overflows are refused: 1e4 per feature (L∞), and the L2 and L1
+# lengths of that change on 500 features.
+MAX_EPS = {"inf": 1e4, "2": 1e4 * math.sqrt(500), "1": 1e4 * 500}
+SEED_RANGE = (0, 2**32 - 1)  # what NumPy's and scikit-learn's seeds accept
+UPLOAD_PREFIXES = ("csv:", "upload:")  # data named by a file, not by the registry
+
+Params = tuple[tuple[str, Any], ...]
+_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
+                 "defence_params": "defence"}
+# URL keys of the named entries; the data set's parameters go unprefixed (as links always had them: ?noise=0.3),
+# the others as "model.C", "attack.max_iter", "defence.sigma".
+_QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "eps": "eps", "norm": "norm",
+                "seed": "seed", "test_size": "test_size", "scaling": "scaling", "defence": "defence"}
 
 
 def norm_order(norm: str) -> float:
@@ -15,9 +39,13 @@ def norm_order(norm: str) -> float:
     return float("inf") if norm == "inf" else float(norm)
 
 
-def freeze(params: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+def freeze(params: Mapping[str, Any] | None) -> Params:
     """Parameters as a sorted tuple, so scenarios hash and compare by value."""
     return tuple(sorted((params or {}).items()))
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -32,17 +60,62 @@ class Scenario:
     seed: int = 42
     test_size: float = 0.2
     scaling: str = "none"
-    dataset_params: tuple[tuple[str, Any], ...] = field(default=())
-    model_params: tuple[tuple[str, Any], ...] = field(default=())
-    attack_params: tuple[tuple[str, Any], ...] = field(default=())
+    dataset_params: Params = field(default=())
+    model_params: Params = field(default=())
+    attack_params: Params = field(default=())
+    defence: str | None = None
+    defence_params: Params = field(default=())
 
     def __post_init__(self) -> None:
+        for name in ("dataset", "model", "attack", "scaling"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
+        if self.defence is not None and not isinstance(self.defence, str):
+            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
         if self.norm not in NORMS:
             raise InvalidInput(f"norm must be one of {', '.join(NORMS)}, not {self.norm!r}")
+        if not _real(self.eps) or not math.isfinite(self.eps):
+            raise InvalidInput(f"eps must be a finite number, not {self.eps!r}")
         if self.eps < 0:
             raise InvalidInput(f"eps must be non-negative, not {self.eps}")
-        if not 0 < self.test_size < 1:
-            raise InvalidInput(f"test size must be between 0 and 1, not {self.test_size}")
+        if self.eps > MAX_EPS[self.norm]:
+            raise InvalidInput(f"eps must be at most {MAX_EPS[self.norm]:g} in the {NORM_NAMES[self.norm]} norm, "
+                               f"not {self.eps:g}")
+        low, high = SEED_RANGE
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+        if not _real(self.test_size) or not 0 < self.test_size < 1:
+            raise InvalidInput(f"test size must be between 0 and 1, not {self.test_size!r}")
+        for name in _PARAM_FIELDS:  # in name order, so the same parameters give the same (hashable) scenario
+            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
+
+    # -----------------------------------------------------------------------------------------------------
+    # Against the registries
+
+    def validate(self) -> Scenario:
+        """Check every name and parameter against the registries; one sentence per refusal (InvalidInput)."""
+        from qulab.data.datasets import DATASETS, SCALINGS
+        from qulab.models.registry import MODELS
+        from qulab.threats.evasion.attacks import ATTACKS
+
+        if not self.dataset.startswith(UPLOAD_PREFIXES):  # a file's own columns are checked when it is read
+            data = DATASETS.get(self.dataset)
+            resolve_params(data.params, dict(self.dataset_params), data.label)
+        if self.scaling not in SCALINGS:
+            raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
+        model = MODELS.get(self.model)
+        resolve_params(model.params, dict(self.model_params), model.label)
+        attack = ATTACKS.get(self.attack)
+        reason = attack.threat.norm_reason(self.norm, attack.label)
+        if reason:
+            raise InvalidInput(reason)
+        resolve_params(attack.params, dict(self.attack_params), attack.label)
+        if self.defence is not None:
+            defence = _defences().get(self.defence)
+            resolve_params(defence.params, dict(self.defence_params), defence.label)
+        elif self.defence_params:
+            raise InvalidInput("Defence parameters were given without a defence.")
+        return self
 
     @property
     def data_key(self) -> tuple:
@@ -66,3 +139,154 @@ class Scenario:
 
     def with_eps(self, eps: float) -> Scenario:
         return replace(self, eps=eps)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Round trips: dict, JSON, URL query
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (parameters as dicts), as JSON and a run store keep it."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**plain, **{name: dict(plain[name]) for name in _PARAM_FIELDS}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        """The scenario :meth:`to_dict` wrote; missing fields take their defaults, unknown ones are refused."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"A scenario is a mapping of fields, not {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(f"A scenario has no field {', '.join(map(repr, unknown))}; "
+                               f"its fields are {', '.join(sorted(known))}.")
+        values = dict(data)
+        for name in _PARAM_FIELDS:
+            if name in values:
+                if not isinstance(values[name], Mapping):
+                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
+                values[name] = freeze(values[name])
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Scenario:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
+        return cls.from_dict(data)
+
+    def query_params(self) -> dict[str, str]:
+        """The URL's query parameters: every field that differs from its default, and every named parameter."""
+        defaults = {f.name: f.default for f in fields(self)}
+        query = {key: _text(getattr(self, name)) for key, name in _QUERY_NAMES.items()
+                 if getattr(self, name) != defaults[name]}
+        for name, owner in _PARAM_FIELDS.items():
+            prefix = "" if owner == "dataset" else f"{owner}."
+            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
+        return query
+
+    def to_query(self) -> str:
+        """The URL query string (``data=moons&noise=0.3&attack=pgd&attack.max_iter=10``)."""
+        return urlencode(self.query_params())
+
+    @classmethod
+    def from_query(cls, query: str | Mapping[str, str], strict: bool = True) -> Scenario:
+        """The validated scenario a URL query names; values are parsed by the registries' parameters.
+
+        ``strict=False`` skips keys that belong to nothing here (a page's own keys, another data set's
+        parameters) instead of refusing them.
+        """
+        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(
+            query.items())
+        seen: dict[str, str] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise InvalidInput(f"The query gives {key!r} twice.")
+            seen[key] = value
+        values: dict[str, Any] = {name: seen[key] for key, name in _QUERY_NAMES.items() if key in seen}
+        if isinstance(values.get("dataset"), str) and values["dataset"].startswith("upload:"):
+            raise InvalidInput(f"The data set {values['dataset']!r} is an uploaded file, which a link cannot carry; "
+                               "upload the file again.")
+        values.update({name: _parse_number(seen[key], name) for key, name in _QUERY_NAMES.items()
+                       if name in ("eps", "seed", "test_size") and key in seen})
+        if values.get("defence") == "":
+            values["defence"] = None
+        base = cls(**{k: v for k, v in values.items() if k not in ("eps", "norm")})  # names checked below
+        declared = _declared_params(base.dataset, base.model, base.attack, base.defence)
+        params: dict[str, dict[str, Any]] = {name: {} for name in _PARAM_FIELDS}
+        for key, text in seen.items():
+            if key in _QUERY_NAMES:
+                continue
+            owner, dot, name = key.rpartition(".")
+            field_name = f"{owner or 'dataset'}_params"
+            if field_name not in _PARAM_FIELDS or (dot and owner == "dataset"):
+                if strict:
+                    raise InvalidInput(f"The query has an unknown key {key!r}.")
+                continue
+            label, known = declared[field_name]
+            if name not in known:
+                if strict or dot:
+                    entry = getattr(base, owner or "dataset")
+                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
+                                       f"{entry!r}; its parameters are {', '.join(known) or 'none'}.")
+                continue
+            try:
+                params[field_name][name] = known[name].parse(text) if known[name] else text
+            except InvalidInput as error:
+                raise InvalidInput(f"{label}: {error}") from None
+        scenario = cls(**values, **{name: freeze(given) for name, given in params.items()})
+        return scenario.validate()
+
+
+def _sorted_pairs(name: str, pairs: Any) -> Params:
+    """Parameters as (name, value) pairs in name order; names must be distinct and values hashable."""
+    ok = isinstance(pairs, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                                          for p in pairs)
+    if ok and len({p[0] for p in pairs}) == len(pairs):
+        try:
+            hash(pairs)
+            return tuple(sorted(pairs))
+        except TypeError:
+            pass
+    raise InvalidInput(f"{name} must be distinct (name, value) pairs with plain values, not {pairs!r}.")
+
+
+def _text(value: Any) -> str:
+    """A value as a query string holds it: floats in their shortest exact form, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _parse_number(text: str, name: str) -> Any:
+    try:
+        return int(text) if name == "seed" else float(text)
+    except ValueError:
+        kind = f"a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}" if name == "seed" else "a number"
+        raise InvalidInput(f"The {name.replace('_', ' ')} '{text}' is not {kind}.") from None
+
+
+def _defences() -> Any:
+    """The defence registry, imported only when a scenario names a defence (it pulls in the training code)."""
+    from qulab.defences import DEFENCES
+
+    return DEFENCES
+
+
+def _declared_params(dataset: str, model: str, attack: str,
+                     defence: str | None) -> dict[str, tuple[str, dict[str, Param | None]]]:
+    """Each entry's label and parameters by name (a file's only parameter is its class column, kept as text:
+    None)."""
+    from qulab.data.datasets import DATASETS
+    from qulab.models.registry import MODELS
+    from qulab.threats.evasion.attacks import ATTACKS
+
+    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
+        return entry.label, {p.name: p for p in entry.params}
+
+    return {"dataset_params": (dataset, {"target": None}) if dataset.startswith(UPLOAD_PREFIXES)
+            else of(DATASETS.get(dataset)),
+            "model_params": of(MODELS.get(model)), "attack_params": of(ATTACKS.get(attack)),
+            "defence_params": of(_defences().get(defence)) if defence else ("", {})}

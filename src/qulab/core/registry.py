@@ -6,6 +6,8 @@ attack is one entry, not an edit in every layer.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -59,13 +61,21 @@ class Param:
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
-        """Check a value against the declared range; the message names the range."""
+        """Check a value's type and range (NaN and infinities are refused); the message names the range."""
         if self.kind == "choice":
             if value not in self.choices:
-                raise InvalidInput(f"{self.name} must be one of {', '.join(map(str, self.choices))}")
+                raise InvalidInput(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
             return value
-        out_of_range = (self.low is not None and value < self.low) or (self.high is not None and value > self.high)
-        if self.kind in {"int", "float"} and out_of_range:
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{self.name} must be true or false, not {value!r}")
+            return value
+        whole = self.kind == "int"
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+            raise InvalidInput(f"{self.name} must be a{' whole' if whole else ''} number, not {value!r}")
+        if not math.isfinite(value):
+            raise InvalidInput(f"{self.name} must be a finite number, not {value}")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise InvalidInput(f"{self.name} must be between {self.low} and {self.high}, not {value}")
         return value
 
@@ -110,11 +120,19 @@ class Registry(Generic[EntryT]):
         return len(self._entries)
 
 
-def resolve_params(params: tuple[Param, ...], given: dict[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with the given values, each validated; unknown names are an error."""
+def resolve_params(params: tuple[Param, ...], given: dict[str, Any], owner: str = "") -> dict[str, Any]:
+    """Defaults overlaid with the given values, each validated; unknown names are an error. ``owner`` (an entry's
+    label, e.g. "Projected Gradient Descent") says in the message whose parameters they are."""
     known = {p.name: p for p in params}
     unknown = set(given) - set(known)
+    if unknown and owner:
+        raise InvalidInput(f"{owner} has no parameter {', '.join(map(repr, sorted(unknown)))}; its parameters are "
+                           f"{', '.join(known) or 'none'}.")
     if unknown:
-        raise InvalidInput(f"unknown parameter(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(known) or 'none'}")
-    return {p.name: p.validate(given[p.name]) if p.name in given else p.default for p in params}
+        raise InvalidInput(f"unknown parameter(s) {', '.join(sorted(unknown))}; known: {', '.join(known) or 'none'}")
+    try:
+        return {p.name: p.validate(given[p.name]) if p.name in given else p.default for p in params}
+    except InvalidInput as error:
+        if not owner:
+            raise
+        raise InvalidInput(f"{owner}: {error}") from None

@@ -150,8 +150,9 @@ def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.nd
 
 
 def evaluate(scenario: Scenario) -> AttackOutcome:
-    """The whole flow in one call (the CLI's path; pages cache the steps separately)."""
-    split = prepare_split(scenario)
+    """The whole flow in one call (the CLI's path; pages cache the steps separately); the scenario is checked
+    against the registries first, so a bad one is refused before any data is loaded."""
+    split = prepare_split(scenario.validate())
     return run_attack(scenario, split, fit_model(scenario, split))
 
 

@@ -9,13 +9,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from qulab.core.threat import NORM_NAMES
 from qulab.evaluation.lab import DecisionPlane
 from qulab.figures.codelab import class_colour, sample_indices
 
 if TYPE_CHECKING:  # the figure only reads a sweep's fields; drawing needs no attack library
     from qulab.evaluation.budget import BudgetSweep
-
-NORM_NAMES = {"inf": "L∞", "2": "L2", "1": "L1"}
 
 
 def _discrete_colourscale(n_classes: int) -> list[list]:

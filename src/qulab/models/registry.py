@@ -14,13 +14,15 @@ from sklearn.tree import DecisionTreeClassifier
 
 from qulab.core.registry import Param, Registry
 
-# What an attack may need from a model, from most to least informative.
-LOSS_GRADIENTS = "loss gradients"
-CLASS_GRADIENTS = "class gradients"
-SCORES = "scores"
-DECISIONS = "decisions"
-TREE_STRUCTURE = "the tree's structure"
-GRADIENTS = frozenset({LOSS_GRADIENTS, CLASS_GRADIENTS})
+# What a model exposes to an attacker; the names live with the threat model (re-exported here for callers).
+from qulab.core.threat import (  # noqa: F401
+    CLASS_GRADIENTS,
+    DECISIONS,
+    GRADIENTS,
+    LOSS_GRADIENTS,
+    SCORES,
+    TREE_STRUCTURE,
+)
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
+from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
-from qulab.evaluation.lab import PILOT_POINTS, confidences, decision_plane, gallery_indices
+from qulab.core.registry import InvalidInput
+from qulab.evaluation.lab import PILOT_POINTS, confidences, decision_plane, eps_range, gallery_indices
 from qulab.figures.evasion import build_decision_map, build_image_gallery
 from qulab.threats.evasion.attacks import ATTACKS
 
 RUNS_KEY = "qulab.evaluation.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
 MAX_REMEMBERED_RUNS = 128
+LINK_APPLIED_KEY = "qulab.evaluation.lab.link_applied"  # the link's model and attack are set once per session
 
 st.title("Attack Lab")
 st.markdown("Pick a model and an attack from QuLab's registries, set the budget, and see how much of the test "
@@ -22,6 +27,18 @@ st.markdown("Pick a model and an attack from QuLab's registries, set the budget,
 lab = lw.data_in_use()
 if lab is None:
     st.stop()
+
+# A link that names a model or an attack (?model=torch_mlp&attack=pgd&norm=2&eps=0.5&attack.max_iter=10) sets the
+# page's first choices; its budget and attack settings are the widgets' starting values while that attack is shown.
+link = dc.link()
+if link is not None and not st.session_state.get(LINK_APPLIED_KEY):
+    st.session_state[LINK_APPLIED_KEY] = True
+    if "model" in link.named:
+        st.session_state[lw.MODEL_KEY] = link.scenario.model
+        st.session_state.setdefault(lw.MODEL_PARAMS_KEY, {})[link.scenario.model] = dict(link.scenario.model_params)
+    if "attack" in link.named:
+        st.session_state["al_attack"] = link.scenario.attack
+        st.session_state[f"al_norm_{link.scenario.attack}"] = link.scenario.norm
 
 model_col, attack_col = st.columns(2, gap="large")
 with model_col:
@@ -49,7 +66,14 @@ if reasons[attack_name]:
 with attack_col:
     norm = st.radio("Norm", spec.norms, format_func=lw.norm_label, horizontal=True, key=f"al_norm_{attack_name}",
                     help="The norm the budget is measured in; only the norms this attack supports.")
-    eps = lw.eps_slider(lab, norm, "al_eps")
+    linked = link.scenario if link is not None and "attack" in link.named else None
+    start = linked.eps if linked is not None and linked.norm == norm else None
+    high = eps_range(norm, lab.split.X_test.shape[1]).high
+    if start is not None and start > high:
+        st.error(f"The link's budget {start:g} is beyond this page's {lw.norm_label(norm)} range (at most "
+                 f"{high:g}); the slider starts at its default.", icon=":material/link_off:")
+        start = None
+    eps = lw.eps_slider(lab, norm, "al_eps", start=start)
     if spec.minimal:
         st.caption("A minimal attack looks for the smallest change that flips the prediction; it counts as a "
                    "success only when that change is within epsilon, and a point whose change is larger keeps "
@@ -57,11 +81,18 @@ with attack_col:
     attack_params = {}
     if spec.params:
         with st.expander("Attack settings", expanded=False):
+            given = dict(linked.attack_params) if linked is not None and linked.attack == attack_name else {}
             for param in spec.params:
-                attack_params[param.name] = param_widget(param, key=f"al_{attack_name}_{param.name}")
+                attack_params[param.name] = param_widget(replace(param, default=given.get(param.name, param.default)),
+                                                         key=f"al_{attack_name}_{param.name}")
 
-scenario = lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=attack_name,
-                        eps=eps, norm=norm, attack_params=freeze(attack_params))
+try:  # checked like every experiment, so a refusal shows as its sentence and never runs
+    scenario = lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=attack_name,
+                            eps=eps, norm=norm, attack_params=freeze(attack_params)).validate()
+except InvalidInput as error:
+    st.error(lw.md(str(error)), icon=":material/error:")
+    st.stop()
+dc.sync_link(scenario)
 trained = lw.fitted(lab, scenario)
 if trained is None:
     st.stop()

@@ -22,7 +22,18 @@ import numpy as np
 from qulab.core.experiment import norm_order
 from qulab.core.randomness import seeded_random_state
 from qulab.core.registry import Param, Registry
-from qulab.models.registry import CLASS_GRADIENTS, DECISIONS, LOSS_GRADIENTS, SCORES, TREE_STRUCTURE, ModelSpec
+from qulab.core.threat import (
+    BLACK_BOX,
+    CLASS_GRADIENTS,
+    DECISIONS,
+    LOSS_GRADIENTS,
+    SCORES,
+    TREE_STRUCTURE,
+    WHITE_BOX,
+    ThreatModel,
+    evasion,
+)
+from qulab.models.registry import ModelSpec
 
 # ART's INFO lines (e.g. a "Success rate 0.00%" that FGM always reports) are not for QuLab's users; its warnings
 # are collected per call and shown (art_warnings). ART's NullHandler keeps them off stderr. Progress bars are
@@ -69,9 +80,6 @@ _HINTS = {
 def _hint(message: str) -> str:
     return "".join(f" — {hint}." for key, hint in _HINTS.items() if key in message)
 
-WHITE_BOX = "white-box"
-BLACK_BOX = "black-box"
-EVASION = "evasion"
 BLACK_BOX_SUGGESTION = "try HopSkipJump, Boundary or ZOO, which only query the model"
 
 
@@ -83,12 +91,9 @@ class AttackSpec:
     label: str
     description: str
     build: Callable[..., Any]
-    knowledge: str
-    needs: frozenset[str]
-    norms: tuple[str, ...]
+    threat: ThreatModel
     minimal: bool = False
     targeted: bool = False
-    nist: str = EVASION
     params: tuple[Param, ...] = field(default=())
     needs_neural_images: bool = False
     needs_neural: bool = False
@@ -103,6 +108,23 @@ class AttackSpec:
 
     def draws_globally(self, params: Mapping[str, Any]) -> bool:
         return self.global_draws(params) if callable(self.global_draws) else self.global_draws
+
+    @property
+    def knowledge(self) -> str:
+        return self.threat.knowledge
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What the attacker must be able to get from the model."""
+        return self.threat.access
+
+    @property
+    def norms(self) -> tuple[str, ...]:
+        return self.threat.norms
+
+    @property
+    def nist(self) -> str:
+        return self.threat.nist_class
 
     @property
     def access(self) -> str:
@@ -328,35 +350,35 @@ _CW_PARAMS = _optimiser_params(search_steps=3, max_iter=10, initial_const=10.0)
 for spec in (
     AttackSpec("fgm", "Fast Gradient Method",
                "One step of size epsilon along the sign (L∞) or the direction (L2, L1) of the loss gradient.",
-               _fgm, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"), rescalable=True,
+               _fgm, evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf", "2", "1")), rescalable=True,
                reference="Goodfellow et al., 2015, https://arxiv.org/abs/1412.6572"),
     AttackSpec("pgd", "Projected Gradient Descent",
                "Many small FGM steps, each projected back into the epsilon ball: the standard strong attack.",
-               _pgd, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2", "1"),
+               _pgd, evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf", "2", "1")),
                params=(_ITERATIONS, _STEP, Param("num_random_init", "Random starts", 0,
                                                  "Runs from random points in the epsilon ball (0 = start at the "
                                                  "clean point); the strongest run is kept.", 0, 10)),
                global_draws=lambda params: params.get("num_random_init", 0) > 0,
                reference="Madry et al., 2018, https://arxiv.org/abs/1706.06083"),
     AttackSpec("bim", "Basic Iterative Method",
-               "Iterated FGM (L∞) with small steps, clipped to the epsilon box.", _bim, WHITE_BOX,
-               frozenset({LOSS_GRADIENTS}), ("inf",),
+               "Iterated FGM (L∞) with small steps, clipped to the epsilon box.", _bim,
+               evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf",)),
                params=(_ITERATIONS, Param("step_fraction", "Step size (fraction of epsilon)", 0.1,
                                           "Each iteration moves by this fraction of epsilon.", 0.01, 1.0, 0.01)),
                reference="Kurakin et al., 2017, https://arxiv.org/abs/1607.02533"),
     AttackSpec("deepfool", "DeepFool",
                "Linearises the model around the point and steps to the nearest boundary, repeatedly.",
-               _deepfool, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("2",), minimal=True,
+               _deepfool, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("2",)), minimal=True,
                params=(Param("max_iter", "Iterations", 50, "Linearisation steps per point.", 1, 500),
                        Param("overshoot", "Overshoot", 0.02, "How far past the boundary to step.", 0.0, 1.0, 0.01)),
                reference="Moosavi-Dezfooli et al., 2016, https://arxiv.org/abs/1511.04599"),
     AttackSpec("cw_l2", "Carlini–Wagner L2",
                "Optimises the smallest L2 perturbation that changes the class, trading size against success.",
-               _cw_l2, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("2",), minimal=True, params=_CW_PARAMS,
+               _cw_l2, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("2",)), minimal=True, params=_CW_PARAMS,
                reference="Carlini & Wagner, 2017, https://arxiv.org/abs/1608.04644"),
     AttackSpec("cw_linf", "Carlini–Wagner L∞",
-               "The Carlini–Wagner optimisation with an L∞ penalty.", _cw_linf, WHITE_BOX,
-               frozenset({CLASS_GRADIENTS}), ("inf",), minimal=True,
+               "The Carlini–Wagner optimisation with an L∞ penalty.", _cw_linf,
+               evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("inf",)), minimal=True,
                params=(_CONFIDENCE, _LEARNING_RATE,
                        Param("max_iter", "Iterations", 10, "Optimiser steps per constant.", 1, 1000),
                        Param("initial_const", "Initial trade-off constant", 1.0,
@@ -364,53 +386,53 @@ for spec in (
                reference="Carlini & Wagner, 2017, https://arxiv.org/abs/1608.04644"),
     AttackSpec("elastic_net", "Elastic-Net (EAD)",
                "Carlini–Wagner with an L1 + L2 penalty: sparse perturbations that change few features.",
-               _elastic_net, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("1",), minimal=True,
+               _elastic_net, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("1",)), minimal=True,
                params=(Param("beta", "L1 weight β", 0.001, "Larger β gives sparser perturbations.", 0.0, 1.0, 0.001),
                        *_optimiser_params(search_steps=3, max_iter=20, initial_const=1.0)[1:]),
                reference="Chen et al., 2018, https://arxiv.org/abs/1709.04114"),
     AttackSpec("jsma", "Saliency Map (JSMA)",
                "Changes the few features whose gradients most favour another class (an L0 attack).",
-               _jsma, WHITE_BOX, frozenset({CLASS_GRADIENTS}), ("1",), minimal=True, labels="none", needs_bounds=True,
+               _jsma, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("1",)), minimal=True, labels="none", needs_bounds=True,
                params=(Param("theta", "Change per feature θ", 0.1, "How much each chosen feature moves.", 0.01, 1.0),
                        Param("gamma", "Share of features γ", 1.0, "Largest share of features it may change.",
                              0.01, 1.0, 0.01)),
                reference="Papernot et al., 2016, https://arxiv.org/abs/1511.07528"),
     AttackSpec("universal", "Universal Perturbation",
                "One single perturbation, within epsilon, that fools the model on as many inputs as possible.",
-               _universal, WHITE_BOX, frozenset({LOSS_GRADIENTS}), ("inf", "2"), global_draws=True,
+               _universal, evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf", "2")), global_draws=True,
                params=(Param("max_iter", "Passes", 10, "Passes over the data to build the perturbation.", 1, 50),
                        Param("delta", "Target error", 0.2, "Stop when the fooling rate reaches 1 − δ.", 0.0, 1.0)),
                reference="Moosavi-Dezfooli et al., 2017, https://arxiv.org/abs/1610.08401"),
     AttackSpec("hop_skip_jump", "HopSkipJump",
                "Decision-based: walks along the boundary using only the predicted labels.", _hop_skip_jump,
-               BLACK_BOX, frozenset({DECISIONS}), ("2", "inf"), minimal=True, global_draws=True,
+               evasion(BLACK_BOX, DECISIONS, norms=("2", "inf")), minimal=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 20, "Boundary walks per point.", 1, 200),
                        Param("max_eval", "Queries per gradient estimate", 1000, "More queries, better estimates.",
                              100, 10000, 100), _INIT_SIZE),
                reference="Chen et al., 2020, https://arxiv.org/abs/1904.02144"),
     AttackSpec("boundary", "Boundary Attack",
                "Decision-based: starts from a misclassified point and shrinks the distance by random walks.",
-               _boundary, BLACK_BOX, frozenset({DECISIONS}), ("2",), minimal=True, global_draws=True,
+               _boundary, evasion(BLACK_BOX, DECISIONS, norms=("2",)), minimal=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 50, "Random-walk steps per point.", 10, 5000, 10), _INIT_SIZE),
                reference="Brendel et al., 2018, https://arxiv.org/abs/1712.04248"),
     AttackSpec("zoo", "ZOO",
                "Score-based: Carlini–Wagner with gradients estimated by finite differences of the scores.",
-               _zoo, BLACK_BOX, frozenset({SCORES}), ("2",), minimal=True, global_draws=True,
+               _zoo, evasion(BLACK_BOX, SCORES, norms=("2",)), minimal=True, global_draws=True,
                params=_optimiser_params(search_steps=1, max_iter=100, initial_const=10.0),
                reference="Chen et al., 2017, https://arxiv.org/abs/1708.03999"),
     AttackSpec("square", "Square Attack",
-               "Score-based random search over square patches of the image.", _square, BLACK_BOX,
-               frozenset({SCORES}), ("inf", "2"), needs_neural_images=True, global_draws=True,
+               "Score-based random search over square patches of the image.", _square,
+               evasion(BLACK_BOX, SCORES, norms=("inf", "2")), needs_neural_images=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 100, "Random-search steps.", 1, 5000),),
                reference="Andriushchenko et al., 2020, https://arxiv.org/abs/1912.00049"),
     AttackSpec("decision_tree", "Decision Tree Attack",
                "Follows the tree to the nearest leaf of another class and moves just past its thresholds.",
-               _decision_tree, WHITE_BOX, frozenset({TREE_STRUCTURE}), ("1",), minimal=True, labels="none",
+               _decision_tree, evasion(WHITE_BOX, TREE_STRUCTURE, norms=("1",)), minimal=True, labels="none",
                params=(Param("offset", "Offset", 0.001, "How far past each threshold to move.", 0.0001, 0.1),),
                reference="Papernot et al., 2016, https://arxiv.org/abs/1605.07277"),
     AttackSpec("auto_attack", "AutoAttack (AutoPGD)",
                "A parameter-free ensemble of AutoPGD with cross-entropy and DLR losses.", _auto_attack,
-               WHITE_BOX, frozenset({LOSS_GRADIENTS, SCORES}), ("inf", "2"), min_classes=3, needs_neural=True,
+               evasion(WHITE_BOX, LOSS_GRADIENTS, SCORES, norms=("inf", "2")), min_classes=3, needs_neural=True,
                global_draws=True,
                params=(Param("max_iter", "Iterations", 10, "AutoPGD steps per attack.", 1, 100),),
                reference="Croce & Hein, 2020, https://arxiv.org/abs/2003.01690"),

@@ -1,0 +1,73 @@
+"""Links into the Attack Lab: a link names an experiment (read through Scenario.from_query); each part the link
+cannot use is shown as one error sentence and the page goes on with the rest (issue 11, point 7)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from qulab.core.experiment import Scenario
+from qulab.evaluation.pipeline import evaluate
+
+PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "attack_lab.py"
+
+
+def open_with(query: dict[str, str]) -> AppTest:
+    app = AppTest.from_file(str(PAGE), default_timeout=180)
+    app.query_params.update(query)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def shown(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def expected(scenario: Scenario) -> dict[str, str]:
+    summary = evaluate(scenario).summary()
+    return {"Clean accuracy": f"{summary['clean_accuracy']:.3f}",
+            "Adversarial accuracy": f"{summary['adversarial_accuracy']:.3f}",
+            "Predictions flipped": f"{summary['flipped']} of {summary['n_test']}"}
+
+
+def test_a_link_sets_the_attack_lab_experiment():
+    scenario = Scenario(dataset="moons", attack="pgd", norm="2", eps=0.5, attack_params=(("max_iter", 7),))
+    app = open_with(scenario.query_params())
+    assert not app.error
+    assert app.selectbox(key="al_attack").value == "pgd" and app.radio(key="al_norm_pgd").value == "2"
+    assert app.slider(key="al_eps_2").value == pytest.approx(0.5)
+    assert app.slider(key="al_pgd_max_iter").value == 7
+    metrics = shown(app)
+    assert {k: metrics[k] for k in expected(scenario)} == expected(scenario)
+    # the page writes its experiment back, so the URL stays a link to what is shown
+    assert Scenario.from_query(dict(app.query_params)) == Scenario.from_query(
+        {**scenario.query_params(), "model.C": "1.0", "attack.step_fraction": "0.25"})
+    app.selectbox(key="al_attack").set_value("fgm").run()
+    assert not any(key.startswith("attack") or key in ("norm", "eps") for key in app.query_params)
+
+
+@pytest.mark.parametrize(("query", "sentences"), [
+    ({"seed": "-1", "attack": "bim", "norm": "2"},
+     ["The seed must be a whole number from 0 to 4294967295, not -1.",
+      "Basic Iterative Method works in the L∞ norm only, not L2."]),
+    ({"attack": "pgd", "attack.step_fraction": "nan"},
+     ["Projected Gradient Descent: step_fraction must be a finite number, not nan"]),
+    ({"model": "nope"}, ["unknown model 'nope'; choose from logistic_regression"]),
+], ids=["seed-and-norm", "nan-parameter", "unknown-model"])
+def test_a_bad_link_shows_one_sentence_per_refused_part_and_runs_the_rest(query, sentences):
+    app = open_with(query)
+    errors = [e.value for e in app.error]
+    assert len(errors) == len(sentences)
+    for sentence, error in zip(sentences, errors, strict=True):
+        assert error.startswith(sentence) and "\n" not in error
+    # the refused parts fall back to the defaults: the default experiment's numbers
+    metrics = shown(app)
+    assert {k: metrics[k] for k in expected(Scenario())} == expected(Scenario())
+
+
+def test_a_budget_beyond_the_slider_is_refused_with_its_range():
+    app = open_with({"attack": "fgm", "eps": "3"})
+    assert [e.value for e in app.error] == [
+        "The link's budget 3 is beyond this page's L∞ range (at most 0.5); the slider starts at its default."]
+    assert app.slider(key="al_eps_inf").value == pytest.approx(0.1)
