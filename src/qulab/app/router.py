@@ -41,11 +41,8 @@ def main() -> None:
     navigation = sections()
     current = st.navigation(navigation, position="hidden")
     sidebar(navigation)
-    # `finally`: a page that stops early (st.stop) to wait for a button has been drawn too.
-    try:
-        current.run()
-    finally:
-        warm_up.start()
+    warm_up.start()
+    current.run()
 
 
 if __name__ == "__main__":
