@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-slow lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ run: $(VENV)/.app-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -ra
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -ra -m "not slow"
+
+# The heavy checks `make test` leaves out (pytest marker `slow`): the browser benchmarks run end to end.
+test-slow: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -ra -m slow
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

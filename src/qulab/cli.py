@@ -28,7 +28,6 @@ from typing import Any, NoReturn
 from qulab.core.experiment import NORMS, Scenario, freeze
 from qulab.core.registry import InvalidInput, Param
 from qulab.data.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
-from qulab.data.upload import DataError
 from qulab.models.registry import MODELS, ModelSpec
 from qulab.threats.evasion.attacks import ATTACKS, AttackSpec
 
@@ -256,7 +255,7 @@ def _csv_path(text: str, flag: str) -> str:
 def _propose_target(path: str) -> str:
     """The class column the upload page would propose, for csv data given without --target."""
     from qulab.data.datasets import read_csv_bytes
-    from qulab.data.upload import parse_csv, propose_target
+    from qulab.data.upload import DataError, parse_csv, propose_target
 
     data = read_csv_bytes(path)
     try:
@@ -516,6 +515,13 @@ def _app(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors that end in one line and exit 2 (evaluated when one is raised). DataError lives with the upload
+    validator and pandas, which only commands reading a CSV import, so `list` does not load them."""
+    upload = sys.modules.get("qulab.data.upload")
+    return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
+
+
 COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
 
 
@@ -523,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, InvalidInput, DataError) as error:
+    except _user_errors() as error:
         message = error.args[0] if error.args else str(error)
         print(f"qulab: error: {' '.join(str(message).split())}", file=sys.stderr)
         return 2

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).parent / "pages"
+from qulab.app import warm_up
 
+PAGES = Path(__file__).parent / "pages"
 
 
 def sections() -> dict[str, list[st.Page]]:
@@ -24,22 +25,24 @@ def sections() -> dict[str, list[st.Page]]:
     }
 
 
+def sidebar(navigation: dict[str, list[st.Page]]) -> None:
+    """Title, caption and page links, drawn before the page so they show while it computes."""
+    with st.sidebar:
+        st.title("QuLab")
+        st.caption("An interactive lab for adversarial machine learning")
+        for section, pages in navigation.items():
+            st.subheader(section, divider="gray")
+            for page in pages:
+                st.page_link(page)
+
+
 def main() -> None:
     st.set_page_config(page_title="QuLab", page_icon=":material/shield:", layout="wide")
     navigation = sections()
     current = st.navigation(navigation, position="hidden")
-    # The sidebar is drawn after the page, so a rerun (an epsilon move) sends the page's changed elements first;
-    # `finally` keeps it there when a page stops early (st.stop) to wait for a button.
-    try:
-        current.run()
-    finally:
-        with st.sidebar:
-            st.title("QuLab")
-            st.caption("An interactive lab for adversarial machine learning")
-            for section, pages in navigation.items():
-                st.subheader(section, divider="gray")
-                for page in pages:
-                    st.page_link(page)
+    sidebar(navigation)
+    warm_up.start()
+    current.run()
 
 
 if __name__ == "__main__":

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.datasets import (
-    load_breast_cancer,
-    load_digits,
-    load_iris,
-    load_wine,
-    make_blobs,
-    make_circles,
-    make_classification,
-    make_moons,
-)
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from qulab.core.registry import InvalidInput, Param, Registry, resolve_params
-from qulab.data.upload import UPLOAD_LIMITS, DataError, TabularData, load_csv
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from qulab.data.upload import TabularData
+
+# scikit-learn, pandas and the upload validator are imported where data is made, so reading the catalogue
+# (`qulab list`, the app's first paint) does not pay for them.
 
 SCALINGS = ("none", "minmax", "standard")
 
@@ -95,6 +90,8 @@ DATASETS: Registry[DatasetSpec] = Registry("data set")
 
 def make_codelab_classification(n_samples: int = 1000, seed: int = 42) -> Dataset:
     """The codelab's Attack Demo data: two informative features X1, X2 and two classes."""
+    from sklearn.datasets import make_classification
+
     X, y = make_classification(n_samples=n_samples, n_features=2, n_informative=2, n_redundant=0,
                                n_clusters_per_class=1, class_sep=1.0, random_state=seed)
     return Dataset(X=X.astype(np.float64), y=y.astype(np.int64), feature_names=("X1", "X2"),
@@ -118,10 +115,48 @@ def _from_bunch(bunch, class_names=None) -> Dataset:
 
 def _digits(seed: int = 42) -> Dataset:
     """8×8 grey images of the digits 0–9, pixels scaled from 0–16 into [0, 1]."""
+    from sklearn.datasets import load_digits
+
     bunch = load_digits()
     return Dataset(X=bunch.data / 16.0, y=bunch.target.astype(np.int64),
                    feature_names=tuple(f"pixel {r},{c}" for r in range(8) for c in range(8)),
                    class_names=tuple(str(d) for d in range(10)), clip_values=(0.0, 1.0), image_shape=(8, 8))
+
+
+def _breast_cancer(seed: int = 42) -> Dataset:
+    from sklearn.datasets import load_breast_cancer
+
+    return _from_bunch(load_breast_cancer())
+
+
+def _wine(seed: int = 42) -> Dataset:
+    from sklearn.datasets import load_wine
+
+    return _from_bunch(load_wine())
+
+
+def _iris(seed: int = 42) -> Dataset:
+    from sklearn.datasets import load_iris
+
+    return _from_bunch(load_iris())
+
+
+def _moons(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_moons
+
+    return make_moons(n, noise=noise, random_state=seed)
+
+
+def _circles(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_circles
+
+    return make_circles(n, noise=noise, factor=0.5, random_state=seed)
+
+
+def _blobs(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(n, centers=3, cluster_std=0.5 + 5 * noise, random_state=seed)
 
 
 def _toy(maker: Callable[..., tuple[np.ndarray, np.ndarray]], n_classes: int = 2) -> Callable[..., Dataset]:
@@ -140,23 +175,22 @@ def _toy_params(noise_help: str) -> tuple[Param, ...]:
 for spec in (
     DatasetSpec("breast_cancer", "Breast cancer (Wisconsin)",
                 "569 tumours, 30 measurements of cell nuclei, malignant vs benign (scikit-learn).",
-                lambda seed=42: _from_bunch(load_breast_cancer())),
+                _breast_cancer),
     DatasetSpec("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
-                lambda seed=42: _from_bunch(load_wine())),
+                _wine),
     DatasetSpec("iris", "Iris", "150 flowers, 4 measurements in cm, 3 species (scikit-learn).",
-                lambda seed=42: _from_bunch(load_iris())),
+                _iris),
     DatasetSpec("digits", "Digits (8×8 images)",
                 "1,797 handwritten digits as 8×8 grey images, pixels in [0, 1], 10 classes (scikit-learn).",
                 _digits),
     DatasetSpec("moons", "Two moons (toy)", "Two interleaving half circles, as in TensorFlow Playground.",
-                _toy(lambda n, noise, seed: make_moons(n, noise=noise, random_state=seed)),
+                _toy(_moons),
                 _toy_params("Standard deviation of the Gaussian noise added to the points.")),
     DatasetSpec("circles", "Circles (toy)", "A small circle inside a large one: not linearly separable.",
-                _toy(lambda n, noise, seed: make_circles(n, noise=noise, factor=0.5, random_state=seed)),
+                _toy(_circles),
                 _toy_params("Standard deviation of the Gaussian noise added to the points.")),
     DatasetSpec("blobs", "Blobs (toy)", "Three Gaussian clusters; more noise makes them overlap.",
-                _toy(lambda n, noise, seed: make_blobs(n, centers=3, cluster_std=0.5 + 5 * noise,
-                                                       random_state=seed), n_classes=3),
+                _toy(_blobs, n_classes=3),
                 _toy_params("Spread of each cluster (0 = tight, 1 = heavily overlapping).")),
 ):
     DATASETS.register(spec)
@@ -187,6 +221,8 @@ def read_csv_bytes(path: str) -> bytes:
     """A CSV file's bytes, after the checks an upload gets (it exists, it is within the size limit)."""
     from pathlib import Path
 
+    from qulab.data.upload import UPLOAD_LIMITS
+
     file = Path(path)
     if not file.is_file():
         raise InvalidInput(f"no CSV file at {path!r}")
@@ -197,6 +233,8 @@ def read_csv_bytes(path: str) -> bytes:
 
 def read_csv_file(path: str, target: str | None = None) -> TabularData:
     """A CSV from disk through the same validator as uploads, with the same messages."""
+    from qulab.data.upload import DataError, load_csv
+
     data = read_csv_bytes(path)
     try:
         return load_csv(data, target)
@@ -216,6 +254,9 @@ def split_dataset(data: Dataset, test_size: float, seed: int, scaling: str = "no
     """Stratified split; the scaler sees the training part only, and the clip range follows the scaling."""
     if scaling not in SCALINGS:
         raise InvalidInput(f"scaling must be one of {', '.join(SCALINGS)}, not {scaling!r}")
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
     X_train, X_test, y_train, y_test = train_test_split(
         data.X, data.y, test_size=test_size, random_state=seed, stratify=data.y)
     if scaling != "none":
@@ -229,6 +270,8 @@ def split_dataset(data: Dataset, test_size: float, seed: int, scaling: str = "no
 
 def make_overview_frame(n_rows: int = 100, seed: int = 42, start: str = "2024-01-01") -> pd.DataFrame:
     """The codelab's Data Overview table: Y follows X plus noise, Category is X's sign, Time is daily."""
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 1.0, n_rows)
     y = 2.0 * x + rng.normal(0.0, 0.5, n_rows)

@@ -7,10 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import SVC, LinearSVC
-from sklearn.tree import DecisionTreeClassifier
 
 from qulab.core.registry import Param, Registry
 
@@ -55,7 +51,7 @@ C_PARAM = Param("C", "Inverse regularisation C", 1.0,
                 "Smaller C means a stronger penalty and a simpler model.", 0.001, 1000.0)
 
 
-def _svc_wrap(estimator: SVC, clip_values: tuple[float, float] | None) -> Any:
+def _svc_wrap(estimator: Any, clip_values: tuple[float, float] | None) -> Any:
     """scikit-learn 1.9's default probability='deprecated' is truthy, so ART would call the missing
     predict_proba and crash; passing probability=False instead warns of the deprecation. A fitted SVC without
     probabilities is what it is, so say so to ART."""
@@ -63,6 +59,43 @@ def _svc_wrap(estimator: SVC, clip_values: tuple[float, float] | None) -> Any:
 
     estimator.probability = False
     return ScikitlearnSVC(model=estimator, clip_values=clip_values)
+
+
+# Builders import scikit-learn when a model is built, so reading the catalogue (`qulab list`) stays light.
+def _logistic_regression(C: float = 1.0, seed: int = 0) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=5000, random_state=seed)
+
+
+def _linear_svm(C: float = 1.0, seed: int = 0) -> Any:
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=C, max_iter=20_000, random_state=seed)
+
+
+def _rbf_svm(C: float = 1.0, seed: int = 0) -> Any:
+    from sklearn.svm import SVC
+
+    return SVC(C=C, random_state=seed)
+
+
+def _decision_tree(max_depth: int = 0, seed: int = 0) -> Any:
+    from sklearn.tree import DecisionTreeClassifier
+
+    return DecisionTreeClassifier(max_depth=max_depth or None, random_state=seed)
+
+
+def _random_forest(n_estimators: int = 100, seed: int = 0) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=n_estimators, random_state=seed)
+
+
+def _gradient_boosting(n_estimators: int = 100, seed: int = 0) -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(n_estimators=n_estimators, random_state=seed)
 
 
 def _torch_wrap(estimator: Any, clip_values: tuple[float, float] | None) -> Any:
@@ -88,31 +121,30 @@ ALL_ACCESS = frozenset({LOSS_GRADIENTS, CLASS_GRADIENTS, SCORES, DECISIONS})
 for spec in (
     ModelSpec("logistic_regression", "Logistic regression", "linear",
               "A linear model of the log-odds; its decision boundary is a hyperplane.",
-              lambda C=1.0, seed=0: LogisticRegression(C=C, max_iter=5000, random_state=seed),
+              _logistic_regression,
               ALL_ACCESS, (C_PARAM,), linear=True),
     ModelSpec("linear_svm", "Linear SVM", "linear",
               "A maximum-margin hyperplane (one-vs-rest for several classes); it outputs decisions, not "
               "probabilities.",
-              lambda C=1.0, seed=0: LinearSVC(C=C, max_iter=20_000, random_state=seed),
+              _linear_svm,
               GRADIENTS | {DECISIONS}, (C_PARAM,), linear=True),
     ModelSpec("rbf_svm", "RBF SVM", "kernel",
               "A support-vector machine with a Gaussian kernel: curved boundaries; decisions only.",
-              lambda C=1.0, seed=0: SVC(C=C, random_state=seed), GRADIENTS | {DECISIONS}, (C_PARAM,),
+              _rbf_svm, GRADIENTS | {DECISIONS}, (C_PARAM,),
               wrap=_svc_wrap),
     ModelSpec("decision_tree", "Decision tree", "tree",
               "Axis-aligned splits; piecewise constant, so it has no gradients.",
-              lambda max_depth=0, seed=0: DecisionTreeClassifier(max_depth=max_depth or None, random_state=seed),
+              _decision_tree,
               frozenset({SCORES, DECISIONS, TREE_STRUCTURE}),
               (Param("max_depth", "Maximum depth", 0, "0 grows the tree until its leaves are pure.", 0, 30),)),
     ModelSpec("random_forest", "Random forest", "ensemble",
               "An average of decision trees on bootstrap samples; no gradients.",
-              lambda n_estimators=100, seed=0: RandomForestClassifier(n_estimators=n_estimators, random_state=seed),
+              _random_forest,
               frozenset({SCORES, DECISIONS}),
               (Param("n_estimators", "Trees", 100, "How many trees to average.", 5, 500, 5),)),
     ModelSpec("gradient_boosting", "Gradient boosting", "ensemble",
               "Trees fitted one after another to the previous ones' errors; no gradients.",
-              lambda n_estimators=100, seed=0: GradientBoostingClassifier(n_estimators=n_estimators,
-                                                                           random_state=seed),
+              _gradient_boosting,
               frozenset({SCORES, DECISIONS}),
               (Param("n_estimators", "Boosting rounds", 100, "How many trees to add in sequence.", 5, 500, 5),)),
     ModelSpec("torch_mlp", "Neural network (PyTorch MLP)", "neural",
