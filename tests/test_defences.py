@@ -417,3 +417,32 @@ def test_a_kept_baseline_gives_the_same_numbers_as_a_fresh_evaluation():
             k: v for k, v in fresh.items() if k not in timings}
     with pytest.raises(ValueError, match="another scenario"):
         evaluate_defence(cancer(), "gaussian_noise", baseline=baseline)
+
+
+def test_page_evaluates_an_uploaded_train_file_on_an_uploaded_test_file():
+    """Upload a training file on the Data Sets page, then the test file on the Defences page: the evaluation runs
+    on exactly the test file's 40 rows, with the library's numbers for a split made from the same arrays."""
+    from own_files import TEST, TRAIN, csv_bytes, dataset
+
+    from qulab.evaluation.pipeline import split_with_test_set
+
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240).run()
+    app.switch_page("src/qulab/app/pages/data_sets.py").run()
+    app.radio(key="ds_source").set_value("upload").run()
+    app.file_uploader(key="ds_file").upload("train.csv", csv_bytes(TRAIN), "text/csv").run()
+    assert app.session_state["qulab.data.choice"].name.startswith("upload:")
+    app.switch_page("src/qulab/app/pages/defences.py").run()
+    assert not app.exception, app.exception
+    app.file_uploader(key="def_test_file").upload("test.csv", csv_bytes(TEST), "text/csv").run()
+    assert not app.exception and not app.error, (app.exception, app.error)
+    assert any("Test set: **test.csv** (40 rows)" in caption.value for caption in app.caption)
+    app.button(key="def_run").click().run()
+    assert not app.exception and not app.error, (app.exception, app.error)
+    assert any("on 40 held-out test points" in caption.value for caption in app.caption)
+    direct = evaluate_defence(Scenario(dataset="csv:train.csv", attack="pgd", eps=0.1), "adversarial_training",
+                              split=split_with_test_set(dataset(TRAIN), dataset(TEST), "none", 42))
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Clean accuracy"] == f"{direct.clean_defended:.3f}"
+    assert metrics["Robust accuracy"] == f"{direct.robust_defended:.3f}"
+    assert metrics["Exact robust accuracy"] == f"{direct.exact_defended:.3f}"
+    assert metrics["Undefended robust"] == f"{direct.robust_undefended:.3f}"
