@@ -157,16 +157,12 @@ def test_adversarial_training_of_logistic_regression_nears_the_closed_form_worst
     """Measured: the true minimum is 0.5356; QuLab's trainer (L-BFGS on the non-smooth ‖w‖₁, 100 iterations at the
     default 20 epochs) stops at 0.5606 (0.5446 at any larger budget), which costs one test point of clean and of
     exact robust accuracy (0.939 / 0.746 against the optimum's 0.947 / 0.754)."""
-    import torch
+    from qulab.models.torch_nets import one_torch_thread
 
     split, _ = _cancer_lr()
     objective, minimum, w_best, b_best = _worst_case_optimum(split.X_train, split.y_train, 0.1)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the evaluation
-    try:
-        ours = robust_logistic_regression(split.X_train, split.y_train, eps=0.1, norm="inf", max_iter=100, seed=42)
-    finally:
-        torch.set_num_threads(previous)
+    with one_torch_thread():  # as in the evaluation
+        ours = robust_logistic_regression(split.X_train, split.y_train, eps=0.1, norm="inf", max_iter=100)
     w, b = ours.coef_[0], ours.intercept_[0]
     assert minimum - 1e-9 <= objective(w, b) <= minimum + 0.03
 
