@@ -26,6 +26,8 @@ CASES = [
     (Scenario(model="logistic_regression", **CANCER), ("adversarial_training", "naive_augmentation",
                                                         "feature_squeezing", "gaussian_noise")),
     (Scenario(model="torch_mlp", **CANCER), ("adversarial_training", "naive_augmentation", "randomized_smoothing")),
+    # The RBF SVM exposes gradients, so the sanitisers and naive augmentation run on it (the hand-kept list missed it).
+    (Scenario(model="rbf_svm", **CANCER), ("naive_augmentation", "feature_squeezing", "gaussian_noise")),
     (Scenario(model="torch_cnn", **DIGITS), ("adversarial_training", "spatial_smoothing", "jpeg_compression",
                                              "randomized_smoothing")),
 ]

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from own_files import TEST, TRAIN, csv_bytes, dataset
 
 from qulab import cli
 from qulab.core.experiment import Scenario
@@ -68,31 +69,13 @@ def test_defence_errors_are_one_line(capsys, argv, fragment):
 # Your own train and test files
 
 
-def _write(path, X, labels):
-    lines = ["f1,f2,f3,label"] + [",".join([*(f"{v:.17g}" for v in row), label]) for row, label in zip(X, labels,
-                                                                                                       strict=True)]
-    path.write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture(scope="module")
 def own_files(tmp_path_factory):
-    """Two small CSV files (80 training rows, 40 test rows) and the same arrays as data sets."""
-    import numpy as np
-
-    from qulab.data.datasets import Dataset
-
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 3)) * [1.0, 2.0, 0.5] + [0.0, 5.0, -1.0]
-    y = (X[:, 0] + 0.5 * X[:, 1] - 2.5 + rng.normal(0, 0.5, 120) > 0).astype(np.int64)
-    names = np.array(["benign", "malignant"])
+    """The two CSV files on disk, and the same arrays as data sets."""
     folder = tmp_path_factory.mktemp("own")
-    _write(folder / "train.csv", X[:80], names[y[:80]])
-    _write(folder / "test.csv", X[80:], names[y[80:]])
-
-    def data(rows):
-        return Dataset(X=X[rows], y=y[rows], feature_names=("f1", "f2", "f3"), class_names=tuple(names))
-
-    return folder, data(slice(0, 80)), data(slice(80, 120))
+    (folder / "train.csv").write_bytes(csv_bytes(TRAIN))
+    (folder / "test.csv").write_bytes(csv_bytes(TEST))
+    return folder, dataset(TRAIN), dataset(TEST)
 
 
 @pytest.mark.parametrize("defence, attack, flags", [

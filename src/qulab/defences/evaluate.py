@@ -181,8 +181,8 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
     elif split is None:
         split = prepare_split(scenario, data)
     images = split.image_shape is not None
-    known_range = split.clip_values is not None or split.scaling == "minmax"
-    reason = defence.unsupported_reason(model, images=images, known_range=known_range) or defence.attack_reason(attack)
+    reason = (defence.unsupported_reason(model, images=images, known_range=split.known_range)
+              or defence.attack_reason(attack))
     if reason is not None:
         raise InvalidInput(reason)
     attack_params = _checked_attack(scenario, split)

@@ -12,7 +12,8 @@ from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
-from qulab.data.datasets import in_known_range
+from qulab.data.datasets import Split, dataset_from_table, in_known_range
+from qulab.data.upload import DataError
 from qulab.defences import (
     DEFENCES,
     Baseline,
@@ -23,6 +24,7 @@ from qulab.defences import (
     evaluate_defence,
     undefended_baseline,
 )
+from qulab.evaluation.pipeline import split_with_test_set
 from qulab.figures.defences import build_certified_radius_figure, build_defence_curves_figure
 from qulab.models.registry import MODELS
 from qulab.threats.evasion.attacks import ATTACKS
@@ -63,6 +65,32 @@ except Exception as error:  # an upload that is gone, a file that no longer pars
     st.stop()
 images = data.image_shape is not None
 known_range = in_known_range(data, choice.scaling)
+
+
+def own_test_split() -> tuple[Split, str] | None:
+    """For an uploaded training file: the split with the user's own test file (the scaler fitted on the training
+    file only) and the test file's name in scenarios (by content); None for the random split."""
+    test_file = st.file_uploader(
+        "Your own test file (optional)", type=["csv", "tsv", "txt"], key="def_test_file",
+        help="The same feature columns and class column as the uploaded training file; it replaces the random "
+             "split, so every model is trained on the whole training file and evaluated on this one. Kept in this "
+             "browser session's memory only.")
+    if test_file is None:
+        return None
+    entry = dc.receive_upload(test_file.name, test_file.getvalue())
+    try:
+        test = dataset_from_table(entry.table(dict(choice.params)["target"]))
+        split = split_with_test_set(data, test, choice.scaling, choice.seed)
+    except (DataError, InvalidInput) as error:
+        st.error(f"The test file cannot be used: {error}")
+        st.stop()
+    st.caption(f"Test set: **{test_file.name}** ({len(split.y_test):,} rows) instead of a random split of the "
+               f"training file ({len(split.y_train):,} rows, all used for training).")
+    return split, entry.choice_name
+
+
+own_test = own_test_split() if choice.is_upload else None
+own_split = own_test[0] if own_test is not None else None
 
 left, middle, right = st.columns(3)
 models = [model.name for model in defendable_models()]
@@ -116,15 +144,18 @@ if not chosen:
     st.info("Tick at least one defence above.", icon=":material/check_box:")
     st.stop()
 
+# The user's own test file is named in the scenario by its content, so results for it are kept apart.
+dataset_params = choice.params + ((("test", own_test[1]),) if own_test is not None else ())
 try:
-    scenario = dc.choice_scenario(choice, model=model_name, attack=attack_name, eps=float(eps), norm=norm)
+    scenario = dc.choice_scenario(choice, model=model_name, attack=attack_name, eps=float(eps), norm=norm,
+                                  dataset_params=dataset_params)
 except InvalidInput as error:
     st.error(str(error))
     st.stop()
 upload = data if choice.is_upload else None
 jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
-estimate = sum(estimate_seconds(scenario, name, params, n_train=int(len(data.y) * (1 - choice.test_size)))
-               for name, params in chosen.items())
+n_train = len(own_split.y_train) if own_split is not None else int(len(data.y) * (1 - choice.test_size))
+estimate = sum(estimate_seconds(scenario, name, params, n_train=n_train) for name, params in chosen.items())
 pending = [job for job in jobs if job not in DEFENCE_OUTCOMES]
 
 if pending:
@@ -143,7 +174,7 @@ def shared_baseline(job_scenario: Scenario, report: Progress) -> Baseline:
     """The undefended model and its attack results, computed once for every defence compared on this scenario
     (an upload is named in the scenario by its content)."""
     return BASELINES.get_or_compute(job_scenario, lambda: undefended_baseline(job_scenario, data=upload,
-                                                                               progress=report))
+                                                                               progress=report, split=own_split))
 
 
 outcomes: list[DefenceOutcome] = []
