@@ -5,7 +5,8 @@ numbers wherever it is shown. Each attack is run as cheaply as its kind allows:
 
 - *rescalable* attacks (FGM) move every point by eps times a direction that does not depend on eps: one
   gradient (:func:`unit_step`) is computed and rescaled per budget; on a linear model without clipping even the
-  predictions follow in closed form, since its scores move linearly in eps;
+  predictions follow in closed form, since its scores move linearly in eps, and on a binary one FGM is the
+  optimal attack, so its curve is the exact one;
 - *minimal* attacks (DeepFool, Carlini–Wagner, HopSkipJump, Boundary, ...) run once; a point counts as broken
   at eps when its perturbation is within eps;
 - *bounded* attacks (PGD, BIM, Square, ...) run once per budget.
@@ -40,6 +41,7 @@ LinearWeights = tuple[np.ndarray, np.ndarray]  # per-class scores W @ x + b whos
 
 RESCALED = "one gradient, rescaled per eps"
 LINEAR_SCORES = "one gradient, scores linear in eps"
+BINARY_MARGINS = "margin arithmetic (exact: FGM is the optimal attack on a binary linear model)"
 THRESHOLDED = "one run; a point counts as broken when its perturbation is within eps"
 PER_BUDGET = "one attack run per eps"
 CLOSED_FORM = "closed-form minimal perturbation of a linear model"
@@ -118,9 +120,15 @@ def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budge
           params: dict[str, Any] | None, seed: int, predict: Predict, step: np.ndarray | None,
           linear: LinearWeights | None, keep_examples: bool) -> tuple[Outcome, str]:
     """How the sweep reads each non-zero budget, by the attack's kind (the ART runs it needs happen here)."""
+    closed_form = spec.rescalable and linear is not None and classifier.clip_values is None and not keep_examples
+    if closed_form and len(linear[0]) == 2:
+        # FGM with the true labels is the optimal attack on a binary linear model: a point is predicted as the
+        # other class exactly when its distance to the boundary is within eps. No ART run is needed.
+        distances = exact_distances(linear, X, y, norm)
+        return (lambda e: (None, np.where(distances > e, y, 1 - y))), BINARY_MARGINS
     if spec.rescalable and (step is not None or len(budgets) > 1):
         step = unit_step(spec, classifier, X, y, norm, seed) if step is None else step
-        if linear is not None and classifier.clip_values is None and not keep_examples:
+        if closed_form:
             W, b = linear  # the scores at eps are the clean scores + eps · the step's score change
             scores, slope = X @ W.T + b, step @ W.T
             return (lambda e: (None, np.argmax(scores + e * slope, axis=1))), LINEAR_SCORES
