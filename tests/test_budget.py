@@ -50,8 +50,8 @@ def test_exact_sweep_is_the_hand_worked_closed_form(dataset, norm):
 
 @pytest.mark.parametrize("norm", ["inf", "2", "1"])
 def test_fgm_on_a_binary_linear_model_sweeps_onto_the_closed_form(norm):
-    """FGM with true labels is optimal on a binary linear model, so the rescaled sweep (scores in closed form, and
-    predicted point by point when the examples are kept) lies on the hand-worked exact curve."""
+    """FGM with true labels is optimal on a binary linear model, so its sweep (margins in closed form, and ART's
+    examples predicted point by point when they are kept) lies on the hand-worked exact curve."""
     scenario = Scenario(norm=norm)
     split, model = trained(scenario)
     grid = (0.0, 0.1, 0.25, 0.5) if norm == "inf" else (0.0, 0.2, 0.5, 0.9)
@@ -59,7 +59,7 @@ def test_fgm_on_a_binary_linear_model_sweeps_onto_the_closed_form(norm):
     expected = [np.mean(distances > e) for e in grid]
     scores = attack_sweep(scenario, split, model, grid)
     kept = attack_sweep(scenario, split, model, grid, keep_examples=True)
-    assert (scores.method, kept.method) == (budget.LINEAR_SCORES, budget.RESCALED)
+    assert (scores.method, kept.method) == (budget.BINARY_MARGINS, budget.RESCALED)
     assert scores.accuracy == pytest.approx(expected, abs=1e-12)
     assert kept.accuracy == pytest.approx(expected, abs=1e-12)
 
@@ -144,3 +144,17 @@ def test_progress_and_refusals():
 
     with pytest.raises(InvalidInput, match="not 2"):
         attack_sweep(replace(scenario, attack="bim", norm="2"), split, model, (0.1,))
+
+
+def test_fgm_on_a_multiclass_linear_model_reads_its_scores_as_art_would_predict():
+    from art.attacks.evasion import FastGradientMethod
+
+    scenario = Scenario(dataset="iris", scaling="standard", norm="2")
+    split, model = trained(scenario)
+    sweep = attack_sweep(scenario, split, model, GRID)
+    assert sweep.method == budget.LINEAR_SCORES
+    one_hot = np.eye(3)[split.y_test]
+    for e in GRID[1:]:
+        direct = FastGradientMethod(model.classifier, eps=e, norm=2).generate(split.X_test, y=one_hot)
+        assert sweep.accuracy_at(e) == pytest.approx(np.mean(model.estimator.predict(direct) == split.y_test))
+    assert sweep.accuracy[-1] < sweep.accuracy[0]

@@ -5,7 +5,8 @@ numbers wherever it is shown. Each attack is run as cheaply as its kind allows:
 
 - *rescalable* attacks (FGM) move every point by eps times a direction that does not depend on eps: one
   gradient (:func:`unit_step`) is computed and rescaled per budget; on a linear model without clipping even the
-  predictions follow in closed form, since its scores move linearly in eps;
+  predictions follow in closed form, since its scores move linearly in eps, and on a binary one FGM is the
+  optimal attack, so its curve is the exact one;
 - *minimal* attacks (DeepFool, Carlini–Wagner, HopSkipJump, Boundary, ...) run once; a point counts as broken
   at eps when its perturbation is within eps;
 - *bounded* attacks (PGD, BIM, Square, ...) run once per budget.
@@ -40,6 +41,7 @@ LinearWeights = tuple[np.ndarray, np.ndarray]  # per-class scores W @ x + b whos
 
 RESCALED = "one gradient, rescaled per eps"
 LINEAR_SCORES = "one gradient, scores linear in eps"
+BINARY_MARGINS = "margin arithmetic (exact: FGM is the optimal attack on a binary linear model)"
 THRESHOLDED = "one run; a point counts as broken when its perturbation is within eps"
 PER_BUDGET = "one attack run per eps"
 CLOSED_FORM = "closed-form minimal perturbation of a linear model"
@@ -111,6 +113,40 @@ def _argmax_predict(classifier: Any) -> Predict:
     return lambda Z: np.argmax(classifier.predict(Z), axis=1)
 
 
+Outcome = Callable[[float], tuple[np.ndarray | None, np.ndarray]]  # eps -> (examples or None, predictions)
+
+
+def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budgets: list[float], norm: str,
+          params: dict[str, Any] | None, seed: int, predict: Predict, step: np.ndarray | None,
+          linear: LinearWeights | None, keep_examples: bool) -> tuple[Outcome, str]:
+    """How the sweep reads each non-zero budget, by the attack's kind (the ART runs it needs happen here)."""
+    closed_form = spec.rescalable and linear is not None and classifier.clip_values is None and not keep_examples
+    if closed_form and len(linear[0]) == 2:
+        # FGM with the true labels is the optimal attack on a binary linear model: a point is predicted as the
+        # other class exactly when its distance to the boundary is within eps. No ART run is needed.
+        distances = exact_distances(linear, X, y, norm)
+        return (lambda e: (None, np.where(distances > e, y, 1 - y))), BINARY_MARGINS
+    if spec.rescalable and (step is not None or len(budgets) > 1):
+        step = unit_step(spec, classifier, X, y, norm, seed) if step is None else step
+        if closed_form:
+            W, b = linear  # the scores at eps are the clean scores + eps · the step's score change
+            scores, slope = X @ W.T + b, step @ W.T
+            return (lambda e: (None, np.argmax(scores + e * slope, axis=1))), LINEAR_SCORES
+        lo, hi = classifier.clip_values if classifier.clip_values is not None else (-np.inf, np.inf)
+        adversarial, method = (lambda e: np.clip(X + e * step, lo, hi)), RESCALED
+    elif spec.minimal:
+        raw = attack_run(spec, classifier, X, y, budgets[-1], norm, params, seed, unbounded=True) if budgets else X
+        adversarial, method = (lambda e: within_budget(X, raw, e, norm)), THRESHOLDED
+    else:
+        adversarial, method = (lambda e: attack_run(spec, classifier, X, y, e, norm, params, seed)), PER_BUDGET
+
+    def outcome(e: float) -> tuple[np.ndarray, np.ndarray]:
+        X_adv = adversarial(e)
+        return X_adv, np.asarray(predict(X_adv))
+
+    return outcome, method
+
+
 def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid: Sequence[float], norm: str,
           params: dict[str, Any] | None = None, seed: int = 0, *, predict: Predict | None = None,
           step: np.ndarray | None = None, linear: LinearWeights | None = None, keep_examples: bool = False,
@@ -119,10 +155,10 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
 
     ``classifier`` is what the attack sees (its gradients, scores or labels); ``predict`` is how the attacked
     model decides, which a defence may change (noise, a sanitiser). ``step`` is the rescalable attack's
-    :func:`unit_step` when the caller keeps it (the app does, so an epsilon move is one multiply and one predict).
-    A single budget of a rescalable attack without a kept step is one ART run at that budget, which costs the
+    :func:`unit_step` when the caller keeps it (the app does, so an epsilon move is one multiply and one predict);
+    a single budget of a rescalable attack without a kept step is one ART run at that budget, which costs the
     same as the step. ``linear`` is a linear model's scores (:func:`qulab.evaluation.pipeline.linear_weights`):
-    the rescaled attack's accuracy is then read from them without predicting (when no examples are kept and
+    the rescaled attack's accuracy then follows from them without predicting (when no examples are kept and
     nothing is clipped). Budget 0 is the clean point.
     """
     grid = tuple(float(e) for e in grid)
@@ -130,29 +166,14 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
     budgets = sorted({e for e in grid if e > 0})
     start = time.perf_counter()
     pred_clean = np.asarray(predict(X))
-    adversarial: Callable[[float], np.ndarray]
+    examples, preds = [], []
     with art_warnings() as notes:
-        if spec.rescalable and (step is not None or len(budgets) > 1):
-            step = unit_step(spec, classifier, X, y, norm, seed) if step is None else step
-            lo, hi = classifier.clip_values if classifier.clip_values is not None else (-np.inf, np.inf)
-            adversarial, method = (lambda e: np.clip(X + e * step, lo, hi)), RESCALED
-        elif spec.minimal:
-            raw = attack_run(spec, classifier, X, y, budgets[-1], norm, params, seed, unbounded=True) if budgets \
-                else X
-            adversarial, method = (lambda e: within_budget(X, raw, e, norm)), THRESHOLDED
-        else:
-            adversarial, method = (lambda e: attack_run(spec, classifier, X, y, e, norm, params, seed)), PER_BUDGET
-        if method == RESCALED and linear is not None and classifier.clip_values is None and not keep_examples:
-            W, b = linear  # the scores at eps are scores + eps · (the step's score change): nothing to predict
-            scores, slope = X @ W.T + b, step @ W.T
-            predicted, method = (lambda e: (None, np.argmax(scores + e * slope, axis=1))), LINEAR_SCORES
-        else:
-            predicted = lambda e: (Z := adversarial(e), np.asarray(predict(Z)))  # noqa: E731
-        examples, preds = [], []
+        outcome, method = _plan(spec, classifier, X, y, budgets, norm, params, seed, predict, step, linear,
+                                keep_examples)
         for i, e in enumerate(grid):
             if progress and method == PER_BUDGET:
                 progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            X_adv, pred = predicted(e) if e > 0 else (X, pred_clean)
+            X_adv, pred = outcome(e) if e > 0 else (X, pred_clean)
             examples.append(X_adv)
             preds.append(pred)
     if progress:

@@ -105,10 +105,11 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
     return FittedModel(spec, estimator, spec.art_classifier(estimator, split.clip_values), seconds)
 
 
-def checked_attack_params(scenario: Scenario, split: Split, model: FittedModel) -> dict[str, Any]:
-    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take."""
+def checked_attack_params(scenario: Scenario, split: Split) -> dict[str, Any]:
+    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take
+    (before any model is fitted)."""
     spec = ATTACKS.get(scenario.attack)
-    reason = spec.unsupported_reason(model.spec, split.n_classes, split.image_shape is not None)
+    reason = spec.unsupported_reason(MODELS.get(scenario.model), split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
     if scenario.norm not in spec.norms:
@@ -132,7 +133,7 @@ def attack_sweep(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
                  step: np.ndarray | None = None, keep_examples: bool = False,
                  progress: budget.Progress | None = None) -> budget.BudgetSweep:
     """The budget engine's sweep of the scenario's attack (with its parameters and seed) on the split's test set."""
-    params = checked_attack_params(scenario, split, model)
+    params = checked_attack_params(scenario, split)
     return budget.sweep(ATTACKS.get(scenario.attack), model.classifier, split.X_test, split.y_test, grid,
                         scenario.norm, params, scenario.seed, predict=model.predict, step=step,
                         linear=linear_weights(model), keep_examples=keep_examples, progress=progress)
