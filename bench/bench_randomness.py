@@ -11,12 +11,14 @@ asserting that every mode gives exactly the numbers of (a). Prints seconds and r
 
     .venv/bin/python bench/bench_randomness.py [--rounds 2]
 
-Why the lock was kept (2-core host shared with other work; numbers in the report of issue 11): threads under the
-lock finished the six experiments in about the serial time or less, since only ART's global draws wait for each
-other while data loading, fitting and deterministic work overlap; a warm pool was not clearly faster on 2 cores,
-a cold one was slower (each worker imports torch and ART: seconds and hundreds of MB per process), and every job
-pays for pickling its data and model. Worker processes would add a time limit, cancel and crash isolation; they
-remain the path if those are wanted, but they are not needed for reproducibility, which the lock gives.
+Why the lock was kept. Measured on this 2-core host while four other sessions' tests and benchmarks ran (load
+average 15-32), 5 rounds: serial 10.7 s best / 14.9 s median; threads under the lock 1.06x / 1.18x of that;
+a warm process pool 1.46x / 1.22x; a cold one 2.58x / 2.65x (a worker needs about 17 s under that load and 430 MB
+to import QuLab, ART and torch). With the cores busy, processes add no parallelism, only start-up, memory and
+pickling of data and models, while the lock costs little (within this noise): only ART's global draws wait for
+each other, deterministic attacks and model fits do not take it. Processes are not clearly better, so the lock
+stays. What they would add (a time limit, cancel, protection from a crash in ART or torch) is the reason to
+revisit; on an idle multi-core host a warm pool could run random attacks side by side.
 """
 
 from __future__ import annotations

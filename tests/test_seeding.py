@@ -167,3 +167,16 @@ def test_an_attack_declared_deterministic_ignores_the_global_generators(attack):
         torch.manual_seed(seed)
         runs.append(run_attack(scenario, split, model).X_adv)
     np.testing.assert_array_equal(*runs)
+
+
+def test_pgd_random_starts_follow_the_seed(fitted):
+    """Random starts make PGD random (so the concurrency test's PGD draws), from the scenario's seed alone; without
+    them PGD starts at the clean point, as before the parameter existed."""
+    split, model = fitted
+    pgd = replace(HSJ, attack="pgd", norm="inf", eps=0.1, attack_params=(("max_iter", 5), ("num_random_init", 1)))
+    by_seed = [run_attack(replace(pgd, seed=seed), split, model).X_adv for seed in (42, 42, 7)]
+    np.testing.assert_array_equal(by_seed[0], by_seed[1])
+    assert not np.array_equal(by_seed[0], by_seed[2])
+    clean_start = replace(pgd, attack_params=(("max_iter", 5),))
+    np.testing.assert_array_equal(run_attack(clean_start, split, model).X_adv,
+                                  run_attack(replace(clean_start, seed=7), split, model).X_adv)
