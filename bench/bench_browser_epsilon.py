@@ -50,7 +50,7 @@ def main() -> None:
 
     apps = [qulab_app(), codelab_app()]
     with contextlib.ExitStack() as stack, sync_playwright() as playwright:
-        urls = {app.name: stack.enter_context(serve(app)) + app.attack_demo_path for app in apps}
+        urls = {app.name: stack.enter_context(serve(app)).url + app.attack_demo_path for app in apps}
         browser = launch(playwright)
         pages = {name: open_app(browser, url) for name, url in urls.items()}
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in pages}

@@ -41,12 +41,12 @@ new MutationObserver(() => {
 
 def cold_open(browser, app: App) -> dict[str, float]:
     """Seconds to first paint and to complete on a fresh server; for QuLab also the first Attack Demo open."""
-    with serve(app) as url:
+    with serve(app) as server:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(120_000)
         page.add_init_script(FIRST_SEEN)
-        page.goto(url)
+        page.goto(server.url)
         page.wait_for_function("() => window.__seen.idle !== undefined && window.__seen.heading !== undefined"
                                + (" && window.__seen.nav !== undefined" if app.name == "QuLab" else ""))
         seen = page.evaluate("window.__seen")

@@ -62,27 +62,31 @@ async def session(browser, url: str, timeout_ms: float) -> dict[str, float | str
     return result
 
 
-async def run(app: App, n: int, timeout_s: float) -> list[dict[str, float | str]]:
+async def run(app: App, n: int, timeout_s: float) -> tuple[list[dict[str, float | str]], float, float]:
+    """Every session's result, the wall time of the whole run and the server's CPU time during it."""
     from playwright.async_api import async_playwright
 
-    with serve(app) as url:
+    with serve(app) as server:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                                        args=CHROMIUM_ARGS)
-            results = await asyncio.gather(*(session(browser, url + app.attack_demo_path, timeout_s * 1000)
+            cpu, start = server.cpu_seconds(), time.perf_counter()
+            results = await asyncio.gather(*(session(browser, server.url + app.attack_demo_path, timeout_s * 1000)
                                              for _ in range(n)))
+            wall, cpu = time.perf_counter() - start, server.cpu_seconds() - cpu
             await browser.close()
-    return list(results)
+    return list(results), wall, cpu
 
 
-def summary(name: str, n: int, results: list[dict[str, float | str]]) -> str:
+def summary(name: str, n: int, results: list[dict[str, float | str]], wall: float, cpu: float) -> str:
     errors = [r["error"] for r in results if "error" in r]
     opens = [r["open"] for r in results if "open" in r]
     moves = [r["move"] for r in results if "move" in r]
     kinds = ", ".join(f"{k} x{errors.count(k)}" for k in sorted(set(errors)))
     return (f"{name:8s} {n:3d} sessions: errors {len(errors):2d}{f' ({kinds})' if kinds else ''}; "
             f"open p50 {percentile(opens, 50):5.2f} s p95 {percentile(opens, 95):5.2f} s; "
-            f"slider move p50 {percentile(moves, 50):5.2f} s p95 {percentile(moves, 95):5.2f} s")
+            f"slider move p50 {percentile(moves, 50):5.2f} s p95 {percentile(moves, 95):5.2f} s; "
+            f"server CPU {cpu:5.1f} s in {wall:5.1f} s")
 
 
 def main() -> None:
@@ -92,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     for n in (int(part) for part in args.sessions.split(",")):
         for app in (qulab_app(), codelab_app()):
-            print(summary(app.name, n, asyncio.run(run(app, n, args.timeout))) + f"   (load {load_average()})",
+            print(summary(app.name, n, *asyncio.run(run(app, n, args.timeout))) + f"   (load {load_average()})",
                   flush=True)
 
 

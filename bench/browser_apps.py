@@ -56,9 +56,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pgid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server's processes so far: is the server or the browser the bottleneck?"""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.pgid:  # fields after the name: state ppid pgrp ... utime(11) stime(12)
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def serve(app: App) -> Iterator[str]:
-    """A fresh server process for the app (a cold start); its URL once it answers the health check."""
+def serve(app: App) -> Iterator[Server]:
+    """A fresh server process for the app (a cold start), once it answers the health check."""
     port = free_port()
     args = ["--port", str(port), "--address", "127.0.0.1"] if app.name == "QuLab" else \
         ["--server.port", str(port), "--server.address", "127.0.0.1"]
@@ -76,7 +92,7 @@ def serve(app: App) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{app.name} did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield Server(url, server.pid)
     finally:
         os.killpg(server.pid, 15)  # `qulab app` runs Streamlit as a child: end the group it leads
         server.wait(timeout=20)
