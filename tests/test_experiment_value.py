@@ -52,8 +52,16 @@ def _with_every_param(kind: str, name: str) -> Scenario:
     params = tuple((p.name, _unusual(p)) for p in entry.params)
     changes = {kind: name, f"{kind}_params": params}
     if kind == "attack":
-        changes.update(norm=entry.norms[-1], eps=0.30000000000000004)
+        changes.update(norm=entry.norms[-1], eps=0.30000000000000004, model=_model_for(entry))
+    if kind == "model":
+        attack = next(a for a in ATTACKS if a.unsupported_reason(entry, a.min_classes, images=True) is None)
+        changes.update(attack=attack.name, norm=attack.norms[0])
     return replace(base, **changes)
+
+
+def _model_for(attack) -> str:
+    """The first model that can give the attack what it needs."""
+    return next(m.name for m in MODELS if attack.unsupported_reason(m, attack.min_classes, images=True) is None)
 
 
 ROUND_TRIP = [pytest.param(_with_every_param(kind, name), id=f"{kind}-{name}")
@@ -152,12 +160,31 @@ def test_a_norm_the_attack_lacks_is_refused(attack, norm):
     assert all(NORM_NAMES[n] in sentence for n in spec.norms) and sentence.count(".") == 1
 
 
+PAIRS = [(a.name, m.name) for a in ATTACKS for m in MODELS]
+
+
+@pytest.mark.parametrize(("attack", "model"), PAIRS, ids=[f"{a}-{m}" for a, m in PAIRS])
+def test_a_model_that_cannot_give_the_attack_what_it_needs_is_refused(attack, model):
+    """Access (gradients, scores, the tree) and a network are the model's to give; classes and images are the
+    data's and are checked once the data is split."""
+    spec, model_spec = ATTACKS.get(attack), MODELS.get(model)
+    scenario = Scenario(attack=attack, model=model, norm=spec.norms[0])
+    cannot = not spec.needs <= model_spec.exposes or (
+        (spec.needs_neural or spec.needs_neural_images) and model_spec.family != "neural")
+    if cannot:
+        with pytest.raises(InvalidInput) as refused:
+            scenario.validate()
+        assert str(refused.value).startswith(spec.label) and "\n" not in str(refused.value)
+    else:
+        assert scenario.validate() is scenario
+
+
 @pytest.mark.parametrize(("kind", "name"), [(k, e.name) for k, r in ENTRIES.items() for e in r])
 def test_an_unknown_parameter_is_refused_naming_the_known_ones(kind, name):
     entry = ENTRIES[kind].get(name)
-    norm = {"norm": entry.norms[0]} if kind == "attack" else {}
+    fit = {"norm": entry.norms[0], "model": _model_for(entry)} if kind == "attack" else {}
     with pytest.raises(InvalidInput) as refused:
-        Scenario(**{kind: name, f"{kind}_params": (("no_such", 1),)}, **norm).validate()
+        Scenario(**{kind: name, f"{kind}_params": (("no_such", 1),)}, **fit).validate()
     known = ", ".join(p.name for p in entry.params) or "none"
     assert str(refused.value) == f"{entry.label} has no parameter 'no_such'; its parameters are {known}."
 
@@ -179,9 +206,9 @@ BAD_VALUES = [
 @pytest.mark.parametrize(("kind", "name", "param", "value", "fragment"), BAD_VALUES)
 def test_a_parameter_out_of_range_or_of_the_wrong_type_is_refused(kind, name, param, value, fragment):
     entry = ENTRIES[kind].get(name)
-    norm = {"norm": entry.norms[0]} if kind == "attack" else {}
+    fit = {"norm": entry.norms[0], "model": _model_for(entry)} if kind == "attack" else {}
     with pytest.raises(InvalidInput) as refused:
-        Scenario(**{kind: name, f"{kind}_params": ((param.name, value),)}, **norm).validate()
+        Scenario(**{kind: name, f"{kind}_params": ((param.name, value),)}, **fit).validate()
     assert str(refused.value).startswith(f"{entry.label}: {param.name} {fragment}")
 
 

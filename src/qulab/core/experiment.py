@@ -110,6 +110,11 @@ class Scenario:
         if reason:
             raise InvalidInput(reason)
         resolve_params(attack.params, dict(self.attack_params), attack.label)
+        # What the model cannot give the attack (access, a network) is known before any data; the data's own
+        # limits (classes, images) are taken as met here and checked when the split is made.
+        reason = attack.unsupported_reason(model, n_classes=attack.min_classes, images=True)
+        if reason:
+            raise InvalidInput(reason)
         if self.defence is not None:
             defence = _defences().get(self.defence)
             resolve_params(defence.params, dict(self.defence_params), defence.label)
