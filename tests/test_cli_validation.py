@@ -23,7 +23,7 @@ REFUSALS = [
      "step_fraction must be a finite number, not inf"),
     (["evaluate", "--eps", "0.1", "--model-param", "C=nan"], "C must be a finite number, not nan"),
     (["evaluate", "--eps", "0.1", "--data", "moons", "--data-param", "noise=nan"], "noise must be a finite number"),
-    (["evaluate", "--eps", "1e9"], f"eps must be at most {MAX_EPS['inf']:g} in the L∞ norm, not 1e+09"),
+    (["evaluate", "--eps", "1e9"], f"The budget eps must be at most {MAX_EPS['inf']:g} in the L∞ norm, not 1e+09."),
     (["evaluate", "--eps", "0.1", "--attack", "bim", "--norm", "2"],
      "Basic Iterative Method works in the L∞ norm only, not L2; use --norm inf."),
     (["evaluate", "--eps", "0.1", "--data", "nope"], "unknown data set 'nope'; choose from synthetic"),

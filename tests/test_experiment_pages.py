@@ -72,3 +72,17 @@ def test_a_budget_beyond_the_slider_is_refused_with_its_range():
     assert [e.value for e in app.error] == [
         "The link's budget 3 is beyond this page's L∞ range (at most 0.5); the slider starts at its default."]
     assert app.slider(key="al_eps_inf").value == pytest.approx(0.1)
+
+
+def test_the_attack_lab_shows_a_refused_scenario_as_its_sentence_and_runs_nothing(monkeypatch):
+    """The widgets offer only valid values, so the refusal is forced here: the page must show the sentence and
+    stop before fitting or attacking."""
+    from qulab.core.registry import InvalidInput
+
+    def refuse(self):
+        raise InvalidInput(f"{self.attack} is refused for this test.")
+
+    monkeypatch.setattr(Scenario, "validate", refuse)
+    app = open_with({})
+    assert [e.value for e in app.error] == ["fgm is refused for this test."]
+    assert not app.metric and not app.get("plotly_chart")

@@ -99,18 +99,18 @@ def test_parameters_are_kept_in_name_order_so_equal_scenarios_hash_alike():
 
 
 CONSTRUCTION = [
-    ({"norm": "3"}, "norm must be one of inf, 2, 1, not '3'"),
-    ({"eps": -0.1}, "eps must be non-negative, not -0.1"),
-    ({"eps": math.nan}, "eps must be a finite number, not nan"),
-    ({"eps": math.inf}, "eps must be a finite number, not inf"),
-    ({"eps": "0.1"}, "eps must be a finite number, not '0.1'"),
+    ({"norm": "3"}, "The norm must be one of inf, 2, 1, not '3'."),
+    ({"eps": -0.1}, "The budget eps must be non-negative, not -0.1."),
+    ({"eps": math.nan}, "The budget eps must be a finite number, not nan."),
+    ({"eps": math.inf}, "The budget eps must be a finite number, not inf."),
+    ({"eps": "0.1"}, "The budget eps must be a finite number, not '0.1'."),
     ({"seed": -1}, "The seed must be a whole number from 0 to 4294967295, not -1."),
     ({"seed": 2**32}, "The seed must be a whole number from 0 to 4294967295, not 4294967296."),
     ({"seed": 1.5}, "The seed must be a whole number from 0 to 4294967295, not 1.5."),
     ({"seed": True}, "The seed must be a whole number from 0 to 4294967295, not True."),
-    ({"test_size": 0.0}, "test size must be between 0 and 1, not 0.0"),
-    ({"test_size": 1}, "test size must be between 0 and 1, not 1"),
-    ({"test_size": math.nan}, "test size must be between 0 and 1, not nan"),
+    ({"test_size": 0.0}, "The test size must be between 0 and 1, not 0.0."),
+    ({"test_size": 1}, "The test size must be between 0 and 1, not 1."),
+    ({"test_size": math.nan}, "The test size must be between 0 and 1, not nan."),
     ({"attack": 3}, "The attack must be a name, not 3."),
     ({"attack_params": (("max_iter", [1, 2]),)}, "attack_params must be distinct (name, value) pairs"),
     ({"attack_params": (("max_iter", 1), ("max_iter", 2))}, "attack_params must be distinct (name, value) pairs"),
@@ -130,7 +130,8 @@ def test_each_norm_has_its_own_budget_bound(norm):
     bound = {"inf": 1e4, "2": 1e4 * 500**0.5, "1": 1e4 * 500}[norm]
     assert MAX_EPS[norm] == pytest.approx(bound)
     assert Scenario(norm=norm, eps=bound).eps == bound
-    with pytest.raises(InvalidInput, match=re.escape(f"eps must be at most {bound:g} in the {NORM_NAMES[norm]} norm")):
+    sentence = f"The budget eps must be at most {bound:g} in the {NORM_NAMES[norm]} norm"
+    with pytest.raises(InvalidInput, match=re.escape(sentence)):
         Scenario(norm=norm, eps=bound * 1.001)
 
 
@@ -237,7 +238,7 @@ def test_evaluate_refuses_before_loading_any_data(monkeypatch):
     ("seed=-1", "The seed must be a whole number from 0 to 4294967295, not -1."),
     ("seed=1.5", "The seed '1.5' is not a whole number from 0 to 4294967295."),
     ("eps=big", "The eps 'big' is not a number."),
-    ("eps=nan", "eps must be a finite number, not nan"),
+    ("eps=nan", "The budget eps must be a finite number, not nan."),
     ("attack=pgd&attack.step_fraction=nan", "Projected Gradient Descent: step_fraction must be a finite number"),
     ("attack=pgd&attack.max_iter=x", "max_iter must be an integer, not 'x'"),
     ("attack=bim&norm=2", "Basic Iterative Method works in the L∞ norm only, not L2."),

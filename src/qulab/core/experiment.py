@@ -73,19 +73,19 @@ class Scenario:
         if self.defence is not None and not isinstance(self.defence, str):
             raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
         if self.norm not in NORMS:
-            raise InvalidInput(f"norm must be one of {', '.join(NORMS)}, not {self.norm!r}")
+            raise InvalidInput(f"The norm must be one of {', '.join(NORMS)}, not {self.norm!r}.")
         if not _real(self.eps) or not math.isfinite(self.eps):
-            raise InvalidInput(f"eps must be a finite number, not {self.eps!r}")
+            raise InvalidInput(f"The budget eps must be a finite number, not {self.eps!r}.")
         if self.eps < 0:
-            raise InvalidInput(f"eps must be non-negative, not {self.eps}")
+            raise InvalidInput(f"The budget eps must be non-negative, not {self.eps}.")
         if self.eps > MAX_EPS[self.norm]:
-            raise InvalidInput(f"eps must be at most {MAX_EPS[self.norm]:g} in the {NORM_NAMES[self.norm]} norm, "
-                               f"not {self.eps:g}")
+            raise InvalidInput(f"The budget eps must be at most {MAX_EPS[self.norm]:g} in the {NORM_NAMES[self.norm]} "
+                               f"norm, not {self.eps:g}.")
         low, high = SEED_RANGE
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
             raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
         if not _real(self.test_size) or not 0 < self.test_size < 1:
-            raise InvalidInput(f"test size must be between 0 and 1, not {self.test_size!r}")
+            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
         for name in _PARAM_FIELDS:  # in name order, so the same parameters give the same (hashable) scenario
             object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
 
