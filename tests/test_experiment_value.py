@@ -87,6 +87,13 @@ def test_query_string_is_readable_and_keeps_old_data_links():
     assert Scenario.from_query("?data=moons&noise=0.3") == Scenario(dataset="moons", dataset_params=(("noise", 0.3),))
 
 
+def test_a_csv_file_round_trips_with_its_class_column_as_text():
+    scenario = Scenario(dataset="csv:data/train set.csv", dataset_params=(("target", "label"),), seed=3)
+    assert scenario.to_query() == "data=csv%3Adata%2Ftrain+set.csv&seed=3&target=label"
+    for back in (Scenario.from_query(scenario.to_query()), Scenario.from_json(scenario.to_json())):
+        assert back == scenario and hash(back) == hash(scenario)
+
+
 def test_parameters_are_kept_in_name_order_so_equal_scenarios_hash_alike():
     one = Scenario(model="torch_mlp", model_params=(("hidden", 8), ("epochs", 5)))
     other = Scenario(model="torch_mlp", model_params=(("epochs", 5), ("hidden", 8)))
