@@ -58,3 +58,28 @@ def test_one_experiment_gives_the_same_numbers_on_every_page_and_in_the_cli(atta
     assert list(baseline.curve) == list(robustness)
     assert curve["clean_accuracy"] == baseline.clean == robustness[0]
     assert np.isclose(robustness[0], model.estimator.score(split.X_test, split.y_test))
+
+
+def test_the_robustness_page_draws_the_cli_curves(capsys):
+    """What the page draws (the chart's own data), against `qulab curve --json` for the same experiment."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "robustness.py"
+    app = AppTest.from_file(str(page), default_timeout=300)
+    app.session_state[dc.CHOICE_KEY] = CHOICE
+    app.run()
+    app.slider(key="rb_eps_max_inf").set_value(0.3)
+    app.slider(key="rb_steps").set_value(4)
+    app.multiselect(key="rb_attacks_logistic_regression_inf").set_value(["fgm", "pgd"])
+    app.run()
+    assert not app.exception and not app.error
+    drawn = {trace["name"]: trace["y"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]}
+    flags = ["--data", "breast_cancer", "--scaling", "minmax", "--eps-max", "0.3", "--steps", "4"]
+    fgm = cli_json(capsys, ["curve", "--attack", "fgm", *flags])
+    pgd = cli_json(capsys, ["curve", "--attack", "pgd", *flags])
+    assert drawn["Fast Gradient Method"] == fgm["adversarial_accuracy"]
+    assert drawn["Projected Gradient Descent"] == pgd["adversarial_accuracy"]
+    assert drawn["Exact (closed form)"] == fgm["exact_accuracy"] == pgd["exact_accuracy"]
+    assert fgm["adversarial_accuracy"][-1] < fgm["clean_accuracy"]

@@ -113,7 +113,8 @@ def _argmax_predict(classifier: Any) -> Predict:
     return lambda Z: np.argmax(classifier.predict(Z), axis=1)
 
 
-Outcome = Callable[[float], tuple[np.ndarray | None, np.ndarray]]  # eps -> (examples or None, predictions)
+# eps -> (examples, predictions, accuracy); the closed forms give no examples and, on binary models, no predictions
+Outcome = Callable[[float], tuple[np.ndarray | None, np.ndarray | None, float]]
 
 
 def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budgets: list[float], norm: str,
@@ -124,14 +125,15 @@ def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budge
     if closed_form and len(linear[0]) == 2:
         # FGM with the true labels is the optimal attack on a binary linear model: a point is predicted as the
         # other class exactly when its distance to the boundary is within eps. No ART run is needed.
-        distances = exact_distances(linear, X, y, norm)
-        return (lambda e: (None, np.where(distances > e, y, 1 - y))), BINARY_MARGINS
+        surviving = exact_robust_accuracy(exact_distances(linear, X, y, norm), np.array(budgets))
+        return (lambda e: (None, None, float(surviving[budgets.index(e)]))), BINARY_MARGINS
     if spec.rescalable and (step is not None or len(budgets) > 1):
         step = unit_step(spec, classifier, X, y, norm, seed) if step is None else step
         if closed_form:
             W, b = linear  # the scores at eps are the clean scores + eps · the step's score change
             scores, slope = X @ W.T + b, step @ W.T
-            return (lambda e: (None, np.argmax(scores + e * slope, axis=1))), LINEAR_SCORES
+            return (lambda e: (None, None, float(np.mean(np.argmax(scores + e * slope, axis=1) == y)))), \
+                LINEAR_SCORES
         lo, hi = classifier.clip_values if classifier.clip_values is not None else (-np.inf, np.inf)
         adversarial, method = (lambda e: np.clip(X + e * step, lo, hi)), RESCALED
     elif spec.minimal:
@@ -140,9 +142,10 @@ def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budge
     else:
         adversarial, method = (lambda e: attack_run(spec, classifier, X, y, e, norm, params, seed)), PER_BUDGET
 
-    def outcome(e: float) -> tuple[np.ndarray, np.ndarray]:
+    def outcome(e: float) -> tuple[np.ndarray, np.ndarray, float]:
         X_adv = adversarial(e)
-        return X_adv, np.asarray(predict(X_adv))
+        pred = np.asarray(predict(X_adv))
+        return X_adv, pred, float(np.mean(pred == y))
 
     return outcome, method
 
@@ -166,20 +169,22 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
     budgets = sorted({e for e in grid if e > 0})
     start = time.perf_counter()
     pred_clean = np.asarray(predict(X))
-    examples, preds = [], []
+    clean = float(np.mean(pred_clean == y))
+    examples, preds, accuracy = [], [], []
     with art_warnings() as notes:
         outcome, method = _plan(spec, classifier, X, y, budgets, norm, params, seed, predict, step, linear,
                                 keep_examples)
         for i, e in enumerate(grid):
             if progress and method == PER_BUDGET:
                 progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            X_adv, pred = outcome(e) if e > 0 else (X, pred_clean)
+            X_adv, pred, correct = outcome(e) if e > 0 else (X, pred_clean, clean)
             examples.append(X_adv)
             preds.append(pred)
+            accuracy.append(correct)
     if progress:
         progress(1.0, f"{spec.label}: done")
-    return BudgetSweep(label or spec.label, grid, tuple(float(np.mean(p == y)) for p in preds), method,
-                       time.perf_counter() - start, float(np.mean(pred_clean == y)), tuple(notes),
+    return BudgetSweep(label or spec.label, grid, tuple(accuracy), method, time.perf_counter() - start, clean,
+                       tuple(notes),
                        tuple(examples) if keep_examples else None, tuple(preds) if keep_examples else None)
 
 
