@@ -42,7 +42,8 @@ def test_a_link_sets_the_attack_lab_experiment():
     assert {k: metrics[k] for k in expected(scenario)} == expected(scenario)
     # the page writes its experiment back, so the URL stays a link to what is shown
     assert Scenario.from_query(dict(app.query_params)) == Scenario.from_query(
-        {**scenario.query_params(), "model.C": "1.0", "attack.step_fraction": "0.25"})
+        {**scenario.query_params(), "model.C": "1.0", "attack.step_fraction": "0.25",
+         "attack.num_random_init": "0"})
     app.selectbox(key="al_attack").set_value("fgm").run()
     assert not any(key.startswith("attack") or key in ("norm", "eps") for key in app.query_params)
 
