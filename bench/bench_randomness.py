@@ -11,14 +11,19 @@ asserting that every mode gives exactly the numbers of (a). Prints seconds and r
 
     .venv/bin/python bench/bench_randomness.py [--rounds 2]
 
-Why the lock was kept. Measured on this 2-core host while four other sessions' tests and benchmarks ran (load
-average 15-32), 5 rounds: serial 10.7 s best / 14.9 s median; threads under the lock 1.06x / 1.18x of that;
-a warm process pool 1.46x / 1.22x; a cold one 2.58x / 2.65x (a worker needs about 17 s under that load and 430 MB
-to import QuLab, ART and torch). With the cores busy, processes add no parallelism, only start-up, memory and
-pickling of data and models, while the lock costs little (within this noise): only ART's global draws wait for
-each other, deterministic attacks and model fits do not take it. Processes are not clearly better, so the lock
-stays. What they would add (a time limit, cancel, protection from a crash in ART or torch) is the reason to
-revisit; on an idle multi-core host a warm pool could run random attacks side by side.
+Why the lock was kept. Measured on this 2-core host while four other sessions' tests and benchmarks ran, as
+ratios to serial (best / median of the rounds):
+
+    run                      serial s     threads (lock)   warm pool     cold pool
+    load 15-32, 5 rounds     10.7 / 14.9  1.06 / 1.18      1.46 / 1.22   2.58 / 2.65
+    load 10-17, 3 rounds      7.2 / 9.9   1.05 / 0.92      1.67 / 2.13   2.92 / 3.51
+
+A worker needed about 17 s under that load and 430 MB to import QuLab, ART and torch. With the cores busy,
+processes add no parallelism, only start-up, memory and pickling of data and models, while the lock costs little
+(within this noise): only ART's global draws wait for each other, deterministic attacks and model fits do not take
+it. Processes are not clearly better, so the lock stays. What they would add (a time limit, cancel, protection
+from a crash in ART or torch) is the reason to revisit; on an idle multi-core host a warm pool could run random
+attacks side by side.
 """
 
 from __future__ import annotations
