@@ -158,3 +158,23 @@ def test_fgm_on_a_multiclass_linear_model_reads_its_scores_as_art_would_predict(
         direct = FastGradientMethod(model.classifier, eps=e, norm=2).generate(split.X_test, y=one_hot)
         assert sweep.accuracy_at(e) == pytest.approx(np.mean(model.estimator.predict(direct) == split.y_test))
     assert sweep.accuracy[-1] < sweep.accuracy[0]
+
+
+def test_fgm_rescaled_through_a_defence_preprocessor_equals_art_per_budget():
+    """What the defences need: a sweep of a defended classifier (an ART preprocessor that rounds inputs, gradients
+    passed straight through) with its examples kept, equal to ART's own FGM at every budget."""
+    from art.attacks.evasion import FastGradientMethod
+
+    from qulab.defences.preprocessing import bpda_preprocessor, defended_classifier
+
+    scenario = Scenario(dataset="breast_cancer", scaling="minmax")
+    split, model = trained(scenario)
+    rounded = defended_classifier(model.spec, model.estimator, split, bpda_preprocessor(lambda x: np.round(x * 4) / 4))
+    sweep = budget.sweep(ATTACKS.get("fgm"), rounded, split.X_test, split.y_test, GRID, "inf", keep_examples=True)
+    assert sweep.method == budget.RESCALED
+    one_hot = np.eye(2)[split.y_test]
+    for e in GRID[1:]:
+        direct = FastGradientMethod(rounded, eps=e).generate(split.X_test, y=one_hot)
+        np.testing.assert_allclose(sweep.examples_at(e), direct, atol=1e-6)
+        assert sweep.accuracy_at(e) == pytest.approx(np.mean(np.argmax(rounded.predict(direct), 1) == split.y_test))
+    assert sweep.accuracy[-1] < sweep.clean

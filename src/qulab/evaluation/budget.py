@@ -153,7 +153,7 @@ def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budge
 def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid: Sequence[float], norm: str,
           params: dict[str, Any] | None = None, seed: int = 0, *, predict: Predict | None = None,
           step: np.ndarray | None = None, linear: LinearWeights | None = None, keep_examples: bool = False,
-          progress: Progress | None = None, label: str | None = None) -> BudgetSweep:
+          progress: Progress | None = None) -> BudgetSweep:
     """Accuracy of ``predict`` (by default the classifier's argmax) on the attack's examples at every budget.
 
     ``classifier`` is what the attack sees (its gradients, scores or labels); ``predict`` is how the attacked
@@ -183,7 +183,7 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
             accuracy.append(correct)
     if progress:
         progress(1.0, f"{spec.label}: done")
-    return BudgetSweep(label or spec.label, grid, tuple(accuracy), method, time.perf_counter() - start, clean,
+    return BudgetSweep(spec.label, grid, tuple(accuracy), method, time.perf_counter() - start, clean,
                        tuple(notes),
                        tuple(examples) if keep_examples else None, tuple(preds) if keep_examples else None)
 
