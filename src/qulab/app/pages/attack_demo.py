@@ -19,6 +19,7 @@ st.markdown(
     "every test point by at most **epsilon** in each feature, in the direction that increases the model's "
     "loss. Move the slider and watch the accuracy fall and points cross the decision boundary.")
 
+
 @st.fragment
 def attack_view() -> None:
     """The slider and everything it drives: an epsilon move reruns only this, not the page and the sidebar."""
@@ -45,5 +46,6 @@ def attack_view() -> None:
     st.caption("Circles are clean test points, crosses their adversarial versions (150 shown); the colour is "
                "the class the model predicts. Grey segments join each point to its twin; the dashed line is "
                "the decision boundary.")
+
 
 attack_view()
