@@ -6,6 +6,8 @@ Choices live under session-state keys that belong to no widget, so they survive 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,17 @@ def md(text: str) -> str:
     for char in "\\`*_[]<>#|~$":
         text = text.replace(char, "\\" + char)
     return text
+
+
+@contextlib.contextmanager
+def refusal_shown() -> Iterator[None]:
+    """Around making and validating a page's scenarios: a refusal (InvalidInput) is shown as its one sentence and
+    stops the page before anything is fitted or attacked, as the CLI prints it and exits."""
+    try:
+        yield
+    except InvalidInput as error:
+        st.error(md(str(error)), icon=":material/error:")
+        st.stop()
 
 
 def data_in_use() -> LabData | None:

@@ -119,8 +119,7 @@ class Scenario:
             defence = _defences().get(self.defence)
             resolve_params(defence.params, dict(self.defence_params), defence.label)
             # The defence's declared attacker and the models it runs on are known before any data, like the above.
-            reason = (defence.threat.norm_reason(self.norm, defence.label) or defence.attack_reason(attack)
-                      or defence.unsupported_reason(model, images=True))
+            reason = defence.attack_reason(attack, self.norm) or defence.unsupported_reason(model, images=True)
             if reason:
                 raise InvalidInput(reason)
         elif self.defence_params:

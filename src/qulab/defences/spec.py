@@ -156,8 +156,11 @@ class DefenceSpec:
                     "page (images already are).")
         return None
 
-    def attack_reason(self, attack: AttackSpec) -> str | None:
-        """Why this attack cannot run against the defended model, in plain words; None when it can."""
+    def attack_reason(self, attack: AttackSpec, norm: str | None = None) -> str | None:
+        """Why this attack (in ``norm``, when given) cannot run against the defended model, in plain words; None
+        when it can. The norm must be one the defence's threat model declares."""
+        if norm is not None and (reason := self.threat.norm_reason(norm, self.label)):
+            return reason
         if attack.threat.covers(offered=self.offers):
             return None
         usable = ", ".join(a.label for a in ATTACKS if a.threat.covers(offered=self.offers))
