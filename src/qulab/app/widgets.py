@@ -1,5 +1,6 @@
 """What the Attack Lab and Robustness pages share: the data in use, the model picker, the sample size, the eps
-slider, threat-model tags, and bounded caches of attack runs and curves keyed by the frozen scenario.
+slider, threat-model tags, how a refused experiment is shown (the Defences page too), and bounded caches of attack
+runs and curves keyed by the frozen scenario.
 
 Choices live under session-state keys that belong to no widget, so they survive switching between the pages.
 """
