@@ -361,3 +361,7 @@ def test_a_defence_refuses_at_the_edge_what_its_threat_model_and_its_models_excl
         network.validate()
     assert str(refused.value) == "Randomized smoothing (certified) works in the L2 norm only, not L∞."
     assert replace(network, norm="2").validate()
+    from qulab.defences import evaluate_defence  # the library's own entry refuses it too, before any training
+
+    with pytest.raises(InvalidInput, match=r"^Randomized smoothing \(certified\) works in the L2 norm only, not L∞\.$"):
+        evaluate_defence(network, "randomized_smoothing")
