@@ -86,3 +86,76 @@ def test_the_attack_lab_shows_a_refused_scenario_as_its_sentence_and_runs_nothin
     app = open_with({})
     assert [e.value for e in app.error] == ["fgm is refused for this test."]
     assert not app.metric and not app.get("plotly_chart")
+
+
+PAGES = PAGE.parent
+
+
+def _refusing(monkeypatch, field: str, name: str) -> str:
+    """Scenario.validate refusing one attack or defence (the widgets offer only valid values, so the refusal is
+    forced); every other experiment is checked as usual. Returns the sentence as the page's Markdown writes it."""
+    from qulab.app.widgets import md
+    from qulab.core.registry import InvalidInput
+
+    sentence = f"{name} is refused for this test."
+    validate = Scenario.validate
+
+    def refuse_one(self):
+        if getattr(self, field) == name:
+            raise InvalidInput(sentence)
+        return validate(self)
+
+    monkeypatch.setattr(Scenario, "validate", refuse_one)
+    return md(sentence)
+
+
+def _must_not_run(monkeypatch, *targets: str) -> None:
+    def ran(*args, **kwargs):
+        raise AssertionError("a refused experiment was run")
+
+    for target in targets:
+        monkeypatch.setattr(target, ran)
+
+
+def test_the_robustness_page_shows_a_refused_curve_as_its_sentence_and_runs_nothing(monkeypatch):
+    sentence = _refusing(monkeypatch, "attack", "pgd")  # PGD is drawn by default beside FGM
+    _must_not_run(monkeypatch, "qulab.app.widgets.fitted", "qulab.evaluation.curves.attack_curve")
+    app = AppTest.from_file(str(PAGES / "robustness.py"), default_timeout=180)
+    app.run()
+    assert not app.exception, app.exception
+    assert [e.value for e in app.error] == [sentence]
+    assert not app.get("plotly_chart") and not app.dataframe
+
+
+def test_the_defences_page_shows_a_refused_defence_as_its_sentence_and_runs_nothing(monkeypatch):
+    sentence = _refusing(monkeypatch, "defence", "adversarial_training")  # ticked first on breast cancer
+    _must_not_run(monkeypatch, "qulab.defences.evaluate_defence", "qulab.defences.undefended_baseline",
+                  "qulab.defences.estimate_seconds")
+    app = AppTest.from_file(str(PAGES / "defences.py"), default_timeout=180)
+    app.query_params.update({"data": "breast_cancer", "scaling": "minmax"})
+    app.run()
+    assert not app.exception, app.exception
+    assert app.checkbox(key="def_on_adversarial_training").value
+    assert [e.value for e in app.error] == [sentence]
+    assert not app.button and not app.metric and not app.get("plotly_chart")
+
+
+def test_the_defences_page_offers_a_defence_only_in_the_norms_of_its_threat_model(monkeypatch):
+    """A defence declared L2-only is not offered under L∞, with its threat model's sentence, and comes back at L2."""
+    from dataclasses import replace
+
+    from qulab.core.threat import GRADIENTS, WHITE_BOX, evasion
+    from qulab.defences import DEFENCES
+
+    narrowed = replace(DEFENCES.get("adversarial_training"), threat=evasion(WHITE_BOX, *GRADIENTS, norms=("2",)))
+    monkeypatch.setitem(DEFENCES._entries, "adversarial_training", narrowed)
+    app = AppTest.from_file(str(PAGES / "defences.py"), default_timeout=180)
+    app.query_params.update({"data": "breast_cancer", "scaling": "minmax"})
+    app.run()
+    assert not app.exception, app.exception
+    assert app.checkbox(key="def_on_adversarial_training").disabled
+    assert (":material/block: Not available here: Adversarial training (Madry) works in the L2 norm only, not L∞."
+            in [c.value for c in app.caption])
+    app.selectbox(key="def_norm_pgd").set_value("2").run()
+    assert not app.exception, app.exception
+    assert not app.checkbox(key="def_on_adversarial_training").disabled

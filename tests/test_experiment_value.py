@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from qulab import cli
 from qulab.core.experiment import MAX_EPS, Scenario
 from qulab.core.registry import InvalidInput, Param
 from qulab.core.threat import (
@@ -56,6 +57,8 @@ def _with_every_param(kind: str, name: str) -> Scenario:
     if kind == "model":
         attack = next(a for a in ATTACKS if a.unsupported_reason(entry, a.min_classes, images=True) is None)
         changes.update(attack=attack.name, norm=attack.norms[0])
+    if kind == "defence":
+        changes.update(model=entry.models[0])
     return replace(base, **changes)
 
 
@@ -290,20 +293,37 @@ def test_param_validate_refuses_nan_infinity_and_wrong_types(param, value, fragm
     assert param.validate(param.default) == param.default
 
 
-def test_every_attack_declares_an_evasion_threat_model():
-    for attack in ATTACKS:
-        threat = attack.threat
-        assert isinstance(threat, ThreatModel)
-        assert (threat.nist_class, threat.stage) == (EVASION, DEPLOYMENT)
-        assert threat.norms and set(threat.norms) <= set(NORMS)
-        # a black-box attacker gets no gradients; a white-box one uses the model's internals
-        assert not (threat.knowledge == BLACK_BOX and threat.access & GRADIENTS), attack.name
-        assert threat.knowledge != WHITE_BOX or threat.access - {SCORES}, attack.name
-        assert (attack.needs, attack.norms, attack.knowledge, attack.nist) == (
-            threat.access, threat.norms, threat.knowledge, threat.nist_class)
-        assert threat.to_dict() == {"nist_class": EVASION, "knowledge": threat.knowledge,
-                                    "access": sorted(threat.access), "stage": DEPLOYMENT,
-                                    "norms": list(threat.norms)}
+def _declares_an_evasion_threat_model(threat):
+    assert isinstance(threat, ThreatModel)
+    assert (threat.nist_class, threat.stage) == (EVASION, DEPLOYMENT)
+    assert threat.norms and set(threat.norms) <= set(NORMS)
+    # a black-box attacker gets no gradients; a white-box one uses the model's internals
+    assert not (threat.knowledge == BLACK_BOX and threat.access & GRADIENTS)
+    assert threat.knowledge != WHITE_BOX or threat.access - {SCORES}
+    assert threat.to_dict() == {"nist_class": EVASION, "knowledge": threat.knowledge,
+                                "access": sorted(threat.access), "stage": DEPLOYMENT, "norms": list(threat.norms)}
+
+
+@pytest.mark.parametrize("attack", ATTACKS.names())
+def test_every_attack_declares_an_evasion_threat_model(attack):
+    spec = ATTACKS.get(attack)
+    _declares_an_evasion_threat_model(spec.threat)
+    assert (spec.needs, spec.norms, spec.knowledge, spec.nist) == (
+        spec.threat.access, spec.threat.norms, spec.threat.knowledge, spec.threat.nist_class)
+
+
+@pytest.mark.parametrize("defence", DEFENCES.names())
+def test_every_defence_declares_the_evasion_threat_model_it_is_evaluated_against(defence):
+    """The declared attacker is one the defence's evaluation can field: in each declared norm some registered
+    attack has the access the defended model offers, and the declaration is what ``qulab list`` prints."""
+    spec = DEFENCES.get(defence)
+    _declares_an_evasion_threat_model(spec.threat)
+    assert spec.threat.knowledge == WHITE_BOX  # evaluated adaptively: the attacker knows the defence
+    for norm in spec.threat.norms:
+        assert any(a.threat.covers(norm, spec.offers) for a in ATTACKS), (defence, norm)
+    assert spec.offers is None or spec.threat.access <= spec.offers  # no more access than the model gives
+    listed = {d["name"]: d for d in cli.listing()["defences"]}
+    assert listed[defence]["threat"] == spec.threat.to_dict()
 
 
 def test_threat_model_checks_its_values_and_answers_coverage():
@@ -319,3 +339,29 @@ def test_threat_model_checks_its_values_and_answers_coverage():
         ThreatModel("theft", WHITE_BOX, frozenset(), DEPLOYMENT)
     with pytest.raises(ValueError, match="an access"):
         evasion(WHITE_BOX, "telepathy", norms=("2",))
+
+
+def test_a_defence_refuses_at_the_edge_what_its_threat_model_and_its_models_exclude(monkeypatch):
+    """Before any data: an attack needing access the defended model does not give, a model the defence does not
+    run on, and a norm outside the declared threat model (shown by declaring smoothing L2-only here)."""
+    from qulab.core.threat import LOSS_GRADIENTS
+
+    smoothing = DEFENCES.get("randomized_smoothing")
+    network = Scenario(model="torch_mlp", defence="randomized_smoothing")
+    with pytest.raises(InvalidInput) as refused:
+        replace(network, attack="deepfool", norm="2").validate()
+    assert str(refused.value) == smoothing.attack_reason(ATTACKS.get("deepfool"))
+    assert str(refused.value).startswith("Randomized smoothing (certified) gives attacks only loss gradients, "
+                                         "and DeepFool needs class gradients.")
+    with pytest.raises(InvalidInput, match=r"^Randomized smoothing \(certified\) works with these models only"):
+        replace(network, model="logistic_regression").validate()
+    monkeypatch.setitem(DEFENCES._entries, "randomized_smoothing",
+                        replace(smoothing, threat=evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("2",))))
+    with pytest.raises(InvalidInput) as refused:
+        network.validate()
+    assert str(refused.value) == "Randomized smoothing (certified) works in the L2 norm only, not L∞."
+    assert replace(network, norm="2").validate()
+    from qulab.defences import evaluate_defence  # the library's own entry refuses it too, before any training
+
+    with pytest.raises(InvalidInput, match=r"^Randomized smoothing \(certified\) works in the L2 norm only, not L∞\.$"):
+        evaluate_defence(network, "randomized_smoothing")

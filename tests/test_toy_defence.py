@@ -51,11 +51,14 @@ def test_toy_defence_is_listed_by_the_cli(toy, capsys):
     text = capsys.readouterr().out
     assert "round_half_grid      Round to a 0.5 grid (toy)  [preprocessing, features in a known range]" in text
     assert f"weakness: {toy.TOY.known_weakness}" in text
+    # the helper's default threat model: an adaptive white-box attacker, in every norm
+    assert "evaluated against: white-box evasion, norm inf/2/1, with class gradients and loss gradients" in text
     assert cli.main(["list", "--json"]) == 0
     import json
 
     listed = {d["name"]: d for d in json.loads(capsys.readouterr().out)["defences"]}
     assert listed["round_half_grid"]["supports"] == list(toy.TOY.models)
+    assert listed["round_half_grid"]["threat"] == toy.TOY.threat.to_dict()
     assert "rbf_svm" in listed["round_half_grid"]["supports"] and "decision_tree" not in toy.TOY.models
 
 

@@ -456,7 +456,7 @@ def _defences() -> list[dict[str, Any]]:
              "unsupported_because": d.requirement.why_not, "protects_against": d.protects_against,
              "known_weakness": d.known_weakness, "adaptive_attack": d.adaptive_attack,
              "images_only": d.needs_images, "needs_known_range": d.needs_range, "works": d.works,
-             "params": _param_info(d.params)} for d in DEFENCES]
+             "threat": d.threat.to_dict(), "params": _param_info(d.params)} for d in DEFENCES]
 
 
 def _param_info(params: tuple[Param, ...]) -> list[dict[str, Any]]:
@@ -479,6 +479,12 @@ def listing() -> dict[str, Any]:
                     for a in ATTACKS],
         "defences": _defences(),
     }
+
+
+def _threat_line(threat: dict[str, Any]) -> str:
+    """A threat model (ThreatModel.to_dict) in one line: knowledge, class, norms and access."""
+    return (f"{threat['knowledge']} {threat['nist_class']}, norm {'/'.join(threat['norms'])}, "
+            f"with {' and '.join(threat['access'])}")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -504,6 +510,7 @@ def _list(args: argparse.Namespace) -> int:
         tags = [d["kind"]] + (["images only"] if d["images_only"] else []) + (
             ["features in a known range"] if d["needs_known_range"] else [])
         print(f"  {d['name']:<20} {d['label']}  [{', '.join(tags)}]")
+        print(f"  {'':<20} evaluated against: {_threat_line(d['threat'])}")
         print(f"  {'':<20} runs on: {', '.join(d['supports']) or 'no registered model'}")
         print(f"  {'':<20} weakness: {d['known_weakness']}")
     return 0

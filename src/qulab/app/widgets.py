@@ -1,11 +1,14 @@
 """What the Attack Lab and Robustness pages share: the data in use, the model picker, the sample size, the eps
-slider, threat-model tags, and bounded caches of attack runs and curves keyed by the frozen scenario.
+slider, threat-model tags, how a refused experiment is shown (the Defences page too), and bounded caches of attack
+runs and curves keyed by the frozen scenario.
 
 Choices live under session-state keys that belong to no widget, so they survive switching between the pages.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,17 @@ def md(text: str) -> str:
     for char in "\\`*_[]<>#|~$":
         text = text.replace(char, "\\" + char)
     return text
+
+
+@contextlib.contextmanager
+def refusal_shown() -> Iterator[None]:
+    """Around making and validating a page's scenarios: a refusal (InvalidInput) is shown as its one sentence and
+    stops the page before anything is fitted or attacked, as the CLI prints it and exits."""
+    try:
+        yield
+    except InvalidInput as error:
+        st.error(md(str(error)), icon=":material/error:")
+        st.stop()
 
 
 def data_in_use() -> LabData | None:

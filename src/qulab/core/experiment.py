@@ -118,6 +118,10 @@ class Scenario:
         if self.defence is not None:
             defence = _defences().get(self.defence)
             resolve_params(defence.params, dict(self.defence_params), defence.label)
+            # The defence's declared attacker and the models it runs on are known before any data, like the above.
+            reason = defence.attack_reason(attack, self.norm) or defence.unsupported_reason(model, images=True)
+            if reason:
+                raise InvalidInput(reason)
         elif self.defence_params:
             raise InvalidInput("Defence parameters were given without a defence.")
         return self

@@ -7,6 +7,7 @@ the page and ``qulab list`` show them. A new defence is one entry made with the 
 
 # The kinds register their entries on import, in the order the page and `qulab list` show them.
 from qulab.defences.spec import (  # noqa: I001
+    ADAPTIVE_WHITE_BOX,
     DEFENCES,
     KINDS,
     Defended,
@@ -30,7 +31,8 @@ from qulab.defences.evaluate import (
     undefended_baseline,
 )
 
-__all__ = ["DEFENCES", "KINDS", "AdaptiveCase", "Baseline", "DefenceOutcome", "DefenceRun", "DefenceSpec",
-           "Defended", "ModelRequirement", "Progress", "Workload", "bpda_preprocessor", "certification_defence",
-           "default_eps_grid", "defendable_models", "estimate_seconds", "evaluate_defence", "parse_defence_params",
-           "preprocessing_defence", "robust_logistic_regression", "training_defence", "undefended_baseline"]
+__all__ = ["ADAPTIVE_WHITE_BOX", "DEFENCES", "KINDS", "AdaptiveCase", "Baseline", "DefenceOutcome", "DefenceRun",
+           "DefenceSpec", "Defended", "ModelRequirement", "Progress", "Workload", "bpda_preprocessor",
+           "certification_defence", "default_eps_grid", "defendable_models", "estimate_seconds", "evaluate_defence",
+           "parse_defence_params", "preprocessing_defence", "robust_logistic_regression", "training_defence",
+           "undefended_baseline"]

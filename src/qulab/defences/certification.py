@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from qulab.core.registry import Param, resolve_params
+from qulab.core.threat import NORMS, WHITE_BOX, ThreatModel, evasion
 from qulab.data.datasets import Split
 from qulab.defences.curves import robust_curve
 from qulab.defences.running import accuracy, epochs_reported, one_hot, stage
@@ -100,11 +101,13 @@ def _smoothing_estimate(work: Workload) -> float:
 
 def certification_defence(name: str, label: str, *, description: str, protects_against: str, known_weakness: str,
                           adaptive_attack: str, defend: Callable[[DefenceRun], Defended],
-                          estimate: Callable[[Workload], float], params: tuple[Param, ...] = (),
-                          requirement: ModelRequirement = NEEDS_TORCH, **fields: Any) -> DefenceSpec:
-    """An entry for a defence that certifies a radius; ``defend`` fills ``certified_*`` in its Defended.extra."""
+                          estimate: Callable[[Workload], float], threat: ThreatModel,
+                          params: tuple[Param, ...] = (), requirement: ModelRequirement = NEEDS_TORCH,
+                          **fields: Any) -> DefenceSpec:
+    """An entry for a defence that certifies a radius; ``defend`` fills ``certified_*`` in its Defended.extra.
+    ``threat``: the attacker its empirical curve is measured against (a certificate has no default attacker)."""
     return DefenceSpec(name, label, CERTIFICATION, description, protects_against, known_weakness, adaptive_attack,
-                       requirement, defend, estimate, params, **fields)
+                       requirement, defend, estimate, threat, params, **fields)
 
 
 DEFENCES.register(certification_defence(
@@ -118,6 +121,10 @@ DEFENCES.register(certification_defence(
     adaptive_attack="The scenario's attack on the smoothed model with loss gradients averaged over the noise "
                     "(Monte Carlo, expectation over transformation).",
     defend=_defend_by_smoothing, estimate=_smoothing_estimate,
+    # White box, but ART's smoothed classifier gives loss gradients only (Monte-Carlo averages over the noise).
+    # Every norm: an L2 certificate covers the L1 ball of radius eps and the L∞ ball through √d·eps
+    # (certified_radius_needed).
+    threat=evasion(WHITE_BOX, LOSS_GRADIENTS, norms=NORMS),
     params=(Param("sigma", "Noise σ", 0.25, "Noise of the smoothing; larger σ certifies larger radii but costs "
                   "clean accuracy.", 0.01, 1.0, 0.01),
             Param("epochs", "Training epochs", 30, "Passes over the (noisy) training data.", 1, 200),

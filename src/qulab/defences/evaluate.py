@@ -186,7 +186,7 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
         split = prepare_split(scenario, data)
     images = split.image_shape is not None
     reason = (defence.unsupported_reason(model, images=images, known_range=split.known_range)
-              or defence.attack_reason(attack))
+              or defence.attack_reason(attack, scenario.norm))
     if reason is not None:
         raise InvalidInput(reason)
     attack_params = _checked_attack(scenario, split)

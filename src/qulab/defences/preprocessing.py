@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from qulab.core.registry import Param
+from qulab.core.threat import ThreatModel
 from qulab.data.datasets import Split
 from qulab.defences.curves import exact_curve, examples_by_eps
 from qulab.defences.running import one_hot, stage
 from qulab.defences.spec import (
+    ADAPTIVE_WHITE_BOX,
     DEFENCES,
     NEEDS_GRADIENTS,
     PREPROCESSING,
@@ -235,8 +237,10 @@ def preprocessing_defence(name: str, label: str, *, description: str, protects_a
                           adaptive_attack: str, preprocessor: Callable[[dict[str, Any], Split], Any],
                           params: tuple[Param, ...] = (), randomised: bool = False,
                           adaptive_examples: Callable[[AdaptiveCase], np.ndarray | None] | None = None,
-                          requirement: ModelRequirement = NEEDS_GRADIENTS, **fields: Any) -> DefenceSpec:
-    """An entry for a sanitiser in front of the unchanged model.
+                          requirement: ModelRequirement = NEEDS_GRADIENTS,
+                          threat: ThreatModel = ADAPTIVE_WHITE_BOX, **fields: Any) -> DefenceSpec:
+    """An entry for a sanitiser in front of the unchanged model, evaluated against ``threat`` (by default an
+    attacker who differentiates through it, BPDA).
 
     ``preprocessor(params, split)`` is an ART preprocessor (:func:`bpda_preprocessor` wraps a NumPy function);
     ``randomised``: it draws afresh at every prediction (accuracies averaged, gradients by expectation over the
@@ -245,7 +249,7 @@ def preprocessing_defence(name: str, label: str, *, description: str, protects_a
     adaptive_attacks = 6 if randomised or adaptive_examples is not None else 3  # attack runs, for the estimate
     return DefenceSpec(name, label, PREPROCESSING, description, protects_against, known_weakness, adaptive_attack,
                        requirement, partial(_defend_by_preprocessing, randomised),
-                       partial(_preprocessing_estimate, adaptive_attacks), params, preprocessor=preprocessor,
+                       partial(_preprocessing_estimate, adaptive_attacks), threat, params, preprocessor=preprocessor,
                        adaptive_examples=adaptive_examples, **fields)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from qulab.core.experiment import Scenario
 from qulab.core.registry import Param, Registry
+from qulab.core.threat import NORMS, WHITE_BOX, ThreatModel, evasion
 from qulab.data.datasets import Split
 from qulab.models.registry import GRADIENTS, MODELS, SCORES, ModelSpec
 from qulab.threats.evasion.attacks import ATTACKS, AttackSpec
@@ -29,6 +30,10 @@ CERTIFICATION, DETECTION = "certification", "detection"
 KINDS = (TRAINING, PREPROCESSING, POSTPROCESSING, CERTIFICATION, DETECTION)
 
 Progress = Callable[[float, str], None]
+
+# The attacker an honest evaluation assumes: one who knows the defence and has the defended model's gradients
+# (adaptive white box), in any norm the scenario's attack measures its budget in.
+ADAPTIVE_WHITE_BOX = evasion(WHITE_BOX, *GRADIENTS, norms=NORMS)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ class Defended:
 class DefenceSpec:
     """A registry entry: what the defence does, what it claims, how it is attacked, where it breaks, what it
     runs on, and the callables that run it. ``train``, ``preprocessor`` and ``adaptive_examples`` are the
-    kind-specific pieces the kind's ``defend`` uses (None where the kind has none)."""
+    kind-specific pieces the kind's ``defend`` uses (None where the kind has none). ``threat`` is the attacker the
+    defence is evaluated against."""
 
     name: str
     label: str
@@ -112,6 +118,7 @@ class DefenceSpec:
     requirement: ModelRequirement
     defend: Callable[[DefenceRun], Defended]
     estimate: Callable[[Workload], float]
+    threat: ThreatModel
     params: tuple[Param, ...] = field(default=())
     train: Callable[[DefenceRun], Any] | None = None
     preprocessor: Callable[[dict[str, Any], Split], Any] | None = None
@@ -149,11 +156,14 @@ class DefenceSpec:
                     "page (images already are).")
         return None
 
-    def attack_reason(self, attack: AttackSpec) -> str | None:
-        """Why this attack cannot run against the defended model, in plain words; None when it can."""
-        if self.offers is None or attack.needs <= self.offers:
+    def attack_reason(self, attack: AttackSpec, norm: str | None = None) -> str | None:
+        """Why this attack (in ``norm``, when given) cannot run against the defended model, in plain words; None
+        when it can. The norm must be one the defence's threat model declares."""
+        if norm is not None and (reason := self.threat.norm_reason(norm, self.label)):
+            return reason
+        if attack.threat.covers(offered=self.offers):
             return None
-        usable = ", ".join(ATTACKS.get(n).label for n in ATTACKS.names() if ATTACKS.get(n).needs <= self.offers)
+        usable = ", ".join(a.label for a in ATTACKS if a.threat.covers(offered=self.offers))
         return (f"{self.label} gives attacks only {', '.join(sorted(self.offers))}, and {attack.label} needs "
                 f"{', '.join(sorted(attack.needs - self.offers))}. Attacks that work here: {usable}.")
 

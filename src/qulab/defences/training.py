@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 
 from qulab.core.registry import Param, resolve_params
+from qulab.core.threat import ThreatModel
 from qulab.data.datasets import Split
 from qulab.defences.curves import exact_curve, robust_curve
 from qulab.defences.running import accuracy, epochs_reported, one_hot, stage
 from qulab.defences.spec import (
+    ADAPTIVE_WHITE_BOX,
     DEFENCES,
     NEEDS_ROBUST_TRAINER,
     TRAINING,
@@ -183,14 +185,16 @@ def training_defence(name: str, label: str, *, description: str, protects_agains
                      adaptive_attack: str, train: Callable[[DefenceRun], Any], params: tuple[Param, ...] = (),
                      requirement: ModelRequirement = NEEDS_ROBUST_TRAINER,
                      attack_steps: Callable[[dict[str, Any]], int] = lambda params: 2,
-                     builds_on_undefended: bool = False, **fields: Any) -> DefenceSpec:
-    """An entry for a defence that trains a new model with ``train(run)`` (a fitted scikit-learn-style estimator).
+                     builds_on_undefended: bool = False, threat: ThreatModel = ADAPTIVE_WHITE_BOX,
+                     **fields: Any) -> DefenceSpec:
+    """An entry for a defence that trains a new model with ``train(run)`` (a fitted scikit-learn-style estimator),
+    evaluated against ``threat`` (by default the white-box attacker with the retrained model's gradients).
 
     ``attack_steps(params)``: attack steps per training example per epoch (for the duration estimate);
     ``builds_on_undefended``: it needs the undefended model first, whose fit counts in its training time."""
     return DefenceSpec(name, label, TRAINING, description, protects_against, known_weakness, adaptive_attack,
                        requirement, partial(_defend_by_training, builds_on_undefended),
-                       partial(_training_estimate, attack_steps), params, train=train, **fields)
+                       partial(_training_estimate, attack_steps), threat, params, train=train, **fields)
 
 
 _EPS = Param("eps", "Training epsilon", 0.1,

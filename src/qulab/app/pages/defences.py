@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -119,7 +120,7 @@ if model.needs_images and not images:
 st.subheader("Defences to compare", divider="gray")
 chosen: dict[str, dict[str, Any]] = {}
 reasons = {defence.name: defence.unsupported_reason(model, images=images, known_range=known_range)
-           or defence.attack_reason(attack) for defence in DEFENCES}
+           or defence.attack_reason(attack, norm) for defence in DEFENCES}
 # Ticked at first: the first defence that runs here and works (not a lesson in failure).
 ticked_first = next((d.name for d in DEFENCES if reasons[d.name] is None and d.works), None)
 for defence in DEFENCES:
@@ -146,12 +147,11 @@ if not chosen:
 
 # The user's own test file is named in the scenario by its content, so results for it are kept apart.
 dataset_params = choice.params + ((("test", own_test[1]),) if own_test is not None else ())
-try:
+with lw.refusal_shown():  # each defence's experiment is checked before any training or attack
     scenario = dc.choice_scenario(choice, model=model_name, attack=attack_name, eps=float(eps), norm=norm,
                                   dataset_params=dataset_params)
-except InvalidInput as error:
-    st.error(str(error))
-    st.stop()
+    for name, params in chosen.items():
+        replace(scenario, defence=name, defence_params=freeze(params)).validate()
 upload = data if choice.is_upload else None
 jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
 n_train = len(own_split.y_train) if own_split is not None else int(len(data.y) * (1 - choice.test_size))

@@ -51,14 +51,15 @@ with right:
             st.markdown("\n".join(f"- **{a.label}**: {reason}" for a, reason in left_out))
 
 base = lab.scenario(model=model_spec.name, model_params=freeze(model_params), eps=eps_max, norm=norm)
+with lw.refusal_shown():  # every curve's experiment is checked before any fit or attack
+    scenarios = {a: lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=a, eps=eps_max,
+                                 norm=norm).validate() for a in chosen}
 trained = lw.fitted(lab, base)
 if trained is None:
     st.stop()
 split, model = trained
 sample = subsample(split, n, base.seed)
 grid = eps_grid(eps_max, steps)
-scenarios = {a: lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=a, eps=eps_max,
-                             norm=norm) for a in chosen}
 keys = {a: (s, n, float(eps_max), int(steps)) for a, s in scenarios.items()}
 pending = [a for a in chosen if keys[a] not in lw.CURVES]
 
