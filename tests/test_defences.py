@@ -619,8 +619,9 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
                      progress=lambda fraction, text: seen.append((fraction, text)))
     texts = [text for _, text in seen]
     assert [t for t in texts if "epoch" in t] == [f"Adversarial training: epoch {i} of 3" for i in (1, 2, 3)]
-    assert [t for t in texts if "the defended model" in t] == [f"Attacking the defended model: budget {i} of 2"
-                                                          for i in (1, 2)]  # eps 0.05 and 0.1
+    attacking = "Attacking the defended model: Projected Gradient Descent:"
+    assert [t for t in texts if "the defended model" in t] == [f"{attacking} eps = 0.05 (1 of 2)",
+                                                              f"{attacking} eps = 0.1 (2 of 2)", f"{attacking} done"]
     fractions = [fraction for fraction, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] >= 0 and fractions[-1] <= 1
     assert "Adversarial training epochs" not in capfd.readouterr().err

@@ -21,10 +21,10 @@ from qulab.defences.spec import (  # noqa: I001
 from qulab.defences.training import robust_logistic_regression, training_defence
 from qulab.defences.preprocessing import AdaptiveCase, bpda_preprocessor, preprocessing_defence
 from qulab.defences.certification import certification_defence
-from qulab.defences.curves import default_eps_grid
 from qulab.defences.evaluate import (
     Baseline,
     DefenceOutcome,
+    default_eps_grid,
     estimate_seconds,
     evaluate_defence,
     parse_defence_params,

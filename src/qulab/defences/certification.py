@@ -12,8 +12,7 @@ import numpy as np
 from qulab.core.registry import Param, resolve_params
 from qulab.core.threat import NORMS, WHITE_BOX, ThreatModel, evasion
 from qulab.data.datasets import Split
-from qulab.defences.curves import robust_curve
-from qulab.defences.running import accuracy, epochs_reported, one_hot, stage
+from qulab.defences.running import epochs_reported, one_hot
 from qulab.defences.spec import (
     CERTIFICATION,
     DEFENCES,
@@ -25,6 +24,7 @@ from qulab.defences.spec import (
     Workload,
 )
 from qulab.defences.training import fresh_torch
+from qulab.evaluation.budget import sweep
 from qulab.models.registry import LOSS_GRADIENTS
 
 
@@ -76,10 +76,10 @@ def _defend_by_smoothing(run: DefenceRun) -> Defended:
     def predict(Z: np.ndarray) -> np.ndarray:
         return np.argmax(classifier.predict(np.asarray(Z, dtype=np.float32)), axis=1)
 
-    clean = accuracy(predict(X), y)
-    curve, _ = robust_curve(run.attack, run.attack_params, classifier, predict, X, y, grid, scenario.norm, clean,
-                            stage(run.report, 0.55, 0.8, "Attacking the smoothed model (gradients averaged over "
-                                  "the noise): budget"))
+    attacked = sweep(run.attack, classifier, X, y, grid, scenario.norm, run.attack_params, scenario.seed,
+                     predict=predict,
+                     progress=lambda fraction, text: run.report(0.55 + 0.25 * fraction, "Attacking the smoothed "
+                                                                f"model (gradients averaged over the noise): {text}"))
     run.report(0.8, "Certifying every test point")
     certified_pred, radii = classifier.certify(X.astype(np.float32), n=params["n_certify"], batch_size=256)
     needed = certified_radius_needed(scenario.eps, scenario.norm, X.shape[1])
@@ -92,7 +92,7 @@ def _defend_by_smoothing(run: DefenceRun) -> Defended:
             e, scenario.norm, X.shape[1])))) for e in grid)}
     notes = ("Certified radii are L2 radii; an L∞ budget eps is certified only when the radius reaches √d·eps, "
              "since the L∞ ball of radius eps reaches that far in L2.",)
-    return Defended(clean, tuple(curve), seconds, extra, notes)
+    return Defended(attacked.clean, attacked.accuracy, seconds, extra, notes)
 
 
 def _smoothing_estimate(work: Workload) -> float:

@@ -16,10 +16,10 @@ import numpy as np
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
-from qulab.defences.curves import evaluation_grid, robust_curve
-from qulab.defences.running import accuracy, seeded_run, stage, warm_up_torch
+from qulab.defences.running import seeded_run, warm_up_torch
 from qulab.defences.spec import DEFENCES, DefenceRun, Progress, Workload, is_torch
-from qulab.evaluation.pipeline import FittedModel, fit_model, prepare_split
+from qulab.evaluation.budget import BudgetSweep
+from qulab.evaluation.pipeline import FittedModel, attack_sweep, checked_attack_params, fit_model, prepare_split
 from qulab.models.registry import MODELS
 from qulab.threats.evasion.attacks import ATTACKS
 
@@ -89,6 +89,17 @@ class DefenceOutcome:
         return out
 
 
+def default_eps_grid(eps: float) -> tuple[float, ...]:
+    """Five budgets from 0 to twice the scenario's eps (or to 0.2 when eps is 0)."""
+    top = 2 * eps if eps > 0 else 0.2
+    return tuple(round(float(v), 6) for v in np.linspace(0.0, top, 5))
+
+
+def evaluation_grid(scenario: Scenario, eps_grid: tuple[float, ...] | None = None) -> tuple[float, ...]:
+    """The budgets an evaluation reports: the given grid (else :func:`default_eps_grid`) and the scenario's eps."""
+    return tuple(sorted({*(eps_grid or default_eps_grid(scenario.eps)), float(scenario.eps)}))
+
+
 MINIMAL_ATTACK_COST = {"deepfool": 1, "cw_l2": 5}  # one run, in budgeted-attack runs (measured on digits)
 # Seconds for one attack run over the test set, by model family; others 0.3. Measured (PGD, breast cancer, this
 # 2-core host under load): logistic regression 0.06 s, MLP 0.12 s, RBF SVM 3-4 s (ART's kernel gradient loops
@@ -112,51 +123,45 @@ def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict
 class Baseline:
     """The undefended side of an evaluation: one per scenario, shared by every defence compared on it.
 
-    ``examples`` maps each eps of ``grid`` to the undefended model's adversarial examples (read-only; the
-    non-adaptive attack passes them through a sanitiser)."""
+    ``attacked`` is the budget engine's sweep of the scenario's attack on the undefended model, with its
+    adversarial examples (read-only; the non-adaptive attack passes them through a sanitiser)."""
 
     scenario: Scenario
     grid: tuple[float, ...]
     split: Split
     model: FittedModel
-    clean: float
-    curve: tuple[float, ...]
-    examples: dict[float, np.ndarray]
+    attacked: BudgetSweep
 
+    @property
+    def clean(self) -> float:
+        return self.attacked.clean
 
-def _checked_attack(scenario: Scenario, split: Split) -> dict[str, Any]:
-    """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take."""
-    model, attack = MODELS.get(scenario.model), ATTACKS.get(scenario.attack)
-    reason = attack.unsupported_reason(model, split.n_classes, split.image_shape is not None)
-    if reason is not None:
-        raise InvalidInput(reason)
-    if scenario.norm not in attack.norms:
-        raise InvalidInput(f"{attack.label} supports the norms {', '.join(attack.norms)}, not {scenario.norm}.")
-    return resolve_params(attack.params, dict(scenario.attack_params))
+    @property
+    def curve(self) -> tuple[float, ...]:
+        return self.attacked.accuracy
 
 
 def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None = None, data: Dataset | None = None,
                         progress: Progress | None = None, split: Split | None = None) -> Baseline:
-    """Train the undefended model and attack it at every budget (seeded by the scenario, so it is the same whether
-    it is computed here once for several defences or inside :func:`evaluate_defence`). ``split`` as there."""
+    """Train the undefended model and attack it at every budget, as the Attack Lab, the Robustness page and the
+    CLI do (the same sweep of the budget engine, so the same numbers, whether it is computed here once for several
+    defences or inside :func:`evaluate_defence`). ``split`` as there."""
     report = progress or (lambda fraction, text: None)
     report(0.02, "Preparing the data")
     split = split if split is not None else prepare_split(scenario, data)
-    return _baseline_on(scenario, split, evaluation_grid(scenario, eps_grid), _checked_attack(scenario, split), report)
+    checked_attack_params(scenario, split)
+    return _baseline_on(scenario, split, evaluation_grid(scenario, eps_grid), report)
 
 
-def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], attack_params: dict[str, Any],
-                 report: Progress) -> Baseline:
+def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], report: Progress) -> Baseline:
     warm_up_torch()
     with seeded_run(scenario.seed):
         report(0.05, "Training the undefended model")
         base = fit_model(scenario, split)
-        X, y = split.X_test, split.y_test
-        clean = accuracy(base.predict(X), y)
-        curve, examples = robust_curve(ATTACKS.get(scenario.attack), attack_params, base.classifier, base.predict,
-                                       X, y, grid, scenario.norm, clean,
-                                       stage(report, 0.15, 0.35, "Attacking the undefended model: budget"))
-    return Baseline(scenario, grid, split, base, clean, tuple(curve), examples)
+        attacked = attack_sweep(scenario, split, base, grid, keep_examples=True,
+                                progress=lambda fraction, text: report(0.15 + 0.2 * fraction,
+                                                                       f"Attacking the undefended model: {text}"))
+    return Baseline(scenario, grid, split, base, attacked)
 
 
 def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
@@ -189,9 +194,9 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
               or defence.attack_reason(attack, scenario.norm))
     if reason is not None:
         raise InvalidInput(reason)
-    attack_params = _checked_attack(scenario, split)
+    attack_params = checked_attack_params(scenario, split)
     if baseline is None:
-        baseline = _baseline_on(scenario, split, grid, attack_params, report)
+        baseline = _baseline_on(scenario, split, grid, report)
     elif (baseline.scenario, baseline.grid) != (scenario, grid):
         raise ValueError("the baseline belongs to another scenario or eps grid")
 

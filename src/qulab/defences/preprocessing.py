@@ -12,7 +12,6 @@ strongest of these.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,7 +22,6 @@ import numpy as np
 from qulab.core.registry import Param
 from qulab.core.threat import ThreatModel
 from qulab.data.datasets import Split
-from qulab.defences.curves import exact_curve, examples_by_eps
 from qulab.defences.running import one_hot, stage
 from qulab.defences.spec import (
     ADAPTIVE_WHITE_BOX,
@@ -37,6 +35,8 @@ from qulab.defences.spec import (
     Workload,
     is_torch,
 )
+from qulab.evaluation.budget import attack_run, exact_sweep, sweep
+from qulab.evaluation.pipeline import linear_weights
 from qulab.models.registry import ModelSpec
 
 EOT_SAMPLES = 16  # noise draws averaged per gradient by the adaptive attack on a random sanitiser
@@ -175,7 +175,7 @@ def _strongest(candidates: list[np.ndarray], correct: Callable[[np.ndarray], np.
 def _defend_by_preprocessing(randomised: bool, run: DefenceRun) -> Defended:
     """The undefended model behind the entry's sanitiser, under the non-adaptive and the adaptive attack."""
     split, scenario, model, attack, grid = run.split, run.scenario, run.model, run.attack, run.grid
-    base, adv_base = run.baseline.model, run.baseline.examples
+    base, undefended = run.baseline.model, run.baseline.attacked
     X, y = split.X_test, split.y_test
     classifier = defended_classifier(model, base.estimator, split, run.defence.preprocessor(run.params, split))
     draws = NOISE_DRAWS if randomised else 1
@@ -190,22 +190,26 @@ def _defend_by_preprocessing(randomised: bool, run: DefenceRun) -> Defended:
 
     clean = float(np.mean(correct(X)))
     run.report(0.45, "Non-adaptive attack: the undefended model's examples through the defence")
-    nonadaptive = [clean if eps == 0 else float(np.mean(correct(adv_base[eps]))) for eps in grid]
-    adaptive_step = stage(run.report, 0.6, 1.0, "Adaptive attack: through the defence (BPDA, expectation over "
-                          "noise): budget")
+    nonadaptive = [clean if eps == 0 else float(np.mean(correct(undefended.examples_at(eps)))) for eps in grid]
+    run.report(0.6, "Adaptive attack: through the defence (BPDA, expectation over noise)")
     attacked = _expectation_over_noise(classifier) if randomised else classifier
-    adaptive_at = examples_by_eps(attack, run.attack_params, attacked, X, y, scenario.norm)
+    adaptive = sweep(attack, attacked, X, y, grid, scenario.norm, run.attack_params, scenario.seed, predict=predict,
+                     keep_examples=True,
+                     progress=lambda fraction, text: run.report(0.6 + 0.3 * fraction, f"Adaptive attack: {text}"))
     stretch = attack.minimal and randomised  # noise rescues points left at the boundary: go further
+    unbounded = attack_run(attack, attacked, X, y, max(grid), scenario.norm, run.attack_params, scenario.seed,
+                           unbounded=True) if stretch else None
     own_attack = run.defence.adaptive_examples
+    strongest_step = stage(run.report, 0.9, 1.0, "Strongest adaptive examples: budget")
     curve = []
     for i, eps in enumerate(grid):
-        adaptive_step(i, len(grid))
+        strongest_step(i, len(grid))
         if eps == 0:
             curve.append(clean)
             continue
-        candidates = [adaptive_at(eps)]
-        if stretch:
-            candidates.append(stretched_to_budget(X, adaptive_at(math.inf), eps, scenario.norm, split.clip_values))
+        candidates = [adaptive.examples_at(eps)]
+        if unbounded is not None:
+            candidates.append(stretched_to_budget(X, unbounded, eps, scenario.norm, split.clip_values))
         if own_attack is not None:
             own = own_attack(AdaptiveCase(base.classifier, correct, X, y, eps, scenario.norm, run.params,
                                           split.clip_values, scenario.seed))
@@ -223,7 +227,7 @@ def _defend_by_preprocessing(randomised: bool, run: DefenceRun) -> Defended:
     extra: dict[str, Any] = {"curve_nonadaptive": tuple(nonadaptive),
                              "robust_nonadaptive": nonadaptive[grid.index(float(scenario.eps))]}
     if model.linear:
-        extra["exact_curve_undefended"] = exact_curve(base.estimator, split, scenario.norm, grid)
+        extra["exact_curve_undefended"] = exact_sweep(linear_weights(base), X, y, grid, scenario.norm).accuracy
         notes.append("The exact robust accuracy applies to the bare linear model; with a sanitiser in "
                      "front the model is no longer linear, so only attacks measure it.")
     return Defended(clean, tuple(curve), base.fit_seconds, extra, tuple(notes))

@@ -14,8 +14,7 @@ import numpy as np
 from qulab.core.registry import Param, resolve_params
 from qulab.core.threat import ThreatModel
 from qulab.data.datasets import Split
-from qulab.defences.curves import exact_curve, robust_curve
-from qulab.defences.running import accuracy, epochs_reported, one_hot, stage
+from qulab.defences.running import epochs_reported, one_hot
 from qulab.defences.spec import (
     ADAPTIVE_WHITE_BOX,
     DEFENCES,
@@ -30,6 +29,8 @@ from qulab.defences.spec import (
     has_gradients,
     is_torch,
 )
+from qulab.evaluation.budget import exact_sweep
+from qulab.evaluation.pipeline import FittedModel, attack_sweep, linear_weights
 from qulab.models.registry import ModelSpec
 from qulab.threats.evasion.attacks import ATTACKS, generate
 
@@ -151,28 +152,25 @@ def _train_on_naive_augmentation(run: DefenceRun) -> Any:
 
 
 def _defend_by_training(builds_on_undefended: bool, run: DefenceRun) -> Defended:
-    """Train the defended model, then attack it (white box, its own gradients) at every budget."""
+    """Train the defended model, then attack it (white box, its own gradients) at every budget, as the undefended
+    one is attacked (the budget engine's sweep, seeded by the scenario)."""
     split, scenario, model, base = run.split, run.scenario, run.model, run.baseline.model
-    X, y = split.X_test, split.y_test
     run.report(0.35, f"Training with {run.defence.label.lower()}")
     start = time.perf_counter()
     estimator = run.defence.train(run)
     seconds = time.perf_counter() - start
     if builds_on_undefended:
         seconds += base.fit_seconds
-    classifier = model.art_classifier(estimator, split.clip_values)
-
-    def predict(Z: np.ndarray) -> np.ndarray:
-        return np.asarray(estimator.predict(Z)).astype(np.int64)
-
-    clean = accuracy(predict(X), y)
-    curve, _ = robust_curve(run.attack, run.attack_params, classifier, predict, X, y, run.grid, scenario.norm, clean,
-                            stage(run.report, 0.7, 1.0, "Attacking the defended model: budget"))
+    defended = FittedModel(model, estimator, model.art_classifier(estimator, split.clip_values), seconds)
+    attacked = attack_sweep(scenario, split, defended, run.grid,
+                            progress=lambda fraction, text: run.report(0.7 + 0.3 * fraction,
+                                                                       f"Attacking the defended model: {text}"))
     extra = {}
     if model.linear:
-        extra = {"exact_curve_undefended": exact_curve(base.estimator, split, scenario.norm, run.grid),
-                 "exact_curve_defended": exact_curve(estimator, split, scenario.norm, run.grid)}
-    return Defended(clean, tuple(curve), seconds, extra)
+        extra = {f"exact_curve_{side}": exact_sweep(linear_weights(fitted), split.X_test, split.y_test, run.grid,
+                                                    scenario.norm).accuracy
+                 for side, fitted in (("undefended", base), ("defended", defended))}
+    return Defended(attacked.clean, attacked.accuracy, seconds, extra)
 
 
 def _training_estimate(attack_steps: Callable[[dict[str, Any]], int], work: Workload) -> float:
