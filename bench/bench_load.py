@@ -40,23 +40,27 @@ async def session(browser, url: str, timeout_ms: float) -> dict[str, float | str
     page = await context.new_page()
     page.set_default_timeout(timeout_ms)
     result: dict[str, float | str] = {}
+    step = "page load"
     try:
         start = time.perf_counter()
         await page.goto(url)
+        step = "chart"
         await page.wait_for_selector(CHART)
         await page.wait_for_function(f"() => ({READ_ADVERSARIAL})() !== null")
+        step = "idle after open"
         await page.wait_for_selector(IDLE)
         result["open"] = time.perf_counter() - start
         before = await page.evaluate(READ_ADVERSARIAL)
         start = time.perf_counter()
+        step = "slider move"
         await page.locator('[data-testid="stSlider"]').get_by_role("slider").press("End")
         await page.wait_for_function(f"b => ({READ_ADVERSARIAL})() !== b", arg=before)
         await page.wait_for_selector(IDLE)
         result["move"] = time.perf_counter() - start
         if await page.locator('[data-testid="stException"]').count():
             result["error"] = "exception shown on the page"
-    except Exception as error:  # a timeout or a closed page: counted, reported by kind
-        result["error"] = type(error).__name__
+    except Exception as error:  # a timeout or a closed page: counted, reported by kind and step
+        result["error"] = f"{type(error).__name__} at {step}"
     finally:
         await context.close()
     return result
