@@ -85,12 +85,5 @@ def warm_up_torch() -> None:
     _WARM.append(True)
 
 
-def accuracy(pred_or_scores: np.ndarray, y: np.ndarray) -> float:
-    pred = np.asarray(pred_or_scores)
-    if pred.ndim == 2:
-        pred = np.argmax(pred, axis=1)
-    return float(np.mean(pred == y))
-
-
 def one_hot(y: np.ndarray, k: int) -> np.ndarray:
     return np.eye(k, dtype=np.float32)[y]
