@@ -31,7 +31,7 @@ def test_cold_start_bench(chromium_path):
     q, c, ratio = map(float, re.search(rf"first paint: QuLab {NUMBER} s, codelab {NUMBER} s, ratio {NUMBER}x",
                                        out).groups())
     assert ratio == pytest.approx(q / c, abs=0.006)
-    assert re.search(rf"first Attack Demo open, click to chart: {NUMBER} s", out)
+    assert re.search(rf"first Attack Demo open, click \({NUMBER} s after complete\) to chart: {NUMBER} s", out)
 
 
 def test_epsilon_bench(chromium_path):
