@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -517,9 +516,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.port", str(args.port),
-               "--server.address", args.address, "--browser.gatherUsageStats", "false"]
-    return subprocess.call(command)
+    """Serve the app from this process, with the warm-up (ART, scikit-learn, the Attack Demo's model) started first:
+    it loads while the server starts and the first page is read, so the first Attack Demo finds it ready."""
+    from streamlit.web import cli as streamlit_cli
+
+    from qulab.app import warm_up
+
+    warm_up.start()
+    return streamlit_cli.main(["run", str(APP_SCRIPT), "--server.port", str(args.port), "--server.address",
+                               args.address, "--browser.gatherUsageStats", "false"], standalone_mode=False) or 0
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
