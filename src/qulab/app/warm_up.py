@@ -1,10 +1,9 @@
 """Pay the Attack Demo's first-use costs in the background, once per server process.
 
 ART (with torch behind it) and scikit-learn take seconds to import cold. ``qulab app`` (what `make run` starts)
-calls ``start`` before the server, so they load while it starts; the router calls it on every run too (only the
-first call starts the thread; that covers `streamlit run streamlit_app.py`), after the sidebar and before the page, so the user reads the first page
-while they load and the first open of Attack Demo finds them ready. Starting after the page instead left the
-Attack Demo a second later on a click straight after the first paint (bench/bench_cold_start.py).
+calls ``start`` before the server, so they load while it starts. The router calls it on every run too (only the
+first call starts the thread), which covers `streamlit run streamlit_app.py`: after the sidebar and before the
+page, so the user reads the first page while they load.
 """
 
 from __future__ import annotations
