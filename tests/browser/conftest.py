@@ -6,12 +6,14 @@ Where no Chromium is installed the browser tests are skipped with a one-line rea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,14 +48,15 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
-def app_url(chromium_path):
+@contextlib.contextmanager
+def streamlit_server(script: Path) -> Iterator[str]:
+    """A Streamlit server for ``script`` on a free local port, from the repository root; its URL once healthy."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -65,13 +68,21 @@ def app_url(chromium_path):
     else:
         server.kill()
         pytest.fail(f"the app did not start: {server.stderr.read().decode()[-2000:]}")
-    yield url
-    server.terminate()
     try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:  # a long attack still running in the server under load
-        server.kill()
-        server.wait()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a long attack still running in the server under load
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium_path):
+    with streamlit_server(ROOT / "streamlit_app.py") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

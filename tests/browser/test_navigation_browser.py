@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, _free_port, wait_idle
+from tests.browser.conftest import streamlit_server, wait_idle
 
 # The real router with one page that blocks until the test creates the release file.
 SLOW_APP = """
@@ -56,35 +50,12 @@ new MutationObserver(() => {
 PAGE_PATHS = ["", "attack_demo", "data-sets", "attack-lab", "robustness", "defences"]
 
 
-@contextlib.contextmanager
-def _serve(script: Path) -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port",
-         str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
 @pytest.fixture
 def slow_app(tmp_path) -> Iterator[tuple[str, Path]]:
     release = tmp_path / "release"
     script = tmp_path / "slow_app.py"
     script.write_text(SLOW_APP.format(release=str(release)))
-    with _serve(script) as url:
+    with streamlit_server(script) as url:
         yield url, release
 
 
