@@ -131,4 +131,5 @@ DEFENCES.register(certification_defence(
             Param("n_certify", "Samples per certificate", 200, "Noisy predictions behind each certificate.",
                   50, 2000, 50)),
     reference="Cohen et al., 2019, https://arxiv.org/abs/1902.02918",
+    global_draws=True,  # ART adds torch.randn_like noise in training and np.random.normal noise in prediction
     offers=frozenset({LOSS_GRADIENTS})))  # ART's smoothed classifier has no class gradients

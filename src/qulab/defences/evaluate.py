@@ -16,7 +16,7 @@ import numpy as np
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
-from qulab.defences.running import seeded_run, warm_up_torch
+from qulab.defences.running import defence_run, warm_up_torch
 from qulab.defences.spec import DEFENCES, DefenceRun, Progress, Workload, is_torch
 from qulab.evaluation.budget import BudgetSweep
 from qulab.evaluation.pipeline import FittedModel, attack_sweep, checked_attack_params, fit_model, prepare_split
@@ -154,8 +154,11 @@ def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None =
 
 
 def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], report: Progress) -> Baseline:
+    """Unlocked: the model draws from its own seeded generators and the budget engine seeds each random attack run."""
+    from qulab.models.torch_nets import one_torch_thread
+
     warm_up_torch()
-    with seeded_run(scenario.seed):
+    with one_torch_thread():
         report(0.05, "Training the undefended model")
         base = fit_model(scenario, split)
         attacked = attack_sweep(scenario, split, base, grid, keep_examples=True,
@@ -201,7 +204,8 @@ def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict
         raise ValueError("the baseline belongs to another scenario or eps grid")
 
     warm_up_torch()
-    with seeded_run(scenario.seed):  # seeded afresh, so a kept baseline does not change the defended numbers
+    # Seeded afresh where it draws globally, so a kept baseline does not change the defended numbers.
+    with defence_run(scenario.seed, defence.draws_globally(model, params)):
         defended = defence.defend(DefenceRun(defence, params, scenario, model, attack, attack_params, split, baseline,
                                              grid, report))
 

@@ -247,14 +247,14 @@ def preprocessing_defence(name: str, label: str, *, description: str, protects_a
     attacker who differentiates through it, BPDA).
 
     ``preprocessor(params, split)`` is an ART preprocessor (:func:`bpda_preprocessor` wraps a NumPy function);
-    ``randomised``: it draws afresh at every prediction (accuracies averaged, gradients by expectation over the
-    draws, minimal attacks stretched); ``adaptive_examples(case)``: the entry's own adaptive attack, or None where
-    it does not apply."""
+    ``randomised``: it draws afresh at every prediction, from the global generators as ART's do (accuracies
+    averaged, gradients by expectation over the draws, minimal attacks stretched; the run is seeded under the
+    lock); ``adaptive_examples(case)``: the entry's own adaptive attack, or None where it does not apply."""
     adaptive_attacks = 6 if randomised or adaptive_examples is not None else 3  # attack runs, for the estimate
     return DefenceSpec(name, label, PREPROCESSING, description, protects_against, known_weakness, adaptive_attack,
                        requirement, partial(_defend_by_preprocessing, randomised),
                        partial(_preprocessing_estimate, adaptive_attacks), threat, params, preprocessor=preprocessor,
-                       adaptive_examples=adaptive_examples, **fields)
+                       adaptive_examples=adaptive_examples, global_draws=randomised, **fields)
 
 
 def _feature_squeezing(params: dict[str, Any], split: Split) -> Any:

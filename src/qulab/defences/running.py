@@ -1,4 +1,5 @@
-"""What every defence's run shares: seeding, progress reporting (also through ART's epoch loops), torch warm-up."""
+"""What every defence's run shares: seeding where it draws globally, progress reporting (also through ART's
+epoch loops), torch warm-up."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from qulab.defences.spec import Progress
 
 
 @contextlib.contextmanager
-def seeded_run(seed: int) -> Iterator[None]:
-    """:func:`qulab.core.randomness.seeded`, with torch on one thread: tiny nets only pay for threads on a shared
-    host (the guard shared with the models, since torch's thread count is process-wide)."""
+def defence_run(seed: int, draws_globally: bool) -> Iterator[None]:
+    """torch on one thread (tiny nets only pay for threads on a shared host; the guard is shared with the models,
+    since torch's thread count is process-wide), and the global generators seeded under the process-wide lock
+    (:func:`qulab.core.randomness.seeded`) only for a run that draws from them: a deterministic defence does not
+    wait for other sessions' random runs, nor they for it."""
     from qulab.models.torch_nets import one_torch_thread
 
-    with one_torch_thread(), seeded(seed):
+    with one_torch_thread(), seeded(seed) if draws_globally else contextlib.nullcontext():
         yield
 
 

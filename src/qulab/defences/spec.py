@@ -9,7 +9,7 @@ the kind's helper (:func:`qulab.defences.training.training_defence`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,10 +128,17 @@ class DefenceSpec:
     works: bool = True  # False for the lesson that shows a defence that fails
     reference: str = ""
     offers: frozenset[str] | None = None  # what the defended model gives attacks; None: whatever the model gives
+    # Whether its run (training, sanitising, certifying) draws from the process-global generators, as ART's noise
+    # and shuffling do: then the defended side runs seeded under the lock (qulab.core.randomness.seeded), otherwise
+    # unlocked beside other sessions. A test on the model and params where that depends on them.
+    global_draws: bool | Callable[[ModelSpec, Mapping[str, Any]], bool] = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+
+    def draws_globally(self, model: ModelSpec, params: Mapping[str, Any]) -> bool:
+        return self.global_draws(model, params) if callable(self.global_draws) else self.global_draws
 
     @property
     def models(self) -> tuple[str, ...]:

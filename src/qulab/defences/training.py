@@ -138,6 +138,12 @@ def _train_adversarially(run: DefenceRun) -> Any:
                                       C=model_params["C"], max_iter=max(params["epochs"], 1) * 5)
 
 
+def _shuffles_globally(model: ModelSpec, params: Any) -> bool:
+    """ART's AdversarialTrainer shuffles the batches and picks the adversarial rows with ``np.random``; the
+    closed-form training of linear models (full-batch L-BFGS from zero weights) draws nothing."""
+    return is_torch(model)
+
+
 def _train_on_naive_augmentation(run: DefenceRun) -> Any:
     """FGM examples of the undefended model, crafted once, then a fresh fit on clean and adversarial rows."""
     split, scenario = run.split, run.scenario
@@ -218,7 +224,7 @@ DEFENCES.register(training_defence(
     adaptive_attack="The scenario's attack on the retrained model itself (white box, its own gradients); for "
                     "linear models also the exact closed form, which no attack can beat.",
     train=_train_adversarially, params=(_ATTACK, _EPS, _RATIO, _EPOCHS),
-    attack_steps=lambda params: 8 if params["attack"] == "pgd" else 2,
+    attack_steps=lambda params: 8 if params["attack"] == "pgd" else 2, global_draws=_shuffles_globally,
     reference="Madry et al., 2018, https://arxiv.org/abs/1706.06083"))
 
 DEFENCES.register(training_defence(
