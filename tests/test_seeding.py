@@ -12,8 +12,10 @@ import qulab
 from qulab.core.experiment import Scenario
 from qulab.core.randomness import seeded
 from qulab.core.registry import resolve_params
+from qulab.defences import DEFENCES, DefenceSpec, evaluate_defence, undefended_baseline
 from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import fit_model, prepare_split, run_attack, subsample
+from qulab.models.registry import MODELS
 from qulab.threats.evasion.attacks import ATTACKS
 
 HSJ = Scenario(dataset="breast_cancer", scaling="minmax", attack="hop_skip_jump", norm="2", eps=0.3,
@@ -180,3 +182,48 @@ def test_pgd_random_starts_follow_the_seed(fitted):
     clean_start = replace(pgd, attack_params=(("max_iter", 5),))
     np.testing.assert_array_equal(run_attack(clean_start, split, model).X_adv,
                                   run_attack(replace(clean_start, seed=7), split, model).X_adv)
+
+
+DEFENCE_TABULAR = Scenario(dataset="breast_cancer", scaling="minmax", eps=0.1)
+DEFENCE_MLP = replace(DEFENCE_TABULAR, model="torch_mlp", model_params=(("epochs", 5),))
+DEFENCE_IMAGES = Scenario(dataset="digits", eps=0.1)
+# (scenario, defence, params, whether its run draws from the global generators): every entry, and adversarial
+# training both ways (ART's trainer for networks, the closed form for linear models).
+DEFENCE_CASES = {
+    "adversarial_training/linear": (DEFENCE_TABULAR, "adversarial_training", {}, False),
+    "adversarial_training/torch": (DEFENCE_MLP, "adversarial_training", {"epochs": 2}, True),
+    "naive_augmentation/torch": (DEFENCE_MLP, "naive_augmentation", {"epochs": 5}, False),
+    "feature_squeezing": (DEFENCE_TABULAR, "feature_squeezing", {}, False),
+    "gaussian_noise": (DEFENCE_TABULAR, "gaussian_noise", {}, True),
+    "spatial_smoothing": (DEFENCE_IMAGES, "spatial_smoothing", {}, False),
+    "jpeg_compression": (DEFENCE_IMAGES, "jpeg_compression", {}, False),
+    "randomized_smoothing": (DEFENCE_MLP, "randomized_smoothing", {"epochs": 1, "n_certify": 50}, True),
+}
+
+
+def test_every_defence_has_a_declaration_case():
+    assert {case[1] for case in DEFENCE_CASES.values()} == set(DEFENCES.names())
+
+
+@pytest.mark.parametrize("case", DEFENCE_CASES)
+def test_a_defence_draws_globally_exactly_when_it_declares_so(case, monkeypatch):
+    """Run unlocked under two global states: a defence declared deterministic (it runs without the lock) gives the
+    same numbers, one declared random gives others (so its lock is needed, as ART 1.20.1's sources say:
+    GaussianAugmentation and randomized smoothing add np.random / torch noise, AdversarialTrainer shuffles with
+    np.random; FeatureSqueezing, SpatialSmoothing, JpegCompression and the closed-form L-BFGS draw nothing)."""
+    import torch
+
+    scenario, name, params, random_run = DEFENCE_CASES[case]
+    assert DEFENCES.get(name).draws_globally(MODELS.get(scenario.model), resolve_params(
+        DEFENCES.get(name).params, params)) is random_run
+    grid = (0.0, scenario.eps)
+    baseline = undefended_baseline(scenario, grid)
+    monkeypatch.setattr(DefenceSpec, "draws_globally", lambda self, model, params: False)
+    runs = []
+    for seed in (1, 2):
+        _disturb(seed)
+        torch.manual_seed(seed)
+        outcome = evaluate_defence(scenario, name, params, grid, baseline=baseline)
+        runs.append({key: value for key, value in outcome.summary().items() if "seconds" not in key}
+                    | {"certified_radii": outcome.certified_radii})
+    assert (runs[0] != runs[1]) is random_run
