@@ -10,6 +10,12 @@ asserting that every mode gives exactly the numbers of (a). Prints seconds and r
 --rounds, the modes interleaved in each round, since a shared host's load drifts).
 
     .venv/bin/python bench/bench_randomness.py [--rounds 2]
+    .venv/bin/python bench/bench_randomness.py --beside-defences [--rounds 3]
+
+The second form measures what the lock costs a session whose random attack (HopSkipJump) starts while another
+session evaluates a defence: its seconds alone and when started as the defence begins training (median of
+--rounds), and that its numbers do not move. Only defences whose run draws globally hold the lock (their
+``global_draws``); the undefended baseline never does.
 
 Why the lock was kept. Measured on this 2-core host while four other sessions' tests and benchmarks ran, as
 ratios to serial (best / median of the rounds):
@@ -108,11 +114,68 @@ def _check(results: dict, expected: dict, mode: str) -> None:
             np.testing.assert_array_equal(got, want, err_msg=f"{mode}: {name}")
 
 
+# Defence evaluations another session may be running: (scenario, defence, params).
+BESIDE = {
+    "adversarial training, LR (closed form)": (Scenario(**CANCER | dict(attack="pgd")), "adversarial_training", {}),
+    "adversarial training, MLP (ART)": (Scenario(**CANCER | dict(model="torch_mlp", attack="pgd")),
+                                        "adversarial_training", {"epochs": 10}),
+    "feature squeezing, MLP": (Scenario(**CANCER | dict(model="torch_mlp", attack="pgd")), "feature_squeezing", {}),
+    "gaussian noise, LR": (Scenario(**CANCER | dict(attack="pgd")), "gaussian_noise", {}),
+}
+
+
+def beside_defences(rounds: int) -> None:
+    """HopSkipJump alone, then started as each defence in BESIDE starts training in another thread."""
+    import threading
+
+    from qulab.defences import evaluate_defence
+
+    expected = run("hop_skip_jump")
+    alone = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        _check({"hop_skip_jump": run("hop_skip_jump")}, {"hop_skip_jump": expected}, "alone")
+        alone.append(time.perf_counter() - start)
+    print(f"{'HopSkipJump alone':<42}{np.median(alone):>7.2f} s   " + " ".join(f"{t:.2f}" for t in alone))
+    for label, (scenario, name, params) in BESIDE.items():
+        evaluate_defence(scenario, name, params)  # warm: data, imports
+        during, defence_seconds = [], []
+        for _ in range(rounds):
+            training = threading.Event()
+
+            def progress(fraction: float, text: str, training: threading.Event = training) -> None:
+                if fraction > 0.35 or text.startswith("Training with"):  # past the undefended side (up to 0.35)
+                    training.set()
+
+            def defend(scenario: Scenario = scenario, name: str = name, params: dict = params,
+                       defence_seconds: list[float] = defence_seconds) -> None:
+                start = time.perf_counter()
+                evaluate_defence(scenario, name, params, progress=progress)
+                defence_seconds.append(time.perf_counter() - start)
+
+            other = threading.Thread(target=defend)
+            other.start()
+            training.wait()
+            start = time.perf_counter()
+            _check({"hop_skip_jump": run("hop_skip_jump")}, {"hop_skip_jump": expected}, label)
+            during.append(time.perf_counter() - start)
+            other.join()
+        print(f"{'HopSkipJump during ' + label:<42}{np.median(during):>7.2f} s   "
+              + " ".join(f"{t:.2f}" for t in during) + f"   (the defence took {np.median(defence_seconds):.2f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="rounds per mode (the best is reported)")
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--beside-defences", action="store_true",
+                        help="time a random attack alone and beside defence evaluations instead")
+    args = parser.parse_args()
+    rounds = args.rounds
     warnings.filterwarnings("ignore")
+    if args.beside_defences:
+        warm_up(0)
+        beside_defences(rounds)
+        return
     warm_up(0)
     expected = {name: run(name) for name in EXPERIMENTS}  # also warms up torch and the data sets
     for name in EXPERIMENTS:

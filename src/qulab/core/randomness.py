@@ -6,8 +6,9 @@ NumPy's global generator, Universal Perturbation and Square from Python's ``rand
 torch's. Streamlit serves every session from a thread of one process, so those globals are shared by every user.
 :func:`seeded` makes them safe: it holds one process-wide lock while it seeds them, runs the block and restores
 them, so a run's global draws come from its own seed alone. Only runs that draw globally take the lock
-(:func:`seeded_if_random`); deterministic attacks run side by side. ``bench/bench_randomness.py`` measured the lock
-against worker processes (see its docstring for why the lock was kept).
+(:func:`seeded_if_random`; a defence's ``global_draws``); deterministic attacks and defences run side by side.
+``bench/bench_randomness.py`` measured the lock against worker processes (see its docstring for why the lock was
+kept).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# Re-entrant: a defence's evaluation is seeded as a whole and calls code that seeds its own attack runs.
+# Re-entrant: a random defence's run is seeded as a whole and calls code that seeds its own attack runs.
 _GLOBAL_GENERATORS = threading.RLock()
 
 
