@@ -58,10 +58,10 @@ def test_coinciding_attack_curves_are_named_and_drawn_as_nested_bands():
     deepfool = _curve("DeepFool", (0.9, 0.8, 0.6))
     exact = _curve("Exact", (0.9, 0.7, 0.5))
     fig = build_robustness_figure([fgm, pgd, deepfool], "inf", exact)
-    by_label = {t.name.split(" (")[0]: t for t in fig.data}
+    by_label = {t.name.split(" — ")[0]: t for t in fig.data}
     # the exact curve is the reference (first in the legend); the two attacks equal to it say so
-    assert by_label["FGM"].name == "FGM (coincides with Exact)"
-    assert by_label["PGD"].name == "PGD (coincides with Exact)"
+    assert by_label["FGM"].name == "FGM — coincides with Exact"
+    assert by_label["PGD"].name == "PGD — coincides with Exact"
     assert by_label["Exact"].name == "Exact" and by_label["DeepFool"].name == "DeepFool"
     widths = [by_label[k].line.width for k in ("FGM", "PGD", "Exact")]  # drawn in this order, each on top
     assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3
@@ -121,3 +121,23 @@ def test_eps_max_label_sits_above_the_bars():
     fig = build_distance_histogram(np.array([0.2, 0.3, 0.3, 0.3, 0.4]), "2", eps_max=0.3)
     label = next(a for a in fig.layout.annotations if a.text.startswith("eps max"))
     assert (label.yref, label.y, label.yanchor) == ("paper", 1.0, "bottom")
+
+
+def test_defences_chart_names_each_curve_hidden_under_another():
+    from qulab.defences.evaluate import evaluate_defence
+    from qulab.figures.defences import build_defence_curves_figure
+
+    scenario = Scenario(dataset="breast_cancer", scaling="minmax", model="logistic_regression", attack="pgd", eps=0.1)
+    outcome = evaluate_defence(scenario, "adversarial_training", eps_grid=(0.0, 0.1, 0.2))
+    fig = build_defence_curves_figure([outcome])
+    names = [t.name for t in fig.data]
+    undefended_equal = np.allclose(outcome.curve_undefended, outcome.exact_curve_undefended)
+    defended_equal = np.allclose(outcome.curve_defended, outcome.exact_curve_defended)
+    assert undefended_equal == ("Undefended (exact) — coincides with Undefended" in names)
+    assert any("(exact) — coincides with Adversarial training" in n for n in names) == defended_equal
+    assert undefended_equal or defended_equal  # PGD finds the exact minimal perturbation of a binary linear model
+    curves = [c for c in (outcome.curve_undefended, outcome.exact_curve_undefended, outcome.curve_defended,
+                          outcome.exact_curve_defended) if c is not None]
+    lo, hi = float(np.min(curves)), float(np.max(curves))
+    pad = max(0.02 * 1.02, 0.05 * (hi - lo))
+    assert fig.layout.yaxis.range == pytest.approx((max(0.0, lo - pad), min(1.02, hi + pad)))

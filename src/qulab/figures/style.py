@@ -68,7 +68,7 @@ def show_coinciding_curves(fig: go.Figure) -> go.Figure:
             if i < len(group) - 1:
                 trace.opacity = 0.55
             if trace is not reference:
-                trace.name = f"{trace.name} (coincides with {reference.name})"
+                trace.name = f"{trace.name} — coincides with {reference.name}"
     return fig
 
 
