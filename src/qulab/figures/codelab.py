@@ -57,7 +57,7 @@ def build_attack_scatter(X_clean: np.ndarray, X_adv: np.ndarray, pred_clean: np.
     gaps = np.full(int(moved.sum()), np.nan)
     fig.add_trace(go.Scatter(x=np.column_stack([clean[moved, 0], adv[moved, 0], gaps]).ravel(),
                              y=np.column_stack([clean[moved, 1], adv[moved, 1], gaps]).ravel(),
-                             mode="lines", name="Perturbation", line={"color": "rgba(60,60,60,0.8)", "width": 1.5},
+                             mode="lines", name="Perturbation", line={"color": "rgba(50,50,50,0.7)", "width": 1.3},
                              hoverinfo="skip"))
     lo, hi = X_clean.min(axis=0) - eps_max, X_clean.max(axis=0) + eps_max
     pad = 0.03 * (hi - lo)

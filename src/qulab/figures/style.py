@@ -64,7 +64,7 @@ def show_coinciding_curves(fig: go.Figure) -> go.Figure:
     for group in (g for g in groups if len(g) > 1):
         reference = min(group, key=lambda t: t.legendrank if t.legendrank is not None else float("inf"))
         for i, trace in enumerate(group):
-            trace.line.width = 2 + 3 * (len(group) - 1 - i)
+            trace.line.width = 2 + 4 * (len(group) - 1 - i)
             if i < len(group) - 1:
                 trace.opacity = 0.55
             if trace is not reference:
