@@ -141,3 +141,15 @@ def test_defences_chart_names_each_curve_hidden_under_another():
     lo, hi = float(np.min(curves)), float(np.max(curves))
     pad = max(0.02 * 1.02, 0.05 * (hi - lo))
     assert fig.layout.yaxis.range == pytest.approx((max(0.0, lo - pad), min(1.02, hi + pad)))
+
+
+def test_decision_map_draws_segments_over_the_markers():
+    points = np.arange(8.0).reshape(4, 2)
+    plane = DecisionPlane(xs=np.array([0.0, 8.0]), ys=np.array([0.0, 8.0]), classes=np.array([[0, 1], [1, 0]]),
+                          clean=points, adversarial=points + 0.1, axis_titles=("a", "b"), description="")
+    fig = build_decision_map(plane, np.array([0, 1, 1, 0]), np.array([0, 0, 1, 0]), ("a", "b"))
+    drawn = [t for t in fig.data[1:] if t.x[0] is not None]  # after the heatmap, without the legend swatches
+    kinds = ["segment" if t.mode == "lines" else "marker" for t in drawn]
+    assert kinds == ["marker", "marker", "segment", "segment"]
+    flipped = next(t for t in fig.data if t.name == "Perturbation (prediction flipped)")
+    assert len(flipped.x) == 3  # one point changed its prediction: one segment and its gap

@@ -46,13 +46,6 @@ def build_decision_map(plane: DecisionPlane, pred_clean: np.ndarray, pred_adv: n
     idx = sample_indices(len(plane.clean), max_points)
     clean, adv = plane.clean[idx], plane.adversarial[idx]
     flipped = pred_clean[idx] != pred_adv[idx]
-    for mask, name, colour, width in ((~flipped, "Perturbation (prediction kept)", "rgba(90,90,90,0.45)", 1),
-                                      (flipped, "Perturbation (prediction flipped)", "rgba(20,20,20,0.9)", 1.6)):
-        gaps = np.full(int(mask.sum()), np.nan)
-        fig.add_trace(go.Scatter(
-            x=np.column_stack([clean[mask, 0], adv[mask, 0], gaps]).ravel(),
-            y=np.column_stack([clean[mask, 1], adv[mask, 1], gaps]).ravel(),
-            mode="lines", name=name, line={"color": colour, "width": width}, hoverinfo="skip"))
     for kind, points, preds, symbol in (("Clean", clean, pred_clean[idx], "circle"),
                                         ("Adversarial", adv, pred_adv[idx], "x")):
         fig.add_trace(go.Scatter(
@@ -61,6 +54,14 @@ def build_decision_map(plane: DecisionPlane, pred_clean: np.ndarray, pred_adv: n
             marker={"color": [class_colour(int(k)) for k in preds], "symbol": symbol,
                     "size": 8 if kind == "Clean" else 9, "line": {"width": 0.6, "color": "white"}},
             hovertemplate=f"{kind}<br>predicted %{{customdata}}<extra></extra>"))
+    # segments over the markers: at small eps a segment is shorter than two markers and would vanish beneath
+    for mask, name, colour, width in ((~flipped, "Perturbation (prediction kept)", "rgba(70,70,70,0.6)", 1.2),
+                                      (flipped, "Perturbation (prediction flipped)", "rgba(20,20,20,0.9)", 1.6)):
+        gaps = np.full(int(mask.sum()), np.nan)
+        fig.add_trace(go.Scatter(
+            x=np.column_stack([clean[mask, 0], adv[mask, 0], gaps]).ravel(),
+            y=np.column_stack([clean[mask, 1], adv[mask, 1], gaps]).ravel(),
+            mode="lines", name=name, line={"color": colour, "width": width}, hoverinfo="skip"))
     for k, name in enumerate(class_names):  # legend swatches for the class colours
         swatch = str(name) if str(name).lower().startswith("class") else f"class {name}"
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=swatch,
