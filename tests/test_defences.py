@@ -579,7 +579,7 @@ def test_randomized_smoothing_certificates_are_a_lower_bound():
 def test_figures_draw_every_curve():
     outcome = evaluate_defence(CANCER, "feature_squeezing", eps_grid=(0.0, 0.1))
     names = [trace.name for trace in build_defence_curves_figure([outcome]).data]
-    assert "Undefended" in names and "Undefended (exact)" in names
+    assert "Undefended" in names and any(n.startswith("Undefended (exact)") for n in names)
     assert any("non-adaptive" in n for n in names) and any("adaptive attack" in n for n in names)
     fig = build_certified_radius_figure(outcome.__class__(**{**outcome.__dict__, "certified_radii": (0.1, 0.2),
                                                               "certified_radius_needed": 0.15}))

@@ -39,6 +39,8 @@ def test_attack_demo_end_key_drops_adversarial_accuracy(page, app_url):
     before = _metric(page, "Adversarial accuracy")
     clean = _metric(page, "Clean accuracy")
     assert before <= clean
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    screenshot(page, "attack_demo_eps_0_10")  # the default budget, where short segments once hid under markers
     page.locator('[data-testid="stSlider"]').get_by_role("slider").press("End")
     page.wait_for_function(
         """before => {

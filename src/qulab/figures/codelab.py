@@ -7,12 +7,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-# One colour per class, the same on every figure.
-CLASS_COLOURS = px.colors.qualitative.Plotly
-
-
-def class_colour(k: int) -> str:
-    return CLASS_COLOURS[k % len(CLASS_COLOURS)]
+from qulab.figures.style import class_colour
 
 
 def build_overview_scatter(frame: pd.DataFrame) -> go.Figure:
@@ -36,19 +31,18 @@ def sample_indices(n: int, max_points: int, seed: int = 0) -> np.ndarray:
 
 def build_attack_scatter(X_clean: np.ndarray, X_adv: np.ndarray, pred_clean: np.ndarray, pred_adv: np.ndarray,
                          class_names: tuple[str, ...], feature_names: tuple[str, str],
-                         boundary: tuple[np.ndarray, float] | None = None, max_points: int = 150) -> go.Figure:
+                         boundary: tuple[np.ndarray, float] | None = None, max_points: int = 150,
+                         eps_max: float = 0.0) -> go.Figure:
     """Clean (circles) and adversarial (crosses) test points coloured by predicted class.
 
-    A thin grey segment joins each clean point to its adversarial twin; for a binary linear model the
-    decision boundary w·x + b = 0 is drawn as a dashed line.
+    A grey segment joins each moved point to its adversarial twin, drawn over the markers: at small epsilon a
+    segment is shorter than two markers are wide and would vanish beneath them. The axes span the clean points
+    widened by ``eps_max`` (the largest L∞ budget offered), so moving epsilon moves the points, not the axes.
+    For a binary linear model the decision boundary w·x + b = 0 is drawn as a dashed line.
     """
     idx = sample_indices(len(X_clean), max_points)
     clean, adv = X_clean[idx], X_adv[idx]
     fig = go.Figure()
-    seg_x = np.column_stack([clean[:, 0], adv[:, 0], np.full(len(idx), np.nan)]).ravel()
-    seg_y = np.column_stack([clean[:, 1], adv[:, 1], np.full(len(idx), np.nan)]).ravel()
-    fig.add_trace(go.Scatter(x=seg_x, y=seg_y, mode="lines", name="Perturbation",
-                             line={"color": "rgba(120,120,120,0.5)", "width": 1}, hoverinfo="skip"))
     for kind, points, preds, symbol in (("Clean", clean, pred_clean[idx], "circle"),
                                         ("Adversarial", adv, pred_adv[idx], "x")):
         for k, name in enumerate(class_names):
@@ -59,8 +53,19 @@ def build_attack_scatter(X_clean: np.ndarray, X_adv: np.ndarray, pred_clean: np.
                         "line": {"width": 0.5, "color": "white"}},
                 hovertemplate=f"{kind}<br>{feature_names[0]}=%{{x:.3f}}<br>{feature_names[1]}=%{{y:.3f}}"
                               f"<br>predicted {name}<extra></extra>"))
+    moved = np.any(adv != clean, axis=1)
+    gaps = np.full(int(moved.sum()), np.nan)
+    fig.add_trace(go.Scatter(x=np.column_stack([clean[moved, 0], adv[moved, 0], gaps]).ravel(),
+                             y=np.column_stack([clean[moved, 1], adv[moved, 1], gaps]).ravel(),
+                             mode="lines", name="Perturbation", line={"color": "rgba(50,50,50,0.7)", "width": 1.3},
+                             hoverinfo="skip"))
+    lo, hi = X_clean.min(axis=0) - eps_max, X_clean.max(axis=0) + eps_max
+    pad = 0.03 * (hi - lo)
+    x_range, y_range = [lo[0] - pad[0], hi[0] + pad[0]], [lo[1] - pad[1], hi[1] + pad[1]]
     if boundary is not None:
-        _add_boundary(fig, boundary, np.vstack([clean, adv]))
+        _add_boundary(fig, boundary, np.array([[x_range[0], y_range[0]], [x_range[1], y_range[1]]]))
+    fig.update_xaxes(range=x_range)
+    fig.update_yaxes(range=y_range)
     fig.update_layout(title="Clean vs adversarial test points (colour = predicted class)",
                       xaxis_title=feature_names[0], yaxis_title=feature_names[1], legend_title_text="")
     return fig

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from qulab.defences import DEFENCES, DefenceOutcome
+from qulab.figures.style import show_coinciding_curves, vline_with_label, zoom_to_data
 
 UNDEFENDED_COLOUR = "#7f7f7f"
 DEFENCE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
@@ -15,7 +16,9 @@ DEFENCE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17be
 
 def build_defence_curves_figure(outcomes: Sequence[DefenceOutcome]) -> go.Figure:
     """Robust accuracy against eps: the undefended model once, then each defence (solid = the honest number,
-    dotted = the non-adaptive attack of a sanitiser, dash-dot = the certified accuracy, dashed grey = exact)."""
+    dotted = the non-adaptive attack of a sanitiser, dash-dot = the certified accuracy, dashed grey = exact).
+    Curves that coincide are drawn as nested bands and named so in the legend; the y-axis opens zoomed to
+    the data."""
     fig = go.Figure()
     if not outcomes:
         return fig.update_layout(title="Robust accuracy against epsilon")
@@ -43,12 +46,12 @@ def build_defence_curves_figure(outcomes: Sequence[DefenceOutcome]) -> go.Figure
                                      name=f"{label} (certified)", line={"color": colour, "dash": "dashdot"},
                                      marker={"symbol": "diamond"}))
     norm = first.scenario.norm
-    fig.add_vline(x=first.scenario.eps, line={"color": "black", "dash": "dot", "width": 1},
-                  annotation_text=f"eps = {first.scenario.eps:g}", annotation_position="top right")
-    return fig.update_layout(
+    vline_with_label(fig, first.scenario.eps, f"eps = {first.scenario.eps:g}")
+    fig.update_layout(
         title=f"Robust accuracy against epsilon ({first.attack_label}, {first.n_test} held-out test points)",
         xaxis_title=f"Epsilon ({'L∞' if norm == 'inf' else 'L' + norm})", yaxis_title="Accuracy",
-        yaxis={"range": [0, 1.02]}, legend={"orientation": "h", "y": -0.2})
+        legend={"orientation": "h", "y": -0.2}, margin={"t": 90})
+    return zoom_to_data(show_coinciding_curves(fig))
 
 
 def build_certified_radius_figure(outcome: DefenceOutcome, bins: int = 20) -> go.Figure:
@@ -57,10 +60,9 @@ def build_certified_radius_figure(outcome: DefenceOutcome, bins: int = 20) -> go
     fig = go.Figure(go.Histogram(x=radii, nbinsx=bins, name="Test points", marker={"color": DEFENCE_COLOURS[0]},
                                  hovertemplate="radius %{x}<br>%{y} points<extra></extra>"))
     if outcome.certified_radius_needed is not None:
-        fig.add_vline(x=outcome.certified_radius_needed, line={"color": "black", "dash": "dash"},
-                      annotation_text=f"needed for eps = {outcome.scenario.eps:g}: "
-                                      f"{outcome.certified_radius_needed:.3g}",
-                      annotation_position="top left")
+        vline_with_label(fig, outcome.certified_radius_needed,
+                         f"needed for eps = {outcome.scenario.eps:g}: {outcome.certified_radius_needed:.3g}",
+                         dash="dash")
     return fig.update_layout(title="Certified L2 radius per test point (0 = abstained or wrong)",
                              xaxis_title="Certified radius (L2)", yaxis_title="Test points", bargap=0.05,
-                             showlegend=False)
+                             showlegend=False, margin={"t": 80})

@@ -11,7 +11,16 @@ from plotly.subplots import make_subplots
 
 from qulab.core.threat import NORM_NAMES
 from qulab.evaluation.lab import DecisionPlane
-from qulab.figures.codelab import class_colour, sample_indices
+from qulab.figures.codelab import sample_indices
+from qulab.figures.style import (
+    class_colour,
+    series_colour,
+    series_marker,
+    show_coinciding_curves,
+    spans_decades,
+    vline_with_label,
+    zoom_to_data,
+)
 
 if TYPE_CHECKING:  # the figure only reads a sweep's fields; drawing needs no attack library
     from qulab.evaluation.budget import BudgetSweep
@@ -37,13 +46,6 @@ def build_decision_map(plane: DecisionPlane, pred_clean: np.ndarray, pred_adv: n
     idx = sample_indices(len(plane.clean), max_points)
     clean, adv = plane.clean[idx], plane.adversarial[idx]
     flipped = pred_clean[idx] != pred_adv[idx]
-    for mask, name, colour, width in ((~flipped, "Perturbation (prediction kept)", "rgba(90,90,90,0.45)", 1),
-                                      (flipped, "Perturbation (prediction flipped)", "rgba(20,20,20,0.9)", 1.6)):
-        gaps = np.full(int(mask.sum()), np.nan)
-        fig.add_trace(go.Scatter(
-            x=np.column_stack([clean[mask, 0], adv[mask, 0], gaps]).ravel(),
-            y=np.column_stack([clean[mask, 1], adv[mask, 1], gaps]).ravel(),
-            mode="lines", name=name, line={"color": colour, "width": width}, hoverinfo="skip"))
     for kind, points, preds, symbol in (("Clean", clean, pred_clean[idx], "circle"),
                                         ("Adversarial", adv, pred_adv[idx], "x")):
         fig.add_trace(go.Scatter(
@@ -52,6 +54,14 @@ def build_decision_map(plane: DecisionPlane, pred_clean: np.ndarray, pred_adv: n
             marker={"color": [class_colour(int(k)) for k in preds], "symbol": symbol,
                     "size": 8 if kind == "Clean" else 9, "line": {"width": 0.6, "color": "white"}},
             hovertemplate=f"{kind}<br>predicted %{{customdata}}<extra></extra>"))
+    # segments over the markers: at small eps a segment is shorter than two markers and would vanish beneath
+    for mask, name, colour, width in ((~flipped, "Perturbation (prediction kept)", "rgba(70,70,70,0.6)", 1.2),
+                                      (flipped, "Perturbation (prediction flipped)", "rgba(20,20,20,0.9)", 1.6)):
+        gaps = np.full(int(mask.sum()), np.nan)
+        fig.add_trace(go.Scatter(
+            x=np.column_stack([clean[mask, 0], adv[mask, 0], gaps]).ravel(),
+            y=np.column_stack([clean[mask, 1], adv[mask, 1], gaps]).ravel(),
+            mode="lines", name=name, line={"color": colour, "width": width}, hoverinfo="skip"))
     for k, name in enumerate(class_names):  # legend swatches for the class colours
         swatch = str(name) if str(name).lower().startswith("class") else f"class {name}"
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=swatch,
@@ -100,12 +110,14 @@ def build_image_gallery(originals: np.ndarray, adversarials: np.ndarray, image_s
 
 
 def build_robustness_figure(curves: Sequence[BudgetSweep], norm: str, exact: BudgetSweep | None = None) -> go.Figure:
-    """Accuracy against eps for several attacks on one chart; the exact curve (when known) as a thick dashed
-    black line: no attack can lie below it."""
+    """Accuracy against eps for several attacks on one chart; the exact curve (when known) as a dashed black
+    line: no attack can lie below it. Each attack has its own colour and marker, and curves that coincide
+    are drawn as nested bands and named so in the legend."""
     fig = go.Figure()
     for i, curve in enumerate(curves):
         fig.add_trace(go.Scatter(x=curve.eps, y=curve.accuracy, mode="lines+markers", name=curve.label,
-                                 line={"color": class_colour(i), "width": 2}, legendrank=2 + i,
+                                 line={"color": series_colour(i), "width": 2}, legendrank=2 + i,
+                                 marker={"symbol": series_marker(i), "size": 8},
                                  hovertemplate=f"{curve.label}<br>eps %{{x:.3g}}<br>accuracy %{{y:.3f}}"
                                                "<extra></extra>"))
     if exact is not None:  # drawn last, so it stays visible where an attack reaches it
@@ -113,22 +125,34 @@ def build_robustness_figure(curves: Sequence[BudgetSweep], norm: str, exact: Bud
                                  line={"color": "black", "width": 2.5, "dash": "dash"},
                                  hovertemplate="eps %{x:.3g}<br>exact accuracy %{y:.3f}<extra></extra>"))
     fig.update_xaxes(title=f"epsilon ({NORM_NAMES[norm]} budget)", rangemode="tozero")
-    fig.update_yaxes(title="accuracy under attack", range=[0, 1.03])
-    return fig.update_layout(title="Accuracy against the attack's budget", legend_title_text="", height=480)
+    fig.update_yaxes(title="accuracy under attack")
+    fig.update_layout(title="Accuracy against the attack's budget", legend_title_text="", height=480)
+    return zoom_to_data(show_coinciding_curves(fig))
 
 
-def build_distance_histogram(distances: np.ndarray, norm: str, eps_max: float | None = None) -> go.Figure:
+def build_distance_histogram(distances: np.ndarray, norm: str, eps_max: float | None = None,
+                             bins: int = 40) -> go.Figure:
     """How far each correctly classified test point is from the nearest decision boundary (exact, linear
-    models); points at distance 0 (already misclassified) are left out and counted in the title."""
+    models); points at distance 0 (already misclassified) are left out and counted in the title. Distances
+    spanning decades get log-spaced bins on a log axis, so the small ones are not one crowded bar."""
     distances = np.asarray(distances, dtype=np.float64)
     positive = distances[(distances > 0) & np.isfinite(distances)]
     zero = int(np.sum(distances == 0))
-    fig = go.Figure(go.Histogram(x=positive, nbinsx=40, marker={"color": class_colour(0)},
-                                 hovertemplate="distance %{x}<br>%{y} points<extra></extra>"))
-    if eps_max is not None:
-        fig.add_vline(x=eps_max, line={"color": "black", "dash": "dot"},
-                      annotation_text=f"eps max = {eps_max:.3g}", annotation_position="top right")
-    fig.update_xaxes(title=f"minimal {NORM_NAMES[norm]} perturbation that changes the prediction")
+    log = spans_decades(positive)
+    if log:
+        edges = np.geomspace(positive.min(), positive.max(), bins + 1)
+        counts, _ = np.histogram(positive, bins=edges)
+        fig = go.Figure(go.Bar(x=edges[:-1], y=counts, width=np.diff(edges), offset=0,
+                               customdata=np.column_stack([edges[:-1], edges[1:]]), marker={"color": series_colour(0)},
+                               hovertemplate="distance %{customdata[0]:.3g} to %{customdata[1]:.3g}<br>"
+                                             "%{y} points<extra></extra>"))
+    else:
+        fig = go.Figure(go.Histogram(x=positive, nbinsx=bins, marker={"color": series_colour(0)},
+                                     hovertemplate="distance %{x}<br>%{y} points<extra></extra>"))
+    if eps_max is not None and (eps_max > 0 or not log):
+        vline_with_label(fig, eps_max, f"eps max = {eps_max:.3g}", log=log)
+    fig.update_xaxes(title=f"minimal {NORM_NAMES[norm]} perturbation that changes the prediction"
+                           + (" (log scale)" if log else ""), type="log" if log else "linear")
     fig.update_yaxes(title="test points")
     return fig.update_layout(title=f"Exact distance to the decision boundary ({zero} already misclassified points "
-                                   "not shown)", height=380, bargap=0.05)
+                                   "not shown)", height=380, bargap=0.05, margin={"t": 80})

@@ -41,7 +41,8 @@ def attack_view() -> None:
                "model's own predictions, and the reported adversarial accuracy can even exceed the clean one.")
 
     st.plotly_chart(build_attack_scatter(outcome.X_test, outcome.X_adv, outcome.pred_clean, outcome.pred_adv,
-                                         split.class_names, split.feature_names, binary_boundary(model.estimator)),
+                                         split.class_names, split.feature_names, binary_boundary(model.estimator),
+                                         eps_max=EPSILON.high),
                     width="stretch")
     st.caption("Circles are clean test points, crosses their adversarial versions (150 shown); the colour is "
                "the class the model predicts. Grey segments join each point to its twin; the dashed line is "
