@@ -5,6 +5,7 @@ import streamlit as st
 from qulab.app.caches import attack_outcome, trained_model
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario
+from qulab.core.wording import article, sentence_start
 from qulab.figures.codelab import build_attack_scatter
 from qulab.models.registry import MODELS, binary_boundary
 from qulab.threats.evasion.attacks import ATTACKS, EPSILON
@@ -14,10 +15,11 @@ attack, model_spec = ATTACKS.get(BASE.attack), MODELS.get(BASE.model)
 
 st.title("Attack Demo")
 st.markdown(
-    f"A **{model_spec.label.lower()}** is trained on a synthetic two-feature data set (**X1**, **X2**, 80 % "
-    f"train / 20 % test). The **{attack.label}** from the Adversarial Robustness Toolbox (ART) then moves "
-    "every test point by at most **epsilon** in each feature, in the direction that increases the model's "
-    "loss. Move the slider and watch the accuracy fall and points cross the decision boundary.")
+    f"{sentence_start(article(model_spec.in_text))} **{model_spec.in_text}** is trained on a synthetic "
+    f"two-feature data set (**X1**, **X2**, 80 % train / 20 % test). The **{attack.label}** from the Adversarial "
+    "Robustness Toolbox (ART) then moves every test point by at most **epsilon** in each feature, in the "
+    "direction that increases the model's loss. Move the slider and watch the accuracy fall and points cross "
+    "the decision boundary.")
 
 
 @st.fragment
