@@ -216,9 +216,9 @@ for outcome in outcomes:
     defence = DEFENCES.get(outcome.defence)
     with st.container(border=True):
         st.markdown(f"**{defence.label}**" + ("" if defence.works else " — the lesson: this one does not work"))
-        shown = {p.name: p for p in defence.params}
-        if outcome.defence_params:
-            st.caption(" · ".join(f"{shown[k].label}: {shown[k].show(v)}" for k, v in outcome.defence_params))
+        given = dict(outcome.defence_params)  # shown in the order of the widgets above, each in words
+        if given:
+            st.caption(" · ".join(f"{p.label}: {p.show(given[p.name])}" for p in defence.params if p.name in given))
         cols = st.columns(5)
         cols[0].metric("Clean accuracy", accuracy_text(outcome.clean_defended),
                        delta=f"{outcome.clean_defended - outcome.clean_undefended:+.3f}",
