@@ -22,7 +22,8 @@ def test_hop_skip_jump_without_a_starting_point_says_so(fitted):
     scenario = replace(CANCER, attack="hop_skip_jump", attack_params=(("init_size", 10), ("max_iter", 2)))
     notes = run_attack(scenario, split, model).notes
     assert len(notes) == 1
-    assert "Failed to draw a random image" in notes[0] and "init_size" in notes[0]
+    assert "Failed to draw a random starting point that the model misclassifies" in notes[0]  # tabular data
+    assert "init_size" in notes[0]
 
 
 def test_deepfool_on_probabilities_is_flagged(fitted):

@@ -143,3 +143,19 @@ def test_data_too_small_to_split_shows_an_error_until_the_test_size_allows_it():
     assert not app.exception and not app.error
     assert metric(app, "Training / test rows") == "2 / 2"
     assert app.session_state[dc.CHOICE_KEY].name.startswith("upload:")
+
+
+def test_raw_units_name_the_narrowest_and_the_widest_feature_span():
+    """Unscaled wine: its features' training ranges differ by orders of magnitude (hue under 2, proline over
+    1000); the sentence gives both widths as such, not as one range "span a to b"."""
+    from qulab.core.experiment import Scenario
+    from qulab.core.wording import number_text
+    from qulab.evaluation.pipeline import prepare_split
+
+    app = run_page({"data": "wine", "scaling": "none"})
+    split = prepare_split(Scenario(dataset="wine", scaling="none"))
+    spans = split.X_train.max(axis=0) - split.X_train.min(axis=0)
+    text = next(info.value for info in app.info if "What eps" in info.value)
+    assert (f"the narrowest feature spans {number_text(spans.min())} and the widest {number_text(spans.max())}"
+            in text)
+    assert "ranges span" not in text

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from qulab.app import state as dc
 from qulab.core.experiment import Scenario
 from qulab.core.registry import InvalidInput
+from qulab.core.wording import number_text
 from qulab.evaluation.curves import Curve
 from qulab.evaluation.lab import decision_plane, eps_range, estimate_seconds, gallery_indices
 from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split, run_attack, subsample
@@ -57,8 +58,8 @@ def test_attack_lab_defaults_match_an_independent_evaluate_then_follow_epsilon()
         assert shown["Adversarial accuracy"] == f"{summary['adversarial_accuracy']:.3f}"
         assert shown["Attack success rate"] == f"{summary['attack_success_rate']:.3f}"
         assert shown["Predictions flipped"] == f"{summary['flipped']} of {summary['n_test']}"
-        assert shown["Max L∞ perturbation"] == f"{summary['max_linf']:.3g}"
-        assert shown["Median L2 perturbation"] == f"{summary['median_l2']:.3g}"
+        assert shown["Max L∞ perturbation"] == number_text(summary['max_linf'])
+        assert shown["Median L2 perturbation"] == number_text(summary['median_l2'])
     assert len(app.get("plotly_chart")) == 1  # the decision map (no gallery: not images)
 
 
@@ -73,6 +74,27 @@ def test_unsupported_pair_shows_the_reason_and_no_results():
     app.selectbox(key="al_attack").set_value("decision_tree").run()  # the tree's own attack works
     assert not app.exception and not app.info
     assert "Attack success rate" in metrics(app)
+
+
+def test_the_c_slider_steps_through_decades_and_reaches_0_1():
+    """C runs from 0.001 to 1000: a linear slider could not land on 0.1; the log one does, and the page's numbers
+    are then those of an independent evaluation with C = 0.1."""
+    app = open_page("attack_lab.py")
+    c = app.select_slider(key="al_logistic_regression_C")
+    assert c.value == 1.0 and c.format_func(0.1) == "0.1" and c.format_func(0.001) == "0.001"
+    c.set_value(0.1).run()
+    assert not app.exception, app.exception
+    summary = evaluate(Scenario(model_params=(("C", 0.1),))).summary()
+    assert summary != evaluate(Scenario()).summary()  # C matters here, so the match below means something
+    assert metrics(app)["Adversarial accuracy"] == f"{summary['adversarial_accuracy']:.3f}"
+
+
+def test_the_tree_depth_slider_says_0_is_unlimited():
+    app = open_page("attack_lab.py")
+    app.selectbox(key="al_model").set_value("decision_tree").run()
+    depth = app.select_slider(key="al_decision_tree_max_depth")
+    assert depth.value == 0 and depth.format_func(0) == "unlimited" and depth.format_func(5) == "5"
+    assert "0 means unlimited" in depth.help
 
 
 def test_sample_size_attacks_a_seeded_subset():
@@ -123,7 +145,7 @@ def test_robustness_offers_only_compatible_attacks_and_no_exact_curve_for_trees(
     assert not app.exception
     assert app.multiselect(key="rb_attacks_decision_tree_1").value == ["decision_tree"]
     assert list(app.dataframe[0].value["Curve"]) == ["Decision Tree Attack"]
-    assert any("No exact curve" in c.value for c in app.caption)
+    assert any("No exact curve: a decision tree is not linear" in c.value for c in app.caption)
 
 
 # ---------------------------------------------------------------------------------------------------------

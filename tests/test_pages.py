@@ -33,6 +33,12 @@ def test_data_overview_shows_the_table_and_two_charts():
     assert list(table.columns) == ["X", "Y", "Category", "Time"]
     assert table.equals(make_overview_frame().head(10))
     assert len(app.get("plotly_chart")) == 2
+    assert "Next: the **Attack Demo** page" in app.caption[-1].value  # the pointer closes the page
+
+
+def test_attack_demo_names_its_model_in_running_text():
+    intro = run_page("attack_demo.py").markdown[0].value
+    assert intro.startswith("A **logistic regression** is trained")
 
 
 @pytest.mark.parametrize("eps", [0.05, 0.5])

@@ -19,6 +19,7 @@ from qulab.app import state as dc
 from qulab.app.caches import BoundedCache, attack_step, trained_model
 from qulab.core.experiment import Scenario
 from qulab.core.registry import InvalidInput, Param
+from qulab.core.wording import number_text
 from qulab.data.datasets import Dataset, Split, describe_eps
 from qulab.data.upload import DataError
 from qulab.evaluation.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
@@ -36,18 +37,35 @@ AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
 
 
 def param_widget(param: Param, key: str, container: Any = st) -> Any:
-    """The widget a registry parameter declares: slider for ranges, selectbox for choices."""
+    """The widget a registry parameter declares: selectbox for choices (shown by their labels), slider for ranges,
+    a slider over 1-2-5 steps for a log-scale range, and one that names a special 0 ("unlimited")."""
     if param.kind == "choice":
         return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
-                                   help=param.help, key=key)
+                                   format_func=param.show, help=param.help, key=key)
     if param.kind == "bool":
         return container.checkbox(param.label, value=param.default, help=param.help, key=key)
+    if param.scale == "log":
+        return container.select_slider(param.label, param.log_steps(), value=float(param.default),
+                                       format_func=param.show, help=param.help, key=key)
     if param.kind == "int":
+        if param.zero_label:
+            steps = range(int(param.low), int(param.high) + 1, int(param.step or 1))
+            return container.select_slider(param.label, steps, value=int(param.default), format_func=param.show,
+                                           help=param.help, key=key)
         return container.slider(param.label, int(param.low), int(param.high), int(param.default),
                                 step=int(param.step or 1), help=param.help, key=key)
     return container.slider(param.label, float(param.low), float(param.high), float(param.default),
                              step=float(param.step) if param.step else None, help=param.help, key=key)
 
+
+def time_ratio_delta(ratio: float, reference: str) -> dict[str, str]:
+    """st.metric's delta for a time as a multiple of a reference ("0.46× the undefended fit"): the arrow points
+    the way the time went and, since less time is better, down is green and up red (a plain "×0.46" has no sign,
+    so Streamlit would draw it as a rise)."""
+    shown = number_text(ratio, 2)
+    way = "off" if float(shown) == 1 else "up" if ratio > 1 else "down"
+    return {"delta": f"{shown}× {reference}", "delta_arrow": way,
+            "delta_color": {"off": "gray", "up": "red", "down": "green"}[way]}
 
 
 @dataclass(frozen=True)
@@ -84,13 +102,18 @@ def refusal_shown() -> Iterator[None]:
         st.stop()
 
 
-def data_in_use() -> LabData | None:
-    """Which data the page uses, with a link to the Data Sets page; None (with the reason) if it cannot."""
-    choice = dc.current_choice()
+def data_line(choice: dc.DataChoice) -> None:
+    """The line every Lab page opens with: the data in use and a link to change it."""
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.markdown(f":material/dataset: **Data in use:** {md(choice.label)}")
     right.page_link(st.Page(PAGES / "data_sets.py", title="Data Sets", url_path="data-sets"),
                     label="Change on Data Sets", icon=":material/swap_horiz:")
+
+
+def data_in_use() -> LabData | None:
+    """Which data the page uses, with a link to the Data Sets page; None (with the reason) if it cannot."""
+    choice = dc.current_choice()
+    data_line(choice)
     try:
         split = dc.choice_split(choice)
         data = dc.choice_dataset(choice) if choice.is_upload else None

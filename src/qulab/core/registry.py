@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from qulab.core.wording import number_text
+
 
 class InvalidInput(ValueError):
     """Input the user can fix (unknown name, value out of range); its message says how."""
@@ -29,6 +31,15 @@ class Param:
     high: float | None = None
     step: float | None = None
     choices: tuple[Any, ...] = ()
+    choice_labels: tuple[str, ...] = ()  # how each choice reads on a page (default: the choice itself)
+    scale: str = "linear"  # "log": the page offers 1-2-5 steps over decades (the CLI still takes any value)
+    zero_label: str = ""  # what 0 means when it is special ("unlimited")
+
+    def __post_init__(self) -> None:
+        if self.choice_labels and len(self.choice_labels) != len(self.choices):
+            raise ValueError(f"{self.name}: one label per choice")
+        if self.scale not in ("linear", "log") or (self.scale == "log" and not (self.low or 0) > 0):
+            raise ValueError(f"{self.name}: scale must be linear, or log over a positive range")
 
     @property
     def kind(self) -> str:
@@ -39,6 +50,23 @@ class Param:
         if isinstance(self.default, int):
             return "int"
         return "float"
+
+    def show(self, value: Any) -> str:
+        """The value as a page shows it: a choice's label, "unlimited" for a special 0, a number in plain digits."""
+        if self.choice_labels and value in self.choices:
+            return self.choice_labels[self.choices.index(value)]
+        if self.zero_label and value == 0:
+            return self.zero_label
+        return number_text(value) if self.kind == "float" else str(value)
+
+    def log_steps(self) -> tuple[float, ...]:
+        """A log-scale parameter's values for a slider: 1, 2 and 5 times each power of ten within the range, the
+        ends and the default included."""
+        low, high = float(self.low), float(self.high)
+        steps = {low, high, float(self.default)}
+        for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+            steps.update(float(f"{m}e{power}") for m in (1, 2, 5) if low <= float(f"{m}e{power}") <= high)
+        return tuple(sorted(steps))
 
     def parse(self, text: str) -> Any:
         """Turn a CLI string into a validated value."""

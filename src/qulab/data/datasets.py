@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qulab.core.registry import InvalidInput, Param, Registry, resolve_params
+from qulab.core.wording import number_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -205,8 +206,9 @@ def describe_eps(split: Split, eps: float) -> str:
     if split.scaling == "standard":
         return f"eps = {eps:g} is {eps:g} standard deviations of each feature (training data)."
     spans = split.X_train.max(axis=0) - split.X_train.min(axis=0)
-    return (f"eps = {eps:g} is in the features' raw units; their training ranges span "
-            f"{spans.min():.3g} to {spans.max():.3g}, so scaling makes eps comparable across features.")
+    return (f"eps = {eps:g} is in the features' raw units: in the training data the narrowest feature spans "
+            f"{number_text(spans.min())} and the widest {number_text(spans.max())}, so scaling makes eps "
+            "comparable across features.")
 
 
 CSV_PREFIX = "csv:"

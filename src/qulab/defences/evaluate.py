@@ -7,6 +7,7 @@ form, :mod:`qulab.threats.evasion.exact`) beside the attack's, so an attack that
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,23 @@ class DefenceOutcome:
     @property
     def training_ratio(self) -> float:
         return self.fit_seconds_defended / max(self.fit_seconds_undefended, 1e-9)
+
+    def robust_loss_note(self) -> str | None:
+        """Why a defended robust accuracy below the undefended one need not mean much: how many test points the
+        loss is, against the sampling noise of that many points (two standard errors); None when it did not lose."""
+        if self.robust_gain >= 0:
+            return None
+        n, loss = self.n_test, -self.robust_gain
+        p = self.robust_undefended
+        noise = 2 * math.sqrt(p * (1 - p) / n)
+        lost = f"{loss:.3f}, {round(loss * n)} of {n} test points (1 point = {1 / n:.3f})"
+        if loss <= noise:
+            return (f"The defended model's robust accuracy is lower by {lost}: within the noise of {n} test points "
+                    f"(two standard errors: {noise:.3f}), so at this eps the defence neither helps nor hurts "
+                    "measurably.")
+        return (f"The defended model's robust accuracy is lower by {lost}, more than the noise of {n} test points "
+                f"(two standard errors: {noise:.3f}): at this eps the defence traded robustness away (e.g. trained "
+                "at another budget or norm than the attack's, or too few epochs to fit its adversarial examples).")
 
     def summary(self) -> dict[str, Any]:
         """The numbers as a flat dict (the CLI's JSON)."""

@@ -153,8 +153,8 @@ class DefenceSpec:
     def unsupported_reason(self, model: ModelSpec, images: bool = False, known_range: bool = True) -> str | None:
         """Why this defence cannot run with this model and data, in plain words; None when it can."""
         if not self.requirement.accepts(model):
-            labels = "; ".join(MODELS.get(n).label for n in self.models)
-            return (f"{self.label} works with these models only: {labels}. The {model.label} is not supported: "
+            labels = "; ".join(MODELS.get(n).in_text for n in self.models)
+            return (f"{self.label} works with these models only: {labels}. It cannot run on {model.a_name}: "
                     f"{self.requirement.why_not}")
         if self.needs_images and not images:
             return f"{self.label} works on images only: choose the digits data set on the Data Sets page."

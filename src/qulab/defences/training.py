@@ -212,7 +212,7 @@ _EPOCHS = Param("epochs", "Training epochs", 20,
                 1, 200)
 _ATTACK = Param("attack", "Attack used in training", "pgd",
                 "PGD (several steps) finds stronger training examples than FGM (one step) but costs more.",
-                choices=("pgd", "fgm"))
+                choices=("pgd", "fgm"), choice_labels=(ATTACKS.get("pgd").label, ATTACKS.get("fgm").label))
 
 DEFENCES.register(training_defence(
     "adversarial_training", "Adversarial training (Madry)",

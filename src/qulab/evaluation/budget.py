@@ -153,7 +153,7 @@ def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budge
 def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid: Sequence[float], norm: str,
           params: dict[str, Any] | None = None, seed: int = 0, *, predict: Predict | None = None,
           step: np.ndarray | None = None, linear: LinearWeights | None = None, keep_examples: bool = False,
-          progress: Progress | None = None) -> BudgetSweep:
+          progress: Progress | None = None, images: bool = False) -> BudgetSweep:
     """Accuracy of ``predict`` (by default the classifier's argmax) on the attack's examples at every budget.
 
     ``classifier`` is what the attack sees (its gradients, scores or labels); ``predict`` is how the attacked
@@ -162,7 +162,7 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
     a single budget of a rescalable attack without a kept step is one ART run at that budget, which costs the
     same as the step. ``linear`` is a linear model's scores (:func:`qulab.evaluation.pipeline.linear_weights`):
     the rescaled attack's accuracy then follows from them without predicting (when no examples are kept and
-    nothing is clipped). Budget 0 is the clean point.
+    nothing is clipped). Budget 0 is the clean point. ``images``: ART's warnings keep their image wording.
     """
     grid = tuple(float(e) for e in grid)
     predict = predict or _argmax_predict(classifier)
@@ -171,7 +171,7 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
     pred_clean = np.asarray(predict(X))
     clean = float(np.mean(pred_clean == y))
     examples, preds, accuracy = [], [], []
-    with art_warnings() as notes:
+    with art_warnings(images) as notes:
         outcome, method = _plan(spec, classifier, X, y, budgets, norm, params, seed, predict, step, linear,
                                 keep_examples)
         for i, e in enumerate(grid):

@@ -136,7 +136,8 @@ def attack_sweep(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
     params = checked_attack_params(scenario, split)
     return budget.sweep(ATTACKS.get(scenario.attack), model.classifier, split.X_test, split.y_test, grid,
                         scenario.norm, params, scenario.seed, predict=model.predict, step=step,
-                        linear=linear_weights(model), keep_examples=keep_examples, progress=progress)
+                        linear=linear_weights(model), keep_examples=keep_examples, progress=progress,
+                        images=split.image_shape is not None)
 
 
 def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None) -> AttackOutcome:

@@ -19,6 +19,7 @@ from qulab.core.threat import (  # noqa: F401
     SCORES,
     TREE_STRUCTURE,
 )
+from qulab.core.wording import in_running_text, with_article
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ class ModelSpec:
     needs_images: bool = False
     wrap: Callable[..., Any] | None = None
 
+    @property
+    def in_text(self) -> str:
+        """The model's name mid-sentence ("logistic regression", "RBF SVM")."""
+        return in_running_text(self.label)
+
+    @property
+    def a_name(self) -> str:
+        """The name with its article ("a decision tree", "an RBF SVM")."""
+        return with_article(self.in_text)
+
     def art_classifier(self, estimator: Any, clip_values: tuple[float, float] | None) -> Any:
         """The fitted estimator behind ART's interface (scikit-learn wrapper unless the entry says otherwise)."""
         if self.wrap is not None:
@@ -48,7 +59,7 @@ class ModelSpec:
 MODELS: Registry[ModelSpec] = Registry("model")
 
 C_PARAM = Param("C", "Inverse regularisation C", 1.0,
-                "Smaller C means a stronger penalty and a simpler model.", 0.001, 1000.0)
+                "Smaller C means a stronger penalty and a simpler model.", 0.001, 1000.0, scale="log")
 
 
 def _svc_wrap(estimator: Any, clip_values: tuple[float, float] | None) -> Any:
@@ -136,7 +147,8 @@ for spec in (
               "Axis-aligned splits; piecewise constant, so it has no gradients.",
               _decision_tree,
               frozenset({SCORES, DECISIONS, TREE_STRUCTURE}),
-              (Param("max_depth", "Maximum depth", 0, "0 grows the tree until its leaves are pure.", 0, 30),)),
+              (Param("max_depth", "Maximum depth", 0, "How many splits deep the tree may grow; 0 means "
+                     "unlimited: it grows until its leaves are pure.", 0, 30, zero_label="unlimited"),)),
     ModelSpec("random_forest", "Random forest", "ensemble",
               "An average of decision trees on bootstrap samples; no gradients.",
               _random_forest,

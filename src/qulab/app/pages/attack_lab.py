@@ -12,6 +12,7 @@ from qulab.app import widgets as lw
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
+from qulab.core.wording import accuracy_text, number_text
 from qulab.evaluation.lab import PILOT_POINTS, confidences, decision_plane, eps_range, gallery_indices
 from qulab.figures.evasion import build_decision_map, build_image_gallery
 from qulab.threats.evasion.attacks import ATTACKS
@@ -137,19 +138,19 @@ st.subheader("Results", divider="gray")
 for note in outcome.notes:
     st.warning(note, icon=":material/info:")
 cols = st.columns(4)
-cols[0].metric("Clean accuracy", f"{summary['clean_accuracy']:.3f}", help="Accuracy on the attacked test points "
+cols[0].metric("Clean accuracy", accuracy_text(summary['clean_accuracy']), help="Accuracy on the attacked test points "
                "before the attack.")
-cols[1].metric("Adversarial accuracy", f"{summary['adversarial_accuracy']:.3f}",
+cols[1].metric("Adversarial accuracy", accuracy_text(summary['adversarial_accuracy']),
                delta=f"{summary['adversarial_accuracy'] - summary['clean_accuracy']:+.3f}",
                help="Accuracy on the same points after the attack.")
-cols[2].metric("Attack success rate", f"{summary['attack_success_rate']:.3f}",
+cols[2].metric("Attack success rate", accuracy_text(summary['attack_success_rate']),
                help="Share of correctly classified points that the attack turned into errors.")
 cols[3].metric("Predictions flipped", f"{summary['flipped']} of {summary['n_test']}")
 cols = st.columns(5)
-cols[0].metric("Median L∞ perturbation", f"{summary['median_linf']:.3g}")
-cols[1].metric("Max L∞ perturbation", f"{summary['max_linf']:.3g}")
-cols[2].metric("Median L2 perturbation", f"{summary['median_l2']:.3g}")
-cols[3].metric("Max L2 perturbation", f"{summary['max_l2']:.3g}")
+cols[0].metric("Median L∞ perturbation", number_text(summary['median_linf']))
+cols[1].metric("Max L∞ perturbation", number_text(summary['max_linf']))
+cols[2].metric("Median L2 perturbation", number_text(summary['median_l2']))
+cols[3].metric("Max L2 perturbation", number_text(summary['max_l2']))
 cols[4].metric("Attack time", f"{summary['seconds']:.2f} s")
 st.caption(f"{n} of {len(split.y_test)} test points attacked, against their true labels, with "
            f"{spec.label} at eps = {eps:g} ({lw.norm_label(norm)}). The perturbation sizes include points the "

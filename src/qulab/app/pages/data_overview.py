@@ -30,3 +30,5 @@ st.caption(f"{len(frame)} rows in all; hover over the charts to see individual v
 left, right = st.columns(2)
 left.plotly_chart(build_overview_scatter(frame), width="stretch")
 right.plotly_chart(build_time_series(frame), width="stretch")
+st.caption("Next: the **Attack Demo** page (in the sidebar) trains a logistic regression on two features like "
+           "these and moves its test points across the boundary with FGM.")

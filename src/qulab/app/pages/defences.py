@@ -13,6 +13,7 @@ from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
+from qulab.core.wording import accuracy_text, number_text
 from qulab.data.datasets import Split, dataset_from_table, in_known_range
 from qulab.data.upload import DataError
 from qulab.defences import (
@@ -58,7 +59,7 @@ with st.expander("Why many defences only look strong: gradient masking and naive
         "cost and a little clean accuracy.")
 
 choice = dc.current_choice()
-st.caption(f"Data: **{choice.label}** (change it on the Data Sets page).")
+lw.data_line(choice)
 try:
     data = dc.choice_dataset(choice)
 except Exception as error:  # an upload that is gone, a file that no longer parses
@@ -113,7 +114,7 @@ left.caption(model.description)
 middle.caption(attack.description)
 
 if model.needs_images and not images:
-    st.error(f"The {model.label} needs image data: choose the digits data set on the Data Sets page, or another "
+    st.error(f"{model.label} needs image data: choose the digits data set on the Data Sets page, or another "
              "model.")
     st.stop()
 
@@ -215,38 +216,43 @@ for outcome in outcomes:
     defence = DEFENCES.get(outcome.defence)
     with st.container(border=True):
         st.markdown(f"**{defence.label}**" + ("" if defence.works else " — the lesson: this one does not work"))
+        given = dict(outcome.defence_params)  # shown in the order of the widgets above, each in words
+        if given:
+            st.caption(" · ".join(f"{p.label}: {p.show(given[p.name])}" for p in defence.params if p.name in given))
         cols = st.columns(5)
-        cols[0].metric("Clean accuracy", f"{outcome.clean_defended:.3f}",
+        cols[0].metric("Clean accuracy", accuracy_text(outcome.clean_defended),
                        delta=f"{outcome.clean_defended - outcome.clean_undefended:+.3f}",
-                       help=f"Undefended: {outcome.clean_undefended:.3f}.")
+                       help=f"Undefended: {accuracy_text(outcome.clean_undefended)}.")
         robust_label = "Robust (adaptive)" if outcome.robust_nonadaptive is not None else "Robust accuracy"
-        cols[1].metric(robust_label, f"{outcome.robust_defended:.3f}",
+        cols[1].metric(robust_label, accuracy_text(outcome.robust_defended),
                        delta=f"{outcome.robust_gain:+.3f}",
                        help=f"Accuracy on the adversarial examples of an attack that sees the defence. "
-                            f"Undefended: {outcome.robust_undefended:.3f}.")
+                            f"Undefended: {accuracy_text(outcome.robust_undefended)}.")
         if outcome.robust_nonadaptive is not None:
-            cols[2].metric("Robust (non-adaptive)", f"{outcome.robust_nonadaptive:.3f}",
+            cols[2].metric("Robust (non-adaptive)", accuracy_text(outcome.robust_nonadaptive),
                            delta=f"{outcome.robust_nonadaptive - outcome.robust_undefended:+.3f}",
                            help="Robust accuracy when the undefended model's adversarial examples are passed "
                                 "through the defence: the number that makes sanitisers look stronger than they "
                                 "are.")
         elif outcome.exact_defended is not None:
-            cols[2].metric("Exact robust accuracy", f"{outcome.exact_defended:.3f}",
+            cols[2].metric("Exact robust accuracy", accuracy_text(outcome.exact_defended),
                            delta=f"{outcome.exact_defended - outcome.exact_undefended:+.3f}",
                            help=f"Closed form for linear models (no attack can do better). Undefended: "
-                                f"{outcome.exact_undefended:.3f}.")
+                                f"{accuracy_text(outcome.exact_undefended)}.")
         elif outcome.certified_accuracy is not None:
-            cols[2].metric("Certified accuracy", f"{outcome.certified_accuracy:.3f}",
+            cols[2].metric("Certified accuracy", accuracy_text(outcome.certified_accuracy),
                            help=f"Share of test points correctly classified with a certified L2 radius of at "
-                                f"least {outcome.certified_radius_needed:.3g}.")
+                                f"least {number_text(outcome.certified_radius_needed)}.")
         cols[3].metric("Training time", f"{outcome.fit_seconds_defended:.2f} s",
-                       delta=f"×{outcome.training_ratio:.1f}", delta_color="off",
+                       **lw.time_ratio_delta(outcome.training_ratio, "the undefended fit"),
                        help=f"Undefended fit: {outcome.fit_seconds_undefended:.2f} s. Sanitisers reuse the "
                             "undefended model.")
-        cols[4].metric("Undefended robust", f"{outcome.robust_undefended:.3f}",
+        cols[4].metric("Undefended robust", accuracy_text(outcome.robust_undefended),
                        help=f"The undefended model under the same attack at eps = {outcome.scenario.eps:g}.")
         for note in outcome.notes:
             st.caption(note)
+        if (loss_note := outcome.robust_loss_note()) is not None:
+            st.caption(f":material/info: {loss_note}")
 
 st.plotly_chart(build_defence_curves_figure(outcomes), width="stretch", key="def_curves")
 st.caption("Solid lines: the attack that sees the defence. Dotted: a sanitiser against the non-adaptive attack. "

@@ -7,6 +7,7 @@ import streamlit as st
 
 from qulab.app import widgets as lw
 from qulab.core.experiment import NORMS, freeze
+from qulab.core.wording import sentence_start
 from qulab.evaluation.budget import attack_runs
 from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
 from qulab.evaluation.lab import PILOT_POINTS, eps_range
@@ -119,7 +120,7 @@ if exact is not None:
     st.subheader("The exact curve", divider="gray")
     binary = split.n_classes == 2
     st.markdown(
-        f"A {model_spec.label.lower()} is linear, so each test point's smallest perturbation that changes its "
+        f"{sentence_start(model_spec.a_name)} is linear, so each test point's smallest perturbation that changes its "
         "prediction has a closed form (its margin divided by the dual norm of the weight difference). The black "
         "dashed curve is therefore the lowest accuracy **any** attack can reach at each epsilon, and an attack's "
         "gap to it is its sub-optimality. "
@@ -140,5 +141,5 @@ if exact is not None:
     st.caption("Each correctly classified test point's exact distance to misclassification; the exact curve at "
                "epsilon is the share of test points whose distance exceeds it.")
 else:
-    st.caption(f"No exact curve: a {model_spec.label.lower()} is not linear, so its minimal perturbations have no "
+    st.caption(f"No exact curve: {model_spec.a_name} is not linear, so its minimal perturbations have no "
                "closed form; the lowest curve is only the best attack found so far.")

@@ -56,8 +56,9 @@ class _WarningCollector(logging.Handler):
 
 
 @contextlib.contextmanager
-def art_warnings() -> Iterator[list[str]]:
-    """What ART warned about during the block, as plain lines (filled in when the block ends)."""
+def art_warnings(images: bool = False) -> Iterator[list[str]]:
+    """What ART warned about during the block, as plain lines (filled in when the block ends); ART's image words
+    are put in tabular ones when the data are not images."""
     collector, notes = _WarningCollector(), []
     logger = logging.getLogger("art")
     logger.addHandler(collector)
@@ -65,7 +66,8 @@ def art_warnings() -> Iterator[list[str]]:
         yield notes
     finally:
         logger.removeHandler(collector)
-        notes.extend(f"ART: {message}" + (f" (×{count})" if count > 1 else "") + _hint(message)
+        notes.extend(f"ART: {message if images else for_tabular_data(message)}"
+                     + (f" (×{count})" if count > 1 else "") + _hint(message)
                      for message, count in collector.counts.items())
 
 
@@ -79,6 +81,21 @@ _HINTS = {
 
 def _hint(message: str) -> str:
     return "".join(f" — {hint}." for key, hint in _HINTS.items() if key in message)
+
+
+# ART's messages written for images, as they read on rows of features. HopSkipJump and Boundary start from a
+# random input the model already misclassifies; on tabular data that is a random point, not an image.
+_TABULAR_WORDS = {
+    "Failed to draw a random image that is adversarial": "Failed to draw a random starting point that the model "
+                                                         "misclassifies",
+}
+
+
+def for_tabular_data(message: str) -> str:
+    """An ART message with its image wording put in terms of rows of features."""
+    for image_words, tabular_words in _TABULAR_WORDS.items():
+        message = message.replace(image_words, tabular_words)
+    return message
 
 BLACK_BOX_SUGGESTION = "try HopSkipJump, Boundary or ZOO, which only query the model"
 
@@ -137,7 +154,7 @@ class AttackSpec:
         if missing:
             has = "has none" if len(missing) == 1 else "does not expose them"
             hint = BLACK_BOX_SUGGESTION if self.knowledge == WHITE_BOX else "pick a model that exposes them"
-            return f"{self.label} needs {' and '.join(missing)}; a {model.label.lower()} {has}: {hint}."
+            return f"{self.label} needs {' and '.join(missing)}; {model.a_name} {has}: {hint}."
         if self.needs_neural and model.family != "neural":
             return (f"{self.label} works on neural networks only (its AutoPGD losses need a differentiable "
                     f"network): choose a PyTorch model.")
