@@ -8,8 +8,8 @@ Choices live under session-state keys that belong to no widget, so they survive 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +30,48 @@ from qulab.threats.evasion.attacks import ATTACKS, WHITE_BOX, AttackSpec
 PAGES = Path(__file__).parent / "pages"
 MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
 MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
-SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen
+SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen, with the data it was chosen for
+KEPT_KEY = "qulab.kept"  # widget key -> its last value (see kept_widget)
+ATTACK_MODEL_KEY = "qulab.lab.attack_model"  # page prefix -> the model its attack was last shown with
 DEFAULT_SAMPLE = 200
 AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
 
 
-def param_widget(param: Param, key: str, container: Any = st) -> Any:
-    """The widget a registry parameter declares: slider for ranges, selectbox for choices."""
-    if param.kind == "choice":
-        return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
-                                   help=param.help, key=key)
-    if param.kind == "bool":
-        return container.checkbox(param.label, value=param.default, help=param.help, key=key)
-    if param.kind == "int":
-        return container.slider(param.label, int(param.low), int(param.high), int(param.default),
-                                step=int(param.step or 1), help=param.help, key=key)
-    return container.slider(param.label, float(param.low), float(param.high), float(param.default),
-                             step=float(param.step) if param.step else None, help=param.help, key=key)
+def kept_widget(make: Callable[[str], Any], key: str, default: Any, fit: Callable[[Any], Any] | None = None) -> Any:
+    """``make(key)`` seeded with the value the widget had when last shown (else ``default``), passed through
+    ``fit`` (which maps a value the widget can no longer take to one it can). Streamlit drops the state of
+    widgets a run does not draw, so each value is also kept under :data:`KEPT_KEY`, which belongs to no widget;
+    ``make`` must not pass a value of its own, since the seed is the value."""
+    state = st.session_state
+    memory = state.setdefault(KEPT_KEY, {})
+    value = state[key] if key in state else memory.get(key, default)
+    if fit is not None:
+        value = fit(value)
+    if key not in state or state[key] != value:
+        state[key] = value
+    memory[key] = make(key)
+    return memory[key]
 
+
+def param_widget(param: Param, key: str, container: Any = st) -> Any:
+    """The widget a registry parameter declares (slider for ranges, selectbox for choices), kept across pages;
+    ``param.default`` is its first value."""
+    if param.kind == "choice":
+        return kept_widget(lambda k: container.selectbox(param.label, param.choices, help=param.help, key=k), key,
+                           param.default, lambda v: v if v in param.choices else param.default)
+    if param.kind == "bool":
+        return kept_widget(lambda k: container.checkbox(param.label, help=param.help, key=k), key, param.default)
+    number = int if param.kind == "int" else float
+    low, high = number(param.low), number(param.high)
+    step = number(param.step) if param.step else (1 if param.kind == "int" else None)
+    return kept_widget(lambda k: container.slider(param.label, low, high, step=step, help=param.help, key=k), key,
+                       number(param.default), lambda v: min(max(number(v), low), high))
+
+
+def norm_picker(norms: Sequence[str], key: str, help: str, container: Any = st) -> str:
+    """The norm the budget is measured in: one horizontal radio on every page, kept across pages."""
+    return kept_widget(lambda k: container.radio("Norm", norms, format_func=norm_label, horizontal=True, help=help,
+                                                 key=k), key, norms[0], lambda v: v if v in norms else norms[0])
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,7 @@ def refusal_shown() -> Iterator[None]:
 def data_in_use() -> LabData | None:
     """Which data the page uses, with a link to the Data Sets page; None (with the reason) if it cannot."""
     choice = dc.current_choice()
+    dc.sync_query_params(choice)  # every Lab page's address names its data, so a copied link reproduces it
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.markdown(f":material/dataset: **Data in use:** {md(choice.label)}")
     right.page_link(st.Page(PAGES / "data_sets.py", title="Data Sets", url_path="data-sets"),
@@ -105,10 +130,12 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
     """Model selectbox (the CNN only for image data), its description and its parameters."""
     state = st.session_state
     names = [spec.name for spec in MODELS if lab.images or not spec.needs_images]
-    remembered = state.get(MODEL_KEY)
-    name = st.selectbox("Model", names, index=names.index(remembered) if remembered in names else 0,
-                        format_func=lambda n: MODELS.get(n).label, key=f"{prefix}_model",
-                        help="The model families in QuLab's registry.")
+    key = f"{prefix}_model"
+    if key not in state and state.get(MODEL_KEY) in names:  # a page shown anew: the model last chosen anywhere
+        state[key] = state[MODEL_KEY]
+    name = kept_widget(lambda k: st.selectbox("Model", names, format_func=lambda n: MODELS.get(n).label, key=k,
+                                              help="The model families in QuLab's registry."),
+                       key, state.get(MODEL_KEY), lambda v: v if v in names else names[0])
     state[MODEL_KEY] = name
     spec = MODELS.get(name)
     hidden = [m.label for m in MODELS if m.needs_images and not lab.images]
@@ -117,8 +144,10 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
     params = {}
     if spec.params:
         for column, param in zip(st.columns(len(spec.params)), spec.params, strict=True):
-            params[param.name] = param_widget(replace(param, default=last.get(param.name, param.default)),
-                                              key=f"{prefix}_{name}_{param.name}", container=column)
+            key = f"{prefix}_{name}_{param.name}"
+            if key not in state and param.name in last:  # as last set on any page
+                state[key] = last[param.name]
+            params[param.name] = param_widget(param, key=key, container=column)
     state[MODEL_PARAMS_KEY][name] = params
     return spec, params
 
@@ -133,13 +162,24 @@ def fitted(lab: LabData, scenario: Scenario) -> tuple[Split, FittedModel] | None
 
 
 def sample_size(lab: LabData, key: str) -> int:
-    """How many test points to attack (default 200, or all if fewer), drawn with the scenario's seed."""
+    """How many test points to attack, drawn with the scenario's seed: the last number chosen on these data (any
+    page), else 200 or all if fewer; a number beyond the test set is brought down to it, with a caption."""
+    state = st.session_state
     n_test = len(lab.split.y_test)
-    last = st.session_state.get(SAMPLE_KEY, DEFAULT_SAMPLE)
-    n = st.number_input("Test points to attack", min_value=1, max_value=n_test, value=min(last, n_test), step=10,
-                        key=key, help=f"The test set has {n_test} points; a random subset (seed "
-                                      f"{lab.choice.seed}) of this size is attacked. Fewer points, faster runs.")
-    st.session_state[SAMPLE_KEY] = int(n)
+    default = min(DEFAULT_SAMPLE, n_test)
+    chosen_for, last = state.get(SAMPLE_KEY, (None, default))
+    if chosen_for != lab.choice:  # other data: the default, not a number chosen for a different test set
+        state[key] = default
+    elif key not in state:  # a page shown anew: the number last chosen on any page
+        state[key] = last
+    asked = state[key]
+    n = kept_widget(lambda k: st.number_input(
+        "Test points to attack", min_value=1, step=10, key=k,
+        help=f"The test set has {n_test} points; a random subset (seed {lab.choice.seed}) of this size is "
+             "attacked. Fewer points, faster runs."), key, default, lambda v: min(max(int(v), 1), n_test))
+    if asked > n_test:
+        st.caption(f"{asked:,} is more than the {n_test} test points: attacking all {n_test}.")
+    state[SAMPLE_KEY] = (lab.choice, int(n))
     return int(n)
 
 
@@ -159,11 +199,11 @@ def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", 
     """The budget slider for a norm (one slider per norm, so each keeps its value), its range scaled by
     :func:`qulab.evaluation.lab.eps_range`; ``start`` (e.g. a link's budget) replaces the default."""
     r = eps_range(norm, n_features)
-    return float(container.slider(
-        f"{label} ({norm_label(norm)})", 0.0, r.high, r.default if start is None else start, step=r.step,
-        key=f"{key}_{norm}",
+    return float(kept_widget(lambda k: container.slider(
+        f"{label} ({norm_label(norm)})", 0.0, r.high, step=r.step, key=k,
         help="The attack's budget: the largest change of each feature (L∞) or the length of the whole change "
-             "(L2, L1)." + wider_range_note(norm, n_features)))
+             "(L2, L1)." + wider_range_note(norm, n_features)),
+        f"{key}_{norm}", r.default if start is None else start, lambda v: min(max(float(v), 0.0), r.high)))
 
 
 def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon", start: float | None = None) -> float:
@@ -191,6 +231,20 @@ def threat_tags(spec: AttackSpec) -> str:
 def attack_reasons(model: ModelSpec, lab: LabData) -> dict[str, str | None]:
     """Each attack's reason it cannot run on this model and data (None when it can)."""
     return {spec.name: spec.unsupported_reason(model, lab.split.n_classes, lab.images) for spec in ATTACKS}
+
+
+def available_after_model_change(attack: str, model: ModelSpec, reasons: dict[str, str | None], prefix: str) -> str:
+    """The attack a page shows: the one chosen, unless a change of model made it unavailable; then the first
+    attack the new model runs, said in one caption, so the page never opens blocked on the old choice. An
+    unavailable attack chosen on purpose stays, with its reason."""
+    models = st.session_state.setdefault(ATTACK_MODEL_KEY, {})
+    before, models[prefix] = models.get(prefix), model.name
+    first = next((name for name, reason in reasons.items() if reason is None), None)
+    if not reasons[attack] or before in (None, model.name) or first is None:
+        return attack
+    st.caption(f":material/swap_horiz: {ATTACKS.get(attack).label} does not run on the {model.label}; "
+               f"switched to {ATTACKS.get(first).label}.")
+    return first
 
 
 # ---------------------------------------------------------------------------------------------------------
