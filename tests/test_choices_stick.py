@@ -91,3 +91,17 @@ def test_every_lab_page_address_names_the_data(page):
     app = open_app(BREAST, page="data_overview.py")
     app = go(app, page)
     assert {k: app.query_params[k] for k in BREAST} == BREAST
+
+
+def test_a_link_names_the_number_of_test_points_and_the_page_writes_it_back():
+    app = open_app({**BREAST, "points": "30"})
+    assert app.number_input(key="al_sample").value == 30
+    attacked = [c.value for c in app.caption if "test points attacked" in c.value]
+    assert attacked and attacked[0].startswith("30 of 114 test points attacked")
+    app.number_input(key="al_sample").set_value(40).run()
+    assert app.query_params["points"] == "40"
+    app.number_input(key="al_sample").set_value(lw.DEFAULT_SAMPLE).run()  # the default (all 114) is not written
+    assert "points" not in app.query_params
+    bad = open_app({**BREAST, "points": "many"})
+    assert [e.value for e in bad.error] == ["The link's number of test points 'many' is not a whole number of at "
+                                            "least 1; using 114."]

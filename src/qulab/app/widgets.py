@@ -31,6 +31,7 @@ PAGES = Path(__file__).parent / "pages"
 MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
 MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
 SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen, with the data it was chosen for
+POINTS_PARAM = "points"  # the URL's number of test points to attack, when not the default
 KEPT_KEY = "qulab.kept"  # widget key -> its last value (see kept_widget)
 ATTACK_MODEL_KEY = "qulab.lab.attack_model"  # page prefix -> the model its attack was last shown with
 DEFAULT_SAMPLE = 200
@@ -168,7 +169,9 @@ def sample_size(lab: LabData, key: str) -> int:
     n_test = len(lab.split.y_test)
     default = min(DEFAULT_SAMPLE, n_test)
     chosen_for, last = state.get(SAMPLE_KEY, (None, default))
-    if chosen_for != lab.choice:  # other data: the default, not a number chosen for a different test set
+    if chosen_for is None:  # the session's first Lab page: a link may name the number
+        state[key] = linked_points(default)
+    elif chosen_for != lab.choice:  # other data: the default, not a number chosen for a different test set
         state[key] = default
     elif key not in state:  # a page shown anew: the number last chosen on any page
         state[key] = last
@@ -180,7 +183,24 @@ def sample_size(lab: LabData, key: str) -> int:
     if asked > n_test:
         st.caption(f"{asked:,} is more than the {n_test} test points: attacking all {n_test}.")
     state[SAMPLE_KEY] = (lab.choice, int(n))
+    if n != default:  # in the address, so a copied link attacks the same points
+        st.query_params[POINTS_PARAM] = str(n)
+    elif POINTS_PARAM in st.query_params:
+        del st.query_params[POINTS_PARAM]
     return int(n)
+
+
+def linked_points(default: int) -> int:
+    """The number of test points the URL names (``?points=40``), else ``default``; a value that is not a whole
+    number is dropped with one sentence."""
+    text = st.query_params.get(POINTS_PARAM)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        st.error(f"The link's number of test points '{md(text)}' is not a whole number of at least 1; using "
+                 f"{default}.", icon=":material/link_off:")
+        return default
+    return int(text)
 
 
 def norm_label(norm: str) -> str:
