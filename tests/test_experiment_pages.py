@@ -156,6 +156,6 @@ def test_the_defences_page_offers_a_defence_only_in_the_norms_of_its_threat_mode
     assert app.checkbox(key="def_on_adversarial_training").disabled
     assert (":material/block: Not available here: Adversarial training (Madry) works in the L2 norm only, not L∞."
             in [c.value for c in app.caption])
-    app.selectbox(key="def_norm_pgd").set_value("2").run()
+    app.radio(key="def_norm_pgd").set_value("2").run()
     assert not app.exception, app.exception
     assert not app.checkbox(key="def_on_adversarial_training").disabled

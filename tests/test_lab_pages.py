@@ -63,9 +63,24 @@ def test_attack_lab_defaults_match_an_independent_evaluate_then_follow_epsilon()
     assert len(app.get("plotly_chart")) == 1  # the decision map (no gallery: not images)
 
 
+def test_a_model_change_that_rules_out_the_attack_switches_to_the_first_it_runs_and_says_so():
+    app = open_page("attack_lab.py")
+    app.number_input(key="al_sample").set_value(20).run()  # a quick run, never held for a button
+    app.selectbox(key="al_model").set_value("decision_tree").run()
+    assert not app.exception
+    tree = MODELS.get("decision_tree")
+    first = next(a for a in ATTACKS if a.unsupported_reason(tree, 2, False) is None)
+    assert app.selectbox(key="al_attack").value == first.name
+    assert [c.value for c in app.caption if "switched to" in c.value] == [
+        f":material/swap_horiz: Fast Gradient Method does not run on the {tree.label}; switched to {first.label}."]
+    results = [c.value for c in app.caption if "test points attacked" in c.value]
+    assert results and all(f"with {first.label} at" in c for c in results)  # the box's attack, never FGM's
+
+
 def test_unsupported_pair_shows_the_reason_and_no_results():
     app = open_page("attack_lab.py")
     app.selectbox(key="al_model").set_value("decision_tree").run()
+    app.selectbox(key="al_attack").set_value("fgm").run()  # chosen on purpose: it stays, with its reason
     assert not app.exception
     reason = ATTACKS.get("fgm").unsupported_reason(MODELS.get("decision_tree"), 2, False)
     assert any(reason in info.value for info in app.info)

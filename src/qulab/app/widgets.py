@@ -8,8 +8,8 @@ Choices live under session-state keys that belong to no widget, so they survive 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +31,55 @@ from qulab.threats.evasion.attacks import ATTACKS, WHITE_BOX, AttackSpec
 PAGES = Path(__file__).parent / "pages"
 MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
 MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
-SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen
+SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen, with the data it was chosen for
+POINTS_PARAM = "points"  # the URL's number of test points to attack, when not the default
+KEPT_KEY = "qulab.kept"  # widget key -> its last value (see kept_widget)
+ATTACK_MODEL_KEY = "qulab.lab.attack_model"  # page prefix -> the model its attack was last shown with
 DEFAULT_SAMPLE = 200
 AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
 
 
+def kept_widget(make: Callable[[str], Any], key: str, default: Any, fit: Callable[[Any], Any] | None = None) -> Any:
+    """``make(key)`` seeded with the value the widget had when last shown (else ``default``), passed through
+    ``fit`` (which maps a value the widget can no longer take to one it can). Streamlit drops the state of
+    widgets a run does not draw, so each value is also kept under :data:`KEPT_KEY`, which belongs to no widget;
+    ``make`` must not pass a value of its own, since the seed is the value."""
+    state = st.session_state
+    memory = state.setdefault(KEPT_KEY, {})
+    value = state[key] if key in state else memory.get(key, default)
+    if fit is not None:
+        value = fit(value)
+    if key not in state or state[key] != value:
+        state[key] = value
+    memory[key] = make(key)
+    return memory[key]
+
+
 def param_widget(param: Param, key: str, container: Any = st) -> Any:
-    """The widget a registry parameter declares: selectbox for choices (shown by their labels), slider for ranges,
-    a slider over 1-2-5 steps for a log-scale range, and one that names a special 0 ("unlimited")."""
+    """The widget a registry parameter declares, kept across pages (``param.default`` is its first value):
+    selectbox for choices (shown by their labels), slider for ranges, a slider over 1-2-5 steps for a log-scale
+    range, and one that names a special 0 ("unlimited")."""
     if param.kind == "choice":
-        return container.selectbox(param.label, param.choices, index=param.choices.index(param.default),
-                                   format_func=param.show, help=param.help, key=key)
+        return kept_widget(lambda k: container.selectbox(param.label, param.choices, format_func=param.show,
+                                                         help=param.help, key=k), key,
+                           param.default, lambda v: v if v in param.choices else param.default)
     if param.kind == "bool":
-        return container.checkbox(param.label, value=param.default, help=param.help, key=key)
+        return kept_widget(lambda k: container.checkbox(param.label, help=param.help, key=k), key, param.default)
     if param.scale == "log":
-        return container.select_slider(param.label, param.log_steps(), value=float(param.default),
-                                       format_func=param.show, help=param.help, key=key)
-    if param.kind == "int":
-        if param.zero_label:
-            steps = range(int(param.low), int(param.high) + 1, int(param.step or 1))
-            return container.select_slider(param.label, steps, value=int(param.default), format_func=param.show,
-                                           help=param.help, key=key)
-        return container.slider(param.label, int(param.low), int(param.high), int(param.default),
-                                step=int(param.step or 1), help=param.help, key=key)
-    return container.slider(param.label, float(param.low), float(param.high), float(param.default),
-                             step=float(param.step) if param.step else None, help=param.help, key=key)
+        steps = param.log_steps()
+        return kept_widget(lambda k: container.select_slider(param.label, steps, format_func=param.show,
+                                                             help=param.help, key=k), key, float(param.default),
+                           lambda v: min(steps, key=lambda step: abs(step - float(v))))
+    number = int if param.kind == "int" else float
+    low, high = number(param.low), number(param.high)
+    step = number(param.step) if param.step else (1 if param.kind == "int" else None)
+    if param.kind == "int" and param.zero_label:
+        options = list(range(int(low), int(high) + 1, int(step)))
+        return kept_widget(lambda k: container.select_slider(param.label, options, format_func=param.show,
+                                                             help=param.help, key=k), key, int(param.default),
+                           lambda v: min(max(int(v), low), high))
+    return kept_widget(lambda k: container.slider(param.label, low, high, step=step, help=param.help, key=k), key,
+                       number(param.default), lambda v: min(max(number(v), low), high))
 
 
 def time_ratio_delta(ratio: float, reference: str) -> dict[str, str]:
@@ -66,6 +90,12 @@ def time_ratio_delta(ratio: float, reference: str) -> dict[str, str]:
     way = "off" if float(shown) == 1 else "up" if ratio > 1 else "down"
     return {"delta": f"{shown}× {reference}", "delta_arrow": way,
             "delta_color": {"off": "gray", "up": "red", "down": "green"}[way]}
+
+
+def norm_picker(norms: Sequence[str], key: str, help: str, container: Any = st) -> str:
+    """The norm the budget is measured in: one horizontal radio on every page, kept across pages."""
+    return kept_widget(lambda k: container.radio("Norm", norms, format_func=norm_label, horizontal=True, help=help,
+                                                 key=k), key, norms[0], lambda v: v if v in norms else norms[0])
 
 
 @dataclass(frozen=True)
@@ -103,7 +133,9 @@ def refusal_shown() -> Iterator[None]:
 
 
 def data_line(choice: dc.DataChoice) -> None:
-    """The line every Lab page opens with: the data in use and a link to change it."""
+    """The line every Lab page opens with: the data in use and a link to change it. The page's address names the
+    data too, so a copied link reproduces the page."""
+    dc.sync_query_params(choice)
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.markdown(f":material/dataset: **Data in use:** {md(choice.label)}")
     right.page_link(st.Page(PAGES / "data_sets.py", title="Data Sets", url_path="data-sets"),
@@ -128,10 +160,12 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
     """Model selectbox (the CNN only for image data), its description and its parameters."""
     state = st.session_state
     names = [spec.name for spec in MODELS if lab.images or not spec.needs_images]
-    remembered = state.get(MODEL_KEY)
-    name = st.selectbox("Model", names, index=names.index(remembered) if remembered in names else 0,
-                        format_func=lambda n: MODELS.get(n).label, key=f"{prefix}_model",
-                        help="The model families in QuLab's registry.")
+    key = f"{prefix}_model"
+    if key not in state and state.get(MODEL_KEY) in names:  # a page shown anew: the model last chosen anywhere
+        state[key] = state[MODEL_KEY]
+    name = kept_widget(lambda k: st.selectbox("Model", names, format_func=lambda n: MODELS.get(n).label, key=k,
+                                              help="The model families in QuLab's registry."),
+                       key, state.get(MODEL_KEY), lambda v: v if v in names else names[0])
     state[MODEL_KEY] = name
     spec = MODELS.get(name)
     hidden = [m.label for m in MODELS if m.needs_images and not lab.images]
@@ -140,8 +174,10 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
     params = {}
     if spec.params:
         for column, param in zip(st.columns(len(spec.params)), spec.params, strict=True):
-            params[param.name] = param_widget(replace(param, default=last.get(param.name, param.default)),
-                                              key=f"{prefix}_{name}_{param.name}", container=column)
+            key = f"{prefix}_{name}_{param.name}"
+            if key not in state and param.name in last:  # as last set on any page
+                state[key] = last[param.name]
+            params[param.name] = param_widget(param, key=key, container=column)
     state[MODEL_PARAMS_KEY][name] = params
     return spec, params
 
@@ -156,14 +192,44 @@ def fitted(lab: LabData, scenario: Scenario) -> tuple[Split, FittedModel] | None
 
 
 def sample_size(lab: LabData, key: str) -> int:
-    """How many test points to attack (default 200, or all if fewer), drawn with the scenario's seed."""
+    """How many test points to attack, drawn with the scenario's seed: the last number chosen on these data (any
+    page), else 200 or all if fewer; a number beyond the test set is brought down to it, with a caption."""
+    state = st.session_state
     n_test = len(lab.split.y_test)
-    last = st.session_state.get(SAMPLE_KEY, DEFAULT_SAMPLE)
-    n = st.number_input("Test points to attack", min_value=1, max_value=n_test, value=min(last, n_test), step=10,
-                        key=key, help=f"The test set has {n_test} points; a random subset (seed "
-                                      f"{lab.choice.seed}) of this size is attacked. Fewer points, faster runs.")
-    st.session_state[SAMPLE_KEY] = int(n)
+    default = min(DEFAULT_SAMPLE, n_test)
+    chosen_for, last = state.get(SAMPLE_KEY, (None, default))
+    if chosen_for is None:  # the session's first Lab page: a link may name the number
+        state[key] = linked_points(default)
+    elif chosen_for != lab.choice:  # other data: the default, not a number chosen for a different test set
+        state[key] = default
+    elif key not in state:  # a page shown anew: the number last chosen on any page
+        state[key] = last
+    asked = state[key]
+    n = kept_widget(lambda k: st.number_input(
+        "Test points to attack", min_value=1, step=10, key=k,
+        help=f"The test set has {n_test} points; a random subset (seed {lab.choice.seed}) of this size is "
+             "attacked. Fewer points, faster runs."), key, default, lambda v: min(max(int(v), 1), n_test))
+    if asked > n_test:
+        st.caption(f"{asked:,} is more than the {n_test} test points: attacking all {n_test}.")
+    state[SAMPLE_KEY] = (lab.choice, int(n))
+    if n != default:  # in the address, so a copied link attacks the same points
+        st.query_params[POINTS_PARAM] = str(n)
+    elif POINTS_PARAM in st.query_params:
+        del st.query_params[POINTS_PARAM]
     return int(n)
+
+
+def linked_points(default: int) -> int:
+    """The number of test points the URL names (``?points=40``), else ``default``; a value that is not a whole
+    number is dropped with one sentence."""
+    text = st.query_params.get(POINTS_PARAM)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        st.error(f"The link's number of test points '{md(text)}' is not a whole number of at least 1; using "
+                 f"{default}.", icon=":material/link_off:")
+        return default
+    return int(text)
 
 
 def norm_label(norm: str) -> str:
@@ -182,11 +248,11 @@ def budget_slider(norm: str, n_features: int, key: str, label: str = "Epsilon", 
     """The budget slider for a norm (one slider per norm, so each keeps its value), its range scaled by
     :func:`qulab.evaluation.lab.eps_range`; ``start`` (e.g. a link's budget) replaces the default."""
     r = eps_range(norm, n_features)
-    return float(container.slider(
-        f"{label} ({norm_label(norm)})", 0.0, r.high, r.default if start is None else start, step=r.step,
-        key=f"{key}_{norm}",
+    return float(kept_widget(lambda k: container.slider(
+        f"{label} ({norm_label(norm)})", 0.0, r.high, step=r.step, key=k,
         help="The attack's budget: the largest change of each feature (L∞) or the length of the whole change "
-             "(L2, L1)." + wider_range_note(norm, n_features)))
+             "(L2, L1)." + wider_range_note(norm, n_features)),
+        f"{key}_{norm}", r.default if start is None else start, lambda v: min(max(float(v), 0.0), r.high)))
 
 
 def eps_slider(lab: LabData, norm: str, key: str, label: str = "Epsilon", start: float | None = None) -> float:
@@ -214,6 +280,20 @@ def threat_tags(spec: AttackSpec) -> str:
 def attack_reasons(model: ModelSpec, lab: LabData) -> dict[str, str | None]:
     """Each attack's reason it cannot run on this model and data (None when it can)."""
     return {spec.name: spec.unsupported_reason(model, lab.split.n_classes, lab.images) for spec in ATTACKS}
+
+
+def available_after_model_change(attack: str, model: ModelSpec, reasons: dict[str, str | None], prefix: str) -> str:
+    """The attack a page shows: the one chosen, unless a change of model made it unavailable; then the first
+    attack the new model runs, said in one caption, so the page never opens blocked on the old choice. An
+    unavailable attack chosen on purpose stays, with its reason."""
+    models = st.session_state.setdefault(ATTACK_MODEL_KEY, {})
+    before, models[prefix] = models.get(prefix), model.name
+    first = next((name for name, reason in reasons.items() if reason is None), None)
+    if not reasons[attack] or before in (None, model.name) or first is None:
+        return attack
+    st.caption(f":material/swap_horiz: {ATTACKS.get(attack).label} does not run on the {model.label}; "
+               f"switched to {ATTACKS.get(first).label}.")
+    return first
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -50,10 +50,11 @@ with model_col:
 reasons = lw.attack_reasons(model_spec, lab)
 with attack_col:
     st.subheader("Attack", divider="gray")
-    attack_name = st.selectbox(
-        "Attack", ATTACKS.names(), key="al_attack",
+    attack_name = lw.kept_widget(lambda k: st.selectbox(
+        "Attack", ATTACKS.names(), key=k,
         format_func=lambda a: ATTACKS.get(a).label + (" (unavailable)" if reasons[a] else ""),
-        help="ART's evasion attacks; the tags below show each one's threat model.")
+        help="ART's evasion attacks; the tags below show each one's threat model."),
+        "al_attack", ATTACKS.names()[0], lambda a: lw.available_after_model_change(a, model_spec, reasons, "al"))
     spec = ATTACKS.get(attack_name)
     st.caption(spec.description)
     st.markdown(lw.threat_tags(spec))
@@ -65,8 +66,8 @@ if reasons[attack_name]:
     st.stop()
 
 with attack_col:
-    norm = st.radio("Norm", spec.norms, format_func=lw.norm_label, horizontal=True, key=f"al_norm_{attack_name}",
-                    help="The norm the budget is measured in; only the norms this attack supports.")
+    norm = lw.norm_picker(spec.norms, f"al_norm_{attack_name}",
+                          help="The norm the budget is measured in; only the norms this attack supports.")
     linked = link.scenario if link is not None and "attack" in link.named else None
     start = linked.eps if linked is not None and linked.norm == norm else None
     high = eps_range(norm, lab.split.X_test.shape[1]).high

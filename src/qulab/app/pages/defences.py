@@ -97,18 +97,19 @@ own_split = own_test[0] if own_test is not None else None
 left, middle, right = st.columns(3)
 models = [model.name for model in defendable_models()]
 default_model = "torch_cnn" if images else "logistic_regression"
-model_name = left.selectbox("Model", models, index=models.index(default_model), key="def_model",
-                            format_func=lambda n: MODELS.get(n).label,
-                            help="Models at least one defence runs on; each defence below says which it supports.")
+model_name = lw.kept_widget(lambda k: left.selectbox(
+    "Model", models, key=k, format_func=lambda n: MODELS.get(n).label,
+    help="Models at least one defence runs on; each defence below says which it supports."),
+    "def_model", default_model, lambda n: n if n in models else default_model)
 model = MODELS.get(model_name)
-attack_name = middle.selectbox("Attack", ATTACK_CHOICES, key="def_attack",
-                               format_func=lambda n: ATTACKS.get(n).label,
-                               help="The attack every model is evaluated under (against the true labels). "
-                                    "DeepFool and C&W look for the smallest perturbation and stop at the boundary; "
-                                    "a point counts as broken when that perturbation fits in eps.")
+attack_name = lw.kept_widget(lambda k: middle.selectbox(
+    "Attack", ATTACK_CHOICES, key=k, format_func=lambda n: ATTACKS.get(n).label,
+    help="The attack every model is evaluated under (against the true labels). DeepFool and C&W look for the "
+         "smallest perturbation and stop at the boundary; a point counts as broken when that perturbation fits "
+         "in eps."), "def_attack", ATTACK_CHOICES[0])
 attack = ATTACKS.get(attack_name)
-norm = right.selectbox("Norm", attack.norms, key=f"def_norm_{attack_name}", format_func=lw.norm_label,
-                       help="How the perturbation's size is measured.")
+norm = lw.norm_picker(attack.norms, f"def_norm_{attack_name}", help="How the perturbation's size is measured.",
+                      container=right)
 eps = lw.budget_slider(norm, data.X.shape[1], "def_eps", container=right)
 left.caption(model.description)
 middle.caption(attack.description)
@@ -127,8 +128,9 @@ ticked_first = next((d.name for d in DEFENCES if reasons[d.name] is None and d.w
 for defence in DEFENCES:
     reason = reasons[defence.name]
     with st.container(border=True):
-        on = st.checkbox(f"{defence.label} · {defence.kind}", value=defence.name == ticked_first,
-                         key=f"def_on_{defence.name}", disabled=reason is not None, help=defence.description)
+        on = lw.kept_widget(lambda k, defence=defence, reason=reason: st.checkbox(
+            f"{defence.label} · {defence.kind}", key=k, disabled=reason is not None, help=defence.description),
+            f"def_on_{defence.name}", defence.name == ticked_first)
         if reason is not None:
             st.caption(f":material/block: Not available here: {reason}")
             continue
