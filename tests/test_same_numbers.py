@@ -101,7 +101,8 @@ def test_the_robustness_page_draws_the_cli_curves(capsys):
     app.multiselect(key="rb_attacks_logistic_regression_inf").set_value(["fgm", "pgd"])
     app.run()
     assert not app.exception and not app.error
-    drawn = {trace["name"]: trace["y"] for trace in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]}
+    traces = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+    drawn = {trace["name"].split(" — coincides with ")[0]: trace["y"] for trace in traces}  # the legend's label
     flags = ["--data", "breast_cancer", "--scaling", "minmax", "--eps-max", "0.3", "--steps", "4"]
     fgm = cli_json(capsys, ["curve", "--attack", "fgm", *flags])
     pgd = cli_json(capsys, ["curve", "--attack", "pgd", *flags])
