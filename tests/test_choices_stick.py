@@ -39,7 +39,7 @@ def test_leaving_the_attack_lab_and_coming_back_keeps_model_attack_and_settings(
     app.selectbox(key="al_model").set_value("decision_tree").run()
     app.selectbox(key="al_attack").set_value("decision_tree").run()
     app.number_input(key="al_sample").set_value(60).run()
-    app.slider(key="al_decision_tree_max_depth").set_value(4).run()
+    app.select_slider(key="al_decision_tree_max_depth").set_value(4).run()
     app.slider(key=EPS_KEY).set_value(0.25).run()
     before = {m.label: m.value for m in app.metric}
     assert before, "the decision tree attack ran"
@@ -50,7 +50,7 @@ def test_leaving_the_attack_lab_and_coming_back_keeps_model_attack_and_settings(
     assert app.selectbox(key="al_attack").value == "decision_tree"
     assert app.number_input(key="al_sample").value == 60
     assert app.slider(key=EPS_KEY).value == pytest.approx(0.25)
-    assert app.slider(key="al_decision_tree_max_depth").value == 4
+    assert app.select_slider(key="al_decision_tree_max_depth").value == 4
     assert not app.info  # not blocked on an attack the tree cannot run
     assert {m.label: m.value for m in app.metric} == before  # the same run, found again
 
