@@ -105,3 +105,23 @@ def test_a_link_names_the_number_of_test_points_and_the_page_writes_it_back():
     bad = open_app({**BREAST, "points": "many"})
     assert [e.value for e in bad.error] == ["The link's number of test points 'many' is not a whole number of at "
                                             "least 1; using 114."]
+
+
+def test_a_robustness_address_names_its_model_and_a_link_to_it_starts_there():
+    app = open_app(BREAST, page="robustness.py")
+    app.selectbox(key="rb_model").set_value("linear_svm").run()
+    assert app.query_params["model"] == "linear_svm"
+    linked = open_app(dict(app.query_params), page="robustness.py")
+    assert linked.selectbox(key="rb_model").value == "linear_svm"
+
+
+def test_a_defences_link_sets_model_attack_norm_and_budget_and_the_page_writes_them_back():
+    query = {**BREAST, "model": "logistic_regression", "attack": "fgm", "norm": "2", "eps": "0.7"}
+    app = open_app(query, page="defences.py")
+    assert app.selectbox(key="def_model").value == "logistic_regression"
+    assert app.selectbox(key="def_attack").value == "fgm" and app.radio(key="def_norm_fgm").value == "2"
+    assert app.slider(key="def_eps_2").value == pytest.approx(0.7)
+    # a scenario's default model is left out of an address; the attack is always named (the page starts at PGD)
+    assert dict(app.query_params) == {k: v for k, v in query.items() if k != "model"}
+    again = open_app(dict(app.query_params), page="defences.py")
+    assert again.selectbox(key="def_attack").value == "fgm" and again.radio(key="def_norm_fgm").value == "2"

@@ -31,6 +31,7 @@ from qulab.threats.evasion.attacks import ATTACKS, WHITE_BOX, AttackSpec
 PAGES = Path(__file__).parent / "pages"
 MODEL_KEY = "qulab.lab.model"  # the model name both pages start from
 MODEL_PARAMS_KEY = "qulab.lab.model_params"  # model name -> its last parameters
+LINK_MODEL_KEY = "qulab.lab.link_model_applied"  # a link's model is the session's first choice, once
 SAMPLE_KEY = "qulab.lab.sample"  # the last sample size chosen, with the data it was chosen for
 POINTS_PARAM = "points"  # the URL's number of test points to attack, when not the default
 KEPT_KEY = "qulab.kept"  # widget key -> its last value (see kept_widget)
@@ -159,6 +160,11 @@ def data_in_use() -> LabData | None:
 def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
     """Model selectbox (the CNN only for image data), its description and its parameters."""
     state = st.session_state
+    linked = dc.link()
+    if linked is not None and "model" in linked.named and not state.get(LINK_MODEL_KEY):  # once per session
+        state[LINK_MODEL_KEY] = True
+        state[MODEL_KEY] = linked.scenario.model
+        state.setdefault(MODEL_PARAMS_KEY, {})[linked.scenario.model] = dict(linked.scenario.model_params)
     names = [spec.name for spec in MODELS if lab.images or not spec.needs_images]
     key = f"{prefix}_model"
     if key not in state and state.get(MODEL_KEY) in names:  # a page shown anew: the model last chosen anywhere

@@ -19,7 +19,7 @@ from qulab.threats.evasion.attacks import ATTACKS
 
 RUNS_KEY = "qulab.evaluation.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
 MAX_REMEMBERED_RUNS = 128
-LINK_APPLIED_KEY = "qulab.evaluation.lab.link_applied"  # the link's model and attack are set once per session
+LINK_APPLIED_KEY = "qulab.evaluation.lab.link_applied"  # the link's attack is set once per session
 
 st.title("Attack Lab")
 st.markdown("Pick a model and an attack from QuLab's registries, set the budget, and see how much of the test "
@@ -31,12 +31,9 @@ if lab is None:
 
 # A link that names a model or an attack (?model=torch_mlp&attack=pgd&norm=2&eps=0.5&attack.max_iter=10) sets the
 # page's first choices; its budget and attack settings are the widgets' starting values while that attack is shown.
-link = dc.link()
+link = dc.link()  # its model is set by the model picker
 if link is not None and not st.session_state.get(LINK_APPLIED_KEY):
     st.session_state[LINK_APPLIED_KEY] = True
-    if "model" in link.named:
-        st.session_state[lw.MODEL_KEY] = link.scenario.model
-        st.session_state.setdefault(lw.MODEL_PARAMS_KEY, {})[link.scenario.model] = dict(link.scenario.model_params)
     if "attack" in link.named:
         st.session_state["al_attack"] = link.scenario.attack
         st.session_state[f"al_norm_{link.scenario.attack}"] = link.scenario.norm

@@ -34,6 +34,7 @@ from qulab.threats.evasion.attacks import ATTACKS
 # Budgeted gradient attacks, and two minimal ones (they stop just past the boundary, where random noise looks
 # strong until the adaptive attacker stretches them to the whole budget).
 ATTACK_CHOICES = ("pgd", "fgm", "bim", "deepfool", "cw_l2")
+LINK_APPLIED_KEY = "qulab.defences.link_applied"
 
 
 st.title("Defences")
@@ -97,6 +98,16 @@ own_split = own_test[0] if own_test is not None else None
 left, middle, right = st.columns(3)
 models = [model.name for model in defendable_models()]
 default_model = "torch_cnn" if images else "logistic_regression"
+link = dc.link()  # a link's model, attack, norm and budget are the page's first choices, once per session
+if link is not None and not st.session_state.get(LINK_APPLIED_KEY):
+    st.session_state[LINK_APPLIED_KEY] = True
+    linked = link.scenario
+    if "model" in link.named and linked.model in models:
+        st.session_state["def_model"] = linked.model
+    if "attack" in link.named and linked.attack in ATTACK_CHOICES:
+        st.session_state["def_attack"] = linked.attack
+        st.session_state[f"def_norm_{linked.attack}"] = linked.norm
+        st.session_state[f"def_eps_{linked.norm}"] = linked.eps
 model_name = lw.kept_widget(lambda k: left.selectbox(
     "Model", models, key=k, format_func=lambda n: MODELS.get(n).label,
     help="Models at least one defence runs on; each defence below says which it supports."),
@@ -155,6 +166,8 @@ with lw.refusal_shown():  # each defence's experiment is checked before any trai
                                   dataset_params=dataset_params)
     for name, params in chosen.items():
         replace(scenario, defence=name, defence_params=freeze(params)).validate()
+dc.sync_link(scenario)  # the address names the model and the attack, so a copied link reproduces the page
+st.query_params["attack"] = attack_name  # always: this page's first attack (PGD) is not a scenario's default (FGM)
 upload = data if choice.is_upload else None
 jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
 n_train = len(own_split.y_train) if own_split is not None else int(len(data.y) * (1 - choice.test_size))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.core.experiment import NORMS, freeze
 from qulab.core.wording import sentence_start
@@ -58,6 +59,7 @@ with right:
             st.markdown("\n".join(f"- **{a.label}**: {reason}" for a, reason in left_out))
 
 base = lab.scenario(model=model_spec.name, model_params=freeze(model_params), eps=eps_max, norm=norm)
+dc.sync_link(base, ("model",))  # the address names the model, so a copied link reproduces the page
 with lw.refusal_shown():  # every curve's experiment is checked before any fit or attack
     scenarios = {a: lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=a, eps=eps_max,
                                  norm=norm).validate() for a in chosen}
