@@ -268,3 +268,27 @@ def test_after_a_run_the_estimate_and_button_give_way_to_the_time_taken_beside_t
     seconds = float(took[0].split(" took ")[1].split(" s")[0])
     learned = widgets.MEASURED.estimate(widgets.run_kind(Scenario()), n)  # the page's defaults are Scenario()'s
     assert learned == pytest.approx(seconds, abs=0.006)  # recorded from the run, shown to two decimals
+
+
+def test_the_robustness_bar_moves_forward_in_shares_of_each_curves_estimated_work(monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    from qulab.app import widgets
+
+    seconds = {"fgm": 1.0, "pgd": 3.0}  # PGD is estimated at three times FGM's work
+    monkeypatch.setattr(widgets, "estimate_curve", lambda scenario, n, steps, data: seconds[scenario.attack])
+    monkeypatch.setattr(widgets, "CURVES", type(widgets.CURVES)(64))  # no curve computed yet
+    shown: list[tuple[float, str]] = []
+    draw = DeltaGenerator.progress
+
+    def recorded(self, value, text=None, **kwargs):
+        shown.append((float(value), text or ""))
+        return draw(self, value, text=text, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", recorded)
+    open_page("robustness.py")
+    values = [v for v, _ in shown]
+    assert len(values) > 3 and values == sorted(values), shown
+    fgm_done = [v for v, text in shown if text == f"{ATTACKS.get('fgm').label}: done"]
+    assert fgm_done == [pytest.approx(0.25)]  # FGM's share is 1 of 4 estimated seconds, not half
+    assert values[-1] == pytest.approx(1.0)

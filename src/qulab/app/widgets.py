@@ -22,6 +22,7 @@ from qulab.core.registry import InvalidInput, Param
 from qulab.core.wording import number_text
 from qulab.data.datasets import Dataset, Split, describe_eps
 from qulab.data.upload import DataError
+from qulab.evaluation.budget import attack_runs
 from qulab.evaluation.estimates import MEASURED
 from qulab.evaluation.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
 from qulab.evaluation.pipeline import AttackOutcome, FittedModel, run_attack, subsample
@@ -364,5 +365,26 @@ def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | No
             return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
     return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
 
+
+
+def curve_kind(scenario: Scenario, steps: int) -> tuple:
+    """What a robustness curve's time per point depends on: the run's kind and the grid's number of budgets."""
+    return ("curve", *run_kind(scenario), steps)
+
+
+def estimate_curve(scenario: Scenario, n: int, steps: int, data: Dataset | None) -> float | None:
+    """Seconds a curve of ``steps`` budgets (one of them 0) should take on n points: a measured curve of the same
+    kind scaled to n points, else :func:`estimate_run` times the attack runs the sweep makes. None when the pilot
+    failed."""
+    learned = MEASURED.estimate(curve_kind(scenario, steps), n)
+    if learned is not None:
+        return learned
+    run = estimate_run(scenario, n, data)
+    return None if run is None else run * attack_runs(ATTACKS.get(scenario.attack), steps - 1)
+
+
+def record_curve(scenario: Scenario, n: int, steps: int, seconds: float) -> None:
+    """Remember a computed curve's time for :func:`estimate_curve`."""
+    MEASURED.record(curve_kind(scenario, steps), n, seconds)
 
 CURVES = BoundedCache(64)
