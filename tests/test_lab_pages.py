@@ -245,3 +245,50 @@ def test_a_failing_attack_shows_its_reason_and_the_page_keeps_working(monkeypatc
     assert "ART gave up on this input" in app.error[0].value
     app.selectbox(key="al_attack").set_value("fgm").run()
     assert not app.exception and not app.error and "Adversarial accuracy" in metrics(app)
+
+
+def test_after_a_run_the_estimate_and_button_give_way_to_the_time_taken_beside_the_estimate(monkeypatch):
+    from qulab.app import widgets
+    from qulab.evaluation.estimates import MeasuredTimes
+
+    monkeypatch.setattr(widgets, "AUTO_RUN_SECONDS", -1.0)  # every run waits for its button
+    monkeypatch.setattr(widgets, "MEASURED", MeasuredTimes())  # nothing learned yet
+    app = open_page("attack_lab.py")
+    assert app.button(key="al_run") is not None
+    assert any("should take about" in i.value for i in app.info)
+    app.button(key="al_run").click().run()
+    assert not app.exception
+    assert not any(b.key == "al_run" for b in app.button)
+    assert not any("should take about" in i.value for i in app.info)
+    labels = [e.label for e in app.get("status")]
+    took = [label for label in labels if " took " in label]
+    assert len(took) == 1 and "(estimated " in took[0], labels
+    assert "Adversarial accuracy" in metrics(app)
+    n = int(took[0].split(" on ")[1].split()[0])
+    seconds = float(took[0].split(" took ")[1].split(" s")[0])
+    learned = widgets.MEASURED.estimate(widgets.run_kind(Scenario()), n)  # the page's defaults are Scenario()'s
+    assert learned == pytest.approx(seconds, abs=0.006)  # recorded from the run, shown to two decimals
+
+
+def test_the_robustness_bar_moves_forward_in_shares_of_each_curves_estimated_work(monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    from qulab.app import widgets
+
+    seconds = {"fgm": 1.0, "pgd": 3.0}  # PGD is estimated at three times FGM's work
+    monkeypatch.setattr(widgets, "estimate_curve", lambda scenario, n, steps, data: seconds[scenario.attack])
+    monkeypatch.setattr(widgets, "CURVES", type(widgets.CURVES)(64))  # no curve computed yet
+    shown: list[tuple[float, str]] = []
+    draw = DeltaGenerator.progress
+
+    def recorded(self, value, text=None, **kwargs):
+        shown.append((float(value), text or ""))
+        return draw(self, value, text=text, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", recorded)
+    open_page("robustness.py")
+    values = [v for v, _ in shown]
+    assert len(values) > 3 and values == sorted(values), shown
+    fgm_done = [v for v, text in shown if text == f"{ATTACKS.get('fgm').label}: done"]
+    assert fgm_done == [pytest.approx(0.25)]  # FGM's share is 1 of 4 estimated seconds, not half
+    assert values[-1] == pytest.approx(1.0)

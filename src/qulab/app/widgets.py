@@ -22,6 +22,8 @@ from qulab.core.registry import InvalidInput, Param
 from qulab.core.wording import number_text
 from qulab.data.datasets import Dataset, Split, describe_eps
 from qulab.data.upload import DataError
+from qulab.evaluation.budget import attack_runs
+from qulab.evaluation.estimates import MEASURED
 from qulab.evaluation.lab import BATCH_PILOT_POINTS, PILOT_POINTS, QUICK_PILOT_SECONDS, eps_range, estimate_seconds
 from qulab.evaluation.pipeline import AttackOutcome, FittedModel, run_attack, subsample
 from qulab.figures.evasion import NORM_NAMES
@@ -338,10 +340,28 @@ def lab_run(scenario: Scenario, n: int, data: Dataset | None = None) -> LabRun:
         return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
 
 
+def run_kind(scenario: Scenario) -> tuple:
+    """What a run's time per point depends on: data, model, attack and their settings, not the points' number."""
+    return (*scenario.model_key, scenario.attack, scenario.norm, scenario.attack_params)
+
+
+def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None) -> LabRun:
+    """:func:`lab_run`, its measured time recorded for later estimates of the same kind (a cached run's time
+    is the one measured when it ran)."""
+    run = lab_run(scenario, n, data)
+    if run.outcome is not None:
+        MEASURED.record(run_kind(scenario), n, run.outcome.seconds)
+    return run
+
+
 def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | None:
-    """Seconds the attack should take on n points, from pilot runs (cached like any run): 2 points first, then a
-    batch of 32 when that was quick, since attacks that work in batches cost about the same for 2 points as for
-    32; the per-point time of the larger pilot is scaled up. None when the pilot failed."""
+    """Seconds the attack should take on n points: a measured run of the same kind scaled to n points, else
+    pilot runs (cached like any run): 2 points first, then a batch of 32 when that was quick, since attacks
+    that work in batches cost about the same for 2 points as for 32; the per-point time of the larger pilot is
+    scaled up. None when the pilot failed."""
+    learned = MEASURED.estimate(run_kind(scenario), n)
+    if learned is not None:
+        return learned
     pilot = lab_run(scenario, PILOT_POINTS, data).outcome
     if pilot is None:
         return None
@@ -351,5 +371,26 @@ def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | No
             return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
     return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
 
+
+
+def curve_kind(scenario: Scenario, steps: int) -> tuple:
+    """What a robustness curve's time per point depends on: the run's kind and the grid's number of budgets."""
+    return ("curve", *run_kind(scenario), steps)
+
+
+def estimate_curve(scenario: Scenario, n: int, steps: int, data: Dataset | None) -> float | None:
+    """Seconds a curve of ``steps`` budgets (one of them 0) should take on n points: a measured curve of the same
+    kind scaled to n points, else :func:`estimate_run` times the attack runs the sweep makes. None when the pilot
+    failed."""
+    learned = MEASURED.estimate(curve_kind(scenario, steps), n)
+    if learned is not None:
+        return learned
+    run = estimate_run(scenario, n, data)
+    return None if run is None else run * attack_runs(ATTACKS.get(scenario.attack), steps - 1)
+
+
+def record_curve(scenario: Scenario, n: int, steps: int, seconds: float) -> None:
+    """Remember a computed curve's time for :func:`estimate_curve`."""
+    MEASURED.record(curve_kind(scenario, steps), n, seconds)
 
 CURVES = BoundedCache(64)

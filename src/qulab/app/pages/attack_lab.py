@@ -100,29 +100,34 @@ split, model = trained
 runs: dict = st.session_state.setdefault(RUNS_KEY, {})
 key = (scenario, n)
 estimate = None
+prompt = st.empty()  # the timing, the estimate and the button, gone once the run starts
 if key not in runs and n > 3 * PILOT_POINTS:
-    with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
-        estimate = lw.estimate_run(scenario, n, lab.data)
-        timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
-        status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
-    if estimate is None:  # the pilot failed: the full run would fail the same way, only later
-        st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
-        st.stop()
-    if estimate > lw.AUTO_RUN_SECONDS:
-        st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (timed on a "
-                "few points and scaled up). Fewer test points or fewer iterations make it faster.",
-                icon=":material/timer:")
-        if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
+    with prompt.container():
+        with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
+            estimate = lw.estimate_run(scenario, n, lab.data)
+            timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
+            status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
+        if estimate is None:  # the pilot failed: the full run would fail the same way, only later
+            st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
             st.stop()
+        if estimate > lw.AUTO_RUN_SECONDS:
+            st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (from earlier runs "
+                    "of the same kind, else timed on a few points, scaled to the points). Fewer test points or "
+                    "fewer iterations make it faster.", icon=":material/timer:")
+            if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
+                st.stop()
+prompt.empty()
 runs[key] = True
 while len(runs) > MAX_REMEMBERED_RUNS:
     del runs[next(iter(runs))]
 
 about = f" (about {estimate:.0f} s)" if estimate is not None and estimate >= 1 else ""
 with st.status(f"Running {spec.label} on {n} test points{about}…", expanded=False) as status:
-    run = lw.lab_run(scenario, n, lab.data)
+    run = lw.timed_lab_run(scenario, n, lab.data)
     if run.outcome is not None:
-        status.update(label=f"{spec.label} on {n} test points: {run.outcome.seconds:.2f} s", state="complete")
+        estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""
+        status.update(label=f"{spec.label} on {n} test points took {run.outcome.seconds:.2f} s{estimated}",
+                      state="complete")
     else:
         status.update(label=f"{spec.label} failed", state="error")
 

@@ -9,7 +9,6 @@ from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.core.experiment import NORMS, freeze
 from qulab.core.wording import sentence_start
-from qulab.evaluation.budget import attack_runs
 from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
 from qulab.evaluation.lab import PILOT_POINTS, eps_range
 from qulab.evaluation.pipeline import subsample
@@ -72,38 +71,43 @@ grid = eps_grid(eps_max, steps)
 keys = {a: (s, n, float(eps_max), int(steps)) for a, s in scenarios.items()}
 pending = [a for a in chosen if keys[a] not in lw.CURVES]
 
+work = dict.fromkeys(pending, 1.0)  # each curve's share of the progress bar: its estimated seconds when timed
 if pending and n > 3 * PILOT_POINTS:
-    estimate = 0.0
     with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
-        for a in pending:
-            runs = attack_runs(ATTACKS.get(a), steps - 1)  # eps = 0 needs no run
-            estimate += (lw.estimate_run(scenarios[a], n, lab.data) or 0.0) * runs
+        work = {a: lw.estimate_curve(scenarios[a], n, steps, lab.data) or 0.0 for a in pending}
+        estimate = sum(work.values())
         status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
     if estimate > lw.AUTO_RUN_SECONDS:
         st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} test "
-                "points (timed on a pilot run and scaled up). Fewer points, attacks or grid steps make it faster.",
-                icon=":material/timer:")
+                "points (from earlier curves of the same kind, else timed on a pilot run and scaled up). Fewer "
+                "points, attacks or grid steps make it faster.", icon=":material/timer:")
         if not st.button("Compute the curves", type="primary", key="rb_run"):
             st.stop()
+    if sum(work.values()) <= 0:  # nothing timed: equal shares
+        work = dict.fromkeys(pending, 1.0)
 
 
 def curve_or_failure(attack: str, progress=None) -> Curve | str:
     """The attack's cached curve, or why it failed (failures are not cached: the curve raises inside)."""
     try:
-        return lw.CURVES.get_or_compute(keys[attack],
-                                        lambda: attack_curve(scenarios[attack], sample, model, grid, progress))
+        curve = lw.CURVES.get_or_compute(keys[attack],
+                                         lambda: attack_curve(scenarios[attack], sample, model, grid, progress))
     except Exception as error:  # noqa: BLE001 — one failing attack must leave the other curves
         return lw.failure(ATTACKS.get(attack), error)
+    lw.record_curve(scenarios[attack], n, steps, curve.seconds)
+    return curve
 
 
 computed: dict[str, Curve | str] = {}
 if pending:
     bar = st.progress(0.0, text="Computing the curves…")
-    for i, a in enumerate(pending):
-        def report(fraction: float, text: str, i: int = i) -> None:
-            bar.progress(min((i + fraction) / len(pending), 1.0), text=text)
+    total, done = sum(work.values()), 0.0
+    for a in pending:
+        def report(fraction: float, text: str, before: float = done, share: float = work[a]) -> None:
+            bar.progress(min((before + fraction * share) / total, 1.0), text=text)
 
         computed[a] = curve_or_failure(a, report)
+        done += work[a]
     bar.empty()
 
 results = {a: computed[a] if a in computed else curve_or_failure(a) for a in chosen}
