@@ -87,7 +87,7 @@ def zoom_to_data(fig: go.Figure, full: tuple[float, float] = (0.0, 1.02)) -> go.
     fig.update_yaxes(range=list(zoom))
     return fig.update_layout(updatemenus=[{
         "type": "buttons", "direction": "left", "showactive": True, "active": 0,
-        "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "pad": {"b": 4},
+        "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "pad": {"b": 4, "r": 8},  # r: the border shows
         "buttons": [{"label": "Zoom to data", "method": "relayout", "args": [{"yaxis.range": list(zoom)}]},
                     {"label": f"{full[0]:g}–{full[1]:.0f}", "method": "relayout",
                      "args": [{"yaxis.range": list(full)}]}]}])
