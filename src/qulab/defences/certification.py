@@ -77,7 +77,7 @@ def _defend_by_smoothing(run: DefenceRun) -> Defended:
         return np.argmax(classifier.predict(np.asarray(Z, dtype=np.float32)), axis=1)
 
     attacked = sweep(run.attack, classifier, X, y, grid, scenario.norm, run.attack_params, scenario.seed,
-                     predict=predict,
+                     predict=predict, images=split.image_shape is not None,
                      progress=lambda fraction, text: run.report(0.55 + 0.25 * fraction, "Attacking the smoothed "
                                                                 f"model (gradients averaged over the noise): {text}"))
     run.report(0.8, "Certifying every test point")

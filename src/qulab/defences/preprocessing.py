@@ -194,7 +194,7 @@ def _defend_by_preprocessing(randomised: bool, run: DefenceRun) -> Defended:
     run.report(0.6, "Adaptive attack: through the defence (BPDA, expectation over noise)")
     attacked = _expectation_over_noise(classifier) if randomised else classifier
     adaptive = sweep(attack, attacked, X, y, grid, scenario.norm, run.attack_params, scenario.seed, predict=predict,
-                     keep_examples=True,
+                     keep_examples=True, images=split.image_shape is not None,
                      progress=lambda fraction, text: run.report(0.6 + 0.3 * fraction, f"Adaptive attack: {text}"))
     stretch = attack.minimal and randomised  # noise rescues points left at the boundary: go further
     unbounded = attack_run(attack, attacked, X, y, max(grid), scenario.norm, run.attack_params, scenario.seed,
