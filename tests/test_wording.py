@@ -20,6 +20,14 @@ def test_a_model_is_named_in_running_text_with_its_article(name, in_text, a_name
     assert (MODELS.get(name).in_text, MODELS.get(name).a_name) == (in_text, a_name)
 
 
+def test_defence_names_keep_proper_names_and_acronyms():
+    from qulab.core.wording import in_running_text
+
+    assert [in_running_text(DEFENCES.get(n).label) for n in ("gaussian_noise", "jpeg_compression",
+                                                            "adversarial_training")] == [
+        "Gaussian noise at test time", "JPEG compression", "adversarial training (Madry)"]
+
+
 def test_sentence_start_keeps_acronyms():
     assert sentence_start("an RBF SVM") == "An RBF SVM"
 

@@ -11,11 +11,18 @@ _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 PLAIN_FROM = 1e-6  # smaller sizes read as "2.4 × 10⁻⁷": six zeros after the point are as many as one counts
 
 
+# Names that keep their capital mid-sentence although they open a label ("Gaussian noise at test time").
+PROPER_NAMES = frozenset({"Gaussian", "Madry", "Carlini", "Wagner"})
+
+
 def in_running_text(label: str) -> str:
-    """A registry label as it reads mid-sentence: "Logistic regression" → "logistic regression"; acronyms and
-    names with inner capitals keep their case ("RBF SVM", "Neural network (PyTorch MLP)")."""
-    return " ".join(word[0].lower() + word[1:] if word[:1].isupper() and word[1:].islower() else word
-                    for word in label.split(" "))
+    """A registry label (sentence case) as it reads mid-sentence: "Logistic regression" → "logistic regression";
+    acronyms, names with inner capitals and proper names keep their case ("RBF SVM", "Neural network (PyTorch
+    MLP)", "Gaussian noise")."""
+    first, _, rest = label.partition(" ")
+    if first[:1].isupper() and first[1:].islower() and first not in PROPER_NAMES:
+        first = first[0].lower() + first[1:]
+    return f"{first} {rest}" if rest else first
 
 
 def article(phrase: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from qulab.core.registry import Param, resolve_params
 from qulab.core.threat import ThreatModel
+from qulab.core.wording import in_running_text
 from qulab.data.datasets import Split
 from qulab.defences.running import epochs_reported, one_hot
 from qulab.defences.spec import (
@@ -161,7 +162,7 @@ def _defend_by_training(builds_on_undefended: bool, run: DefenceRun) -> Defended
     """Train the defended model, then attack it (white box, its own gradients) at every budget, as the undefended
     one is attacked (the budget engine's sweep, seeded by the scenario)."""
     split, scenario, model, base = run.split, run.scenario, run.model, run.baseline.model
-    run.report(0.35, f"Training with {run.defence.label.lower()}")
+    run.report(0.35, f"Training with {in_running_text(run.defence.label)}")
     start = time.perf_counter()
     estimator = run.defence.train(run)
     seconds = time.perf_counter() - start
