@@ -37,7 +37,7 @@ def test_choices_survive_a_page_switch_and_a_copied_address_reproduces_the_attac
     _choose(page, "Model", "RBF SVM")
     wait_idle(page)
     _choose(page, "Attack", "HopSkipJump")
-    done = page.get_by_text(re.compile(r"HopSkipJump on 16 test points: [\d.]+ s"))
+    done = page.get_by_text(re.compile(r"HopSkipJump on 16 test points took [\d.]+ s"))
     first = _results(page, done)
     chosen = _choices(page)
     assert chosen == {"Model": "RBF SVM", "Attack": "HopSkipJump", "points": "16"}
@@ -62,7 +62,7 @@ def test_choices_survive_a_page_switch_and_a_copied_address_reproduces_the_attac
         other.goto(address)
         other.get_by_role("heading", name="Attack Lab").wait_for()
         wait_idle(other)
-        again = _results(other, other.get_by_text(re.compile(r"HopSkipJump on 16 test points: [\d.]+ s")))
+        again = _results(other, other.get_by_text(re.compile(r"HopSkipJump on 16 test points took [\d.]+ s")))
         assert _choices(other) == chosen and again == first
         assert other.get_by_text(re.compile("Breast cancer")).first.is_visible()
         screenshot(other, "attack_lab_from_copied_address")

@@ -56,7 +56,7 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.get_by_text(re.compile(r"^\d+ of 12$")).wait_for()
     wait_idle(page)
     _choose(page, "Attack", "HopSkipJump")
-    hsj_done = page.get_by_text(re.compile(r"HopSkipJump on 12 test points: [\d.]+ s"))
+    hsj_done = page.get_by_text(re.compile(r"HopSkipJump on 12 test points took [\d.]+ s"))
     _run_until(page, re.compile(r"^Run HopSkipJump"), hsj_done)
     wait_idle(page)
     eps = page.locator('[data-testid="stSlider"]', has=page.get_by_text("Epsilon (L2)", exact=True))
