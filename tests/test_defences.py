@@ -159,7 +159,7 @@ def test_adversarial_training_of_logistic_regression_nears_the_closed_form_worst
     """Measured: the true minimum is 0.5356; QuLab's trainer (L-BFGS on the non-smooth ‖w‖₁, 100 iterations at the
     default 20 epochs) stops at 0.5606 (0.5446 at any larger budget), which costs one test point of clean and of
     exact robust accuracy (0.939 / 0.746 against the optimum's 0.947 / 0.754)."""
-    from qulab.models.torch_nets import one_torch_thread
+    from qulab.core.randomness import one_torch_thread
 
     split, _ = _cancer_lr()
     objective, minimum, w_best, b_best = _worst_case_optimum(split.X_train, split.y_train, 0.1)

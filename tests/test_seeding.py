@@ -114,7 +114,8 @@ def _global_generator_calls(source: str) -> list[str]:
             continue
         name = _dotted(node.func, aliases)
         global_draw = (name.startswith(("numpy.random.", "random.")) and name not in OWN_GENERATORS) \
-            or name in {"torch.manual_seed", "torch.seed", "torch.random.manual_seed", "torch.random.seed"} \
+            or name in {"torch.manual_seed", "torch.seed", "torch.random.manual_seed", "torch.random.seed",
+                        "torch.set_num_threads", "torch.set_num_interop_threads"} \
             or (name in TORCH_DRAWS and not any(k.arg == "generator" for k in node.keywords))
         if global_draw:
             found.append(f"line {node.lineno}: {name}")
@@ -124,16 +125,17 @@ def _global_generator_calls(source: str) -> list[str]:
 def test_the_scan_finds_each_kind_of_global_draw():
     source = ("import random\nimport numpy as np\nimport torch\nfrom numpy import random as npr\n"
               "np.random.seed(1)\nrandom.seed(1)\ntorch.manual_seed(1)\nnp.random.uniform()\nnpr.choice(3)\n"
-              "random.shuffle([])\ntorch.randn(3)\n"
+              "random.shuffle([])\ntorch.randn(3)\ntorch.set_num_threads(1)\n"
               "np.random.default_rng(1).uniform()\ntorch.randn(3, generator=torch.Generator())\nrandom.Random(1)\n")
     assert _global_generator_calls(source) == [
         "line 5: numpy.random.seed", "line 6: random.seed", "line 7: torch.manual_seed",
         "line 8: numpy.random.uniform", "line 9: numpy.random.choice", "line 10: random.shuffle",
-        "line 11: torch.randn"]
+        "line 11: torch.randn", "line 12: torch.set_num_threads"]
 
 
 def test_only_the_randomness_module_touches_the_global_generators():
-    """Everything else draws from generators made from the run's seed, so concurrent sessions cannot disturb it."""
+    """Everything else draws from generators made from the run's seed and leaves torch's thread count to the shared
+    guard, so concurrent sessions cannot disturb one another."""
     root = Path(qulab.__file__).parent
     found = {path.relative_to(root).as_posix(): calls for path in sorted(root.rglob("*.py"))
              if (calls := _global_generator_calls(path.read_text()))}

@@ -84,7 +84,7 @@ def test_adversarial_training_of_logistic_regression_buys_exact_robustness_in_ev
     0.386 → 0.746, L2 0.3 0.658 → 0.746, L1 0.5 0.833 → 0.877."""
     from sklearn.linear_model import LogisticRegression
 
-    from qulab.models.torch_nets import one_torch_thread
+    from qulab.core.randomness import one_torch_thread
 
     assert norm in DEFENCES.get("adversarial_training").threat.norms
     scenario = replace(CANCER, norm=norm, eps=eps)

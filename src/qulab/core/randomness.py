@@ -1,4 +1,4 @@
-"""The one place that seeds or reads the process-global random generators.
+"""The one place that sets process-global state: the random generators and torch's thread count.
 
 QuLab's own code draws from generators made from a run's seed (``np.random.default_rng(seed)``, a
 ``torch.Generator`` per estimator). ART does not: HopSkipJump, Boundary, Square, ZOO and random starts draw from
@@ -8,7 +8,8 @@ torch's. Streamlit serves every session from a thread of one process, so those g
 them, so a run's global draws come from its own seed alone. Only runs that draw globally take the lock
 (:func:`seeded_if_random`; a defence's ``global_draws``); deterministic attacks and defences run side by side.
 ``bench/bench_randomness.py`` measured the lock against worker processes (see its docstring for why the lock was
-kept).
+kept). :func:`torch_generator` makes the per-estimator generators, and :data:`one_torch_thread` guards torch's
+process-wide thread count the same way.
 """
 
 from __future__ import annotations
@@ -73,3 +74,45 @@ def seeded_random_state(seed: Any = None) -> np.random.RandomState:
     its lock. An explicit seed is passed through.
     """
     return np.random.RandomState(np.random.randint(2**31 - 1) if seed is None else seed)
+
+
+def torch_generator(seed: int) -> Any:
+    """A torch generator of the run's own, seeded with ``seed``: draws from it never touch torch's global one."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+class _OneTorchThread:
+    """Run torch on one intra-op thread while any thread of the process is inside (re-entrant, shared).
+
+    Why: QuLab's nets are tiny, so extra threads only add sync overhead, and on a busy 2-core host
+    oversubscription is brutal (measured: a 10-epoch digits CNN fit took 29 s on 2 threads vs 1.1 s on 1).
+    torch's thread count is process-wide, so a plain set-and-restore per call would let one session restore
+    the count while another is still computing; the count is restored when the last user leaves.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._previous = 1
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        import torch
+
+        with self._lock:
+            if self._users == 0:
+                self._previous = torch.get_num_threads()
+                torch.set_num_threads(1)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    torch.set_num_threads(self._previous)
+
+
+one_torch_thread = _OneTorchThread()

@@ -173,7 +173,7 @@ def undefended_baseline(scenario: Scenario, eps_grid: tuple[float, ...] | None =
 
 def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], report: Progress) -> Baseline:
     """Unlocked: the model draws from its own seeded generators and the budget engine seeds each random attack run."""
-    from qulab.models.torch_nets import one_torch_thread
+    from qulab.core.randomness import one_torch_thread
 
     warm_up_torch()
     with one_torch_thread():

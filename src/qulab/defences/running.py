@@ -20,7 +20,7 @@ def defence_run(seed: int, draws_globally: bool) -> Iterator[None]:
     since torch's thread count is process-wide), and the global generators seeded under the process-wide lock
     (:func:`qulab.core.randomness.seeded`) only for a run that draws from them: a deterministic defence does not
     wait for other sessions' random runs, nor they for it."""
-    from qulab.models.torch_nets import one_torch_thread
+    from qulab.core.randomness import one_torch_thread
 
     with one_torch_thread(), seeded(seed) if draws_globally else contextlib.nullcontext():
         yield

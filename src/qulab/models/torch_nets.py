@@ -12,10 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +23,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
+
+from qulab.core.randomness import one_torch_thread, torch_generator
 
 __all__ = [
     "Float32PyTorchClassifier",
@@ -47,39 +46,6 @@ class _AsFloat32(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x if x.dtype == torch.float32 else x.to(torch.float32)
-
-
-class _OneTorchThread:
-    """Run torch on one intra-op thread while any thread of the process is inside (re-entrant, shared).
-
-    Why: these nets are tiny, so extra threads only add sync overhead, and on a busy 2-core host
-    oversubscription is brutal (measured: a 10-epoch digits CNN fit took 29 s on 2 threads vs 1.1 s on 1).
-    torch's thread count is process-wide, so a plain set-and-restore per call would let one session restore
-    the count while another is still computing; the count is restored when the last user leaves.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._previous = 1
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._users == 0:
-                self._previous = torch.get_num_threads()
-                torch.set_num_threads(1)
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    torch.set_num_threads(self._previous)
-
-
-one_torch_thread = _OneTorchThread()
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -188,11 +154,11 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
             )
         # Derive one seed so results depend only on random_state, never on torch's global RNG (which ART's noise
         # draws from in other sessions' threads). Two generators from the seed, one for the initial weights and
-        # one for the batch order, give exactly the weights of the former torch.manual_seed(seed) + generator.
+        # one for the batch order, give exactly the weights the former global seeding gave.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         with one_torch_thread():
             module = _initialised(self._build_module, X.shape[1], len(classes), params,
-                                  torch.Generator().manual_seed(seed))
+                                  torch_generator(seed))
             curve = _train_module(
                 module,
                 X,
@@ -201,7 +167,7 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
                 lr=params["lr"],
                 batch_size=params["batch_size"],
                 weight_decay=params.get("weight_decay", 0.0),
-                generator=torch.Generator().manual_seed(seed),
+                generator=torch_generator(seed),
             )
         self.classes_ = classes
         self.module_ = module
