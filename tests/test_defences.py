@@ -617,9 +617,12 @@ def test_page_runs_adversarial_training_and_shows_the_comparison():
     shown = float(time.proto.delta.split("×")[0])  # within what the two times, shown to 0.01 s, allow
     upper = (defended + 0.005) / (undefended - 0.005) if undefended > 0.005 else float("inf")
     assert (defended - 0.005) / (undefended + 0.005) * 0.95 <= shown <= upper * 1.05
-    up = shown > 1
-    assert time.proto.direction == (MetricProto.MetricDirection.UP if up else MetricProto.MetricDirection.DOWN)
-    assert time.proto.color == (MetricProto.MetricColor.RED if up else MetricProto.MetricColor.GREEN)
+    # A ratio shown as 1× (fits of nearly equal length) has no arrow and reads grey.
+    way = "off" if shown == 1 else "up" if shown > 1 else "down"
+    assert time.proto.direction == {"off": MetricProto.MetricDirection.NONE, "up": MetricProto.MetricDirection.UP,
+                                    "down": MetricProto.MetricDirection.DOWN}[way]
+    assert time.proto.color == {"off": MetricProto.MetricColor.GRAY, "up": MetricProto.MetricColor.RED,
+                                "down": MetricProto.MetricColor.GREEN}[way]
     # Back to the same settings after a change: no button, straight from the cache.
     app.slider(key="def_eps_inf").set_value(0.05).run()
     assert [b.key for b in app.button] == ["def_run"]
