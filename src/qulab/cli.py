@@ -4,6 +4,7 @@
     qulab list [--json]
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
+    qulab report   RUN... [-o report.html]
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -28,6 +29,7 @@ from qulab.core.experiment import NORMS, Scenario, freeze
 from qulab.core.registry import InvalidInput, Param
 from qulab.data.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
 from qulab.models.registry import MODELS, ModelSpec
+from qulab.reports import command_line as report_command
 from qulab.threats.evasion.attacks import ATTACKS, AttackSpec
 
 APP_SCRIPT = Path(__file__).parent / "app" / "router.py"
@@ -210,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--eps-max", type=_non_negative, metavar="E", help="largest budget (with --steps)")
     curve.add_argument("--steps", type=_steps, metavar="N", help="evenly spaced budgets from 0 to --eps-max")
     _add_scenario_options(curve)
+    report_command.add_parser(commands)
     return parser
 
 
@@ -535,6 +538,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
+COMMANDS["report"] = report_command.run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,86 @@
+"""Figures that compare stored runs: accuracy against the budget overlaid, and the key numbers side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from qulab.core.threat import NORM_NAMES
+from qulab.figures.style import series_colour, series_marker, show_coinciding_curves
+from qulab.reports.tables import budget_of, curve_of
+
+
+def run_label(run: Any) -> str:
+    """A run in a legend: data, model, attack (and defence), budget, and its short id to tell equal ones apart."""
+    experiment = run.experiment or {}
+    parts = [str(experiment.get(k)) for k in ("dataset", "model", "attack") if experiment.get(k)]
+    if experiment.get("defence"):
+        parts.append(f"+ {experiment['defence']}")
+    budget = budget_of(run)
+    eps = "" if budget is None or curve_of(run) is not None else f" eps={budget:g}"
+    return f"{' · '.join(parts)}{eps} [{run.id[:6]}]"
+
+
+def _points(run: Any) -> tuple[list[float], list[float], str] | None:
+    """What a run adds to the accuracy-against-budget chart: its curve, or its clean accuracy at 0 and its
+    adversarial accuracy at its budget (two markers, not joined: nothing is known in between)."""
+    curve = curve_of(run)
+    if curve is not None:
+        return curve[0], curve[1], "lines+markers"
+    results = run.results or {}
+    clean, adversarial, eps = results.get("clean_accuracy"), results.get("adversarial_accuracy"), budget_of(run)
+    if None in (clean, adversarial, eps):
+        return None
+    return [0.0, float(eps)], [float(clean), float(adversarial)], "markers"
+
+
+def build_runs_curve_figure(runs: Sequence[Any]) -> go.Figure:
+    """Accuracy against eps for every run on one chart, one colour and marker per run; runs without a curve
+    show their clean (eps 0) and adversarial accuracy as markers."""
+    fig = go.Figure()
+    norms, largest = set(), 0.0
+    for i, run in enumerate(runs):
+        points = _points(run)
+        if points is None:
+            continue
+        norms.add((run.experiment or {}).get("norm"))
+        eps, accuracy, mode = points
+        largest = max(largest, *eps)
+        label = run_label(run)
+        fig.add_trace(go.Scatter(x=eps, y=accuracy, mode=mode, name=label,
+                                 line={"color": series_colour(i), "width": 2},
+                                 marker={"symbol": series_marker(i), "size": 9, "color": series_colour(i)},
+                                 hovertemplate=f"{label}<br>eps %{{x:.3g}}<br>accuracy %{{y:.3f}}<extra></extra>"))
+    norm = NORM_NAMES.get(norms.pop(), "") if len(norms) == 1 else "each run's"
+    margin = 0.04 * (largest or 1.0)  # markers at eps 0 would be cut in half by the axis
+    fig.update_xaxes(title=f"epsilon ({norm} budget)", range=[-margin, largest + margin])
+    fig.update_yaxes(title="accuracy under attack", range=[0, 1.02])  # runs compare on one full scale
+    fig.update_layout(title="Accuracy against the attack's budget, run by run", legend_title_text="", height=480,
+                      showlegend=True, legend={"orientation": "h", "yanchor": "top", "y": -0.18})
+    return show_coinciding_curves(fig)
+
+
+def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
+    """Clean and adversarial accuracy of each run as grouped bars (a curve's at its largest budget)."""
+    labels, clean, adversarial = [], [], []
+    for run in runs:
+        results = run.results or {}
+        adv = results.get("adversarial_accuracy")
+        adv = adv[-1] if isinstance(adv, list) and adv else adv
+        if results.get("clean_accuracy") is None or adv is None:
+            continue
+        labels.append(run_label(run))
+        clean.append(float(results["clean_accuracy"]))
+        adversarial.append(float(adv))
+    fig = go.Figure([
+        go.Bar(x=labels, y=clean, name="clean accuracy", marker={"color": series_colour(4)},
+               hovertemplate="%{x}<br>clean accuracy %{y:.3f}<extra></extra>"),
+        go.Bar(x=labels, y=adversarial, name="adversarial accuracy", marker={"color": series_colour(1)},
+               hovertemplate="%{x}<br>adversarial accuracy %{y:.3f}<extra></extra>")])
+    fig.update_yaxes(title="accuracy", range=[0, 1.02])
+    fig.update_xaxes(tickangle=0 if len(labels) < 3 else -20)
+    return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", height=420,
+                             legend_title_text="")
+

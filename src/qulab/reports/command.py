@@ -1,0 +1,79 @@
+"""The `qulab` command that computes a run again: built from the run's experiment, so a report says how to get
+its numbers from a terminal."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from qulab.core.experiment import Scenario
+
+CSV_PREFIX = "csv:"
+UPLOAD_PREFIX = "upload:"
+# Experiment fields and the flag each is given with (parameters follow their entry's flag, one K=V each).
+_FLAGS = (("dataset", "--data"), ("model", "--model"), ("attack", "--attack"), ("norm", "--norm"),
+          ("seed", "--seed"), ("test_size", "--test-size"), ("scaling", "--scaling"), ("defence", "--defense"))
+_PARAM_FLAGS = {"dataset_params": "--data-param", "model_params": "--model-param", "attack_params": "--param",
+                "defence_params": "--defense-param"}
+# What the store adds to a CLI run's experiment besides the scenario: the flags they come from (None: a check of
+# the files' content, which the command cannot carry but the same files give).
+_EXTRAS = {"eps_grid": "--eps", "clip": "--clip", "test_data": "--test-data", "data_sha256": None,
+           "test_data_sha256": None}
+_SCENARIO_FIELDS = frozenset(f.name for f in fields(Scenario))
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """The command's words and, when it cannot give the run's numbers exactly, the sentence that says why."""
+
+    argv: tuple[str, ...] | None
+    caveat: str = ""
+
+    @property
+    def shell(self) -> str:
+        return shlex.join(self.argv) if self.argv else ""
+
+
+def flag_value(value: Any) -> str:
+    """A value as the CLI parses it back to the same value: floats in their shortest exact form."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _numbers(values: Any) -> str:
+    return ",".join(flag_value(float(v)) for v in values)
+
+
+def reproduce(run: Any) -> Reproduction:
+    """`qulab evaluate …` (one budget) or `qulab curve …` (a run with an ``eps_grid``) with every field of the
+    experiment spelled out, defaults included, so the command does not depend on today's defaults."""
+    experiment: Mapping[str, Any] = run.experiment or {}
+    dataset = str(experiment.get("dataset", ""))
+    if dataset.startswith(UPLOAD_PREFIX):
+        return Reproduction(None, "The data was a file uploaded to the app; save it as a CSV and pass "
+                                  "--data csv:PATH --target COLUMN to compute this run from the command line.")
+    grid = experiment.get("eps_grid")
+    argv = ["qulab", "curve" if grid is not None else "evaluate"]
+    for name, flag in _FLAGS:
+        value = experiment.get(name)
+        if value is None:
+            continue
+        argv += [flag, flag_value(value)]
+        params = dict(experiment.get(f"{name}_params") or {})
+        if name == "dataset" and dataset.startswith(CSV_PREFIX) and "target" in params:
+            argv += ["--target", flag_value(params.pop("target"))]
+        for key, param in sorted(params.items()):
+            argv += [_PARAM_FLAGS[f"{name}_params"], f"{key}={flag_value(param)}"]
+        if name == "attack":  # the budget goes with the attack
+            argv += ["--eps", _numbers(grid) if grid is not None else flag_value(float(experiment.get("eps", 0.0)))]
+    if experiment.get("clip") is not None:
+        argv += ["--clip", _numbers(experiment["clip"])]
+    if experiment.get("test_data"):
+        argv += ["--test-data", str(experiment["test_data"])]
+    unknown = sorted(set(experiment) - _SCENARIO_FIELDS - set(_EXTRAS))
+    caveat = (f"The command line has no flag for this run's {', '.join(unknown)}; the command computes the closest "
+              "experiment it can name, whose numbers may differ." if unknown else "")
+    return Reproduction((*argv, "--json"), caveat)

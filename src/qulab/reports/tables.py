@@ -1,0 +1,157 @@
+"""Tables of runs: one value that a page shows, a report prints and both offer as CSV and JSON.
+
+A run here is anything with the run store's fields (``id``, ``kind``, ``experiment``, ``results``, ``versions``,
+``timings``, ``created``, ``error``); the functions only read them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+SHORT_ID = 12  # hex digits of a run's id a person reads; the full id goes into downloads
+# Scalar results worth a column in the list of runs, in reading order, with their headers.
+KEY_NUMBERS = (("clean_accuracy", "clean accuracy"), ("adversarial_accuracy", "adversarial accuracy"),
+               ("attack_success_rate", "attack success rate"), ("n_test", "test points"))
+
+
+@dataclass(frozen=True)
+class Table:
+    """Named columns and rows of plain values (numbers, text, None)."""
+
+    name: str  # file name stem of its downloads
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def to_csv(self) -> str:
+        """Comma-separated, header first; numbers in full precision so the file reads back the same."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows([_csv_cell(v) for v in row] for row in self.rows)
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        """A JSON array with one object per row (non-finite numbers as null, as JSON has none)."""
+        return json.dumps([{k: _json_value(v) for k, v in r.items()} for r in self.records()], allow_nan=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else value
+
+
+def _json_value(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def created_text(created: Any) -> str:
+    """When a run was made, in UTC to the second, whether stored as a timestamp, a datetime or ISO text."""
+    if isinstance(created, int | float) and not isinstance(created, bool):
+        created = datetime.fromtimestamp(created, UTC)
+    elif isinstance(created, str):
+        try:
+            created = datetime.fromisoformat(created)
+        except ValueError:
+            return created
+    if isinstance(created, datetime):
+        if created.tzinfo is not None:
+            created = created.astimezone(UTC)
+        return created.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "" if created is None else str(created)
+
+
+def plain(value: Any) -> Any:
+    """A value as a table cell: numbers and text as they are, parameter mappings as k=v text."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={plain(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(plain(v)) for v in value)
+    return value
+
+
+def curve_of(run: Any) -> tuple[list[float], list[float]] | None:
+    """The accuracy-against-budget points a run holds: its curve (a list of budgets), else None."""
+    results = run.results or {}
+    eps, accuracy = results.get("eps"), results.get("adversarial_accuracy")
+    if isinstance(eps, list) and isinstance(accuracy, list) and len(eps) == len(accuracy):
+        return [float(e) for e in eps], [float(a) for a in accuracy]
+    return None
+
+
+def budget_of(run: Any) -> Any:
+    """The budget a run names: its eps, or its curve's largest."""
+    curve = curve_of(run)
+    if curve is not None:
+        return max(curve[0]) if curve[0] else None
+    return (run.results or {}).get("eps", (run.experiment or {}).get("eps"))
+
+
+def runs_table(runs: Sequence[Any]) -> Table:
+    """One row per run: what it was (kind, data, model, attack, norm, budget, defence, seed), its key numbers
+    (a curve's adversarial accuracy is at its largest budget) and when it was made."""
+    columns = ("id", "kind", "data", "model", "attack", "norm", "eps", "defence", "seed",
+               *(header for _, header in KEY_NUMBERS), "created", "error")
+    rows = []
+    for run in runs:
+        experiment, results = run.experiment or {}, run.results or {}
+        numbers = []
+        for key, _ in KEY_NUMBERS:
+            value = results.get(key)
+            numbers.append(value[-1] if isinstance(value, list) and value else value)
+        rows.append((run.id, run.kind, experiment.get("dataset"), experiment.get("model"), experiment.get("attack"),
+                     experiment.get("norm"), budget_of(run), experiment.get("defence"), experiment.get("seed"),
+                     *numbers, created_text(run.created), run.error))
+    return Table("runs", "Runs", columns, tuple(rows))
+
+
+def experiment_table(run: Any) -> Table:
+    """The experiment field by field (parameters as k=v text)."""
+    rows = tuple((name, plain(value)) for name, value in (run.experiment or {}).items())
+    return Table(f"experiment-{run.id[:SHORT_ID]}", "Experiment", ("field", "value"), rows)
+
+
+def results_table(run: Any) -> Table:
+    """Every single-valued result (lists belong to the curve table, nested results are flattened with dots)."""
+    rows = tuple((name, value) for name, value in _flat(run.results or {})
+                 if not isinstance(value, list | tuple))
+    return Table(f"results-{run.id[:SHORT_ID]}", "Numbers", ("result", "value"), rows)
+
+
+def _flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def curve_table(run: Any) -> Table | None:
+    """The curve point by point: the budget and every per-budget list the results hold (same length)."""
+    curve = curve_of(run)
+    if curve is None:
+        return None
+    eps = curve[0]
+    series = [(name, value) for name, value in _flat(run.results or {})
+              if name != "eps" and isinstance(value, list) and len(value) == len(eps)]
+    rows = tuple((e, *(s[i] for _, s in series)) for i, e in enumerate(eps))
+    return Table(f"curve-{run.id[:SHORT_ID]}", "Curve", ("eps", *(name for name, _ in series)), rows)
+
+
+def versions_table(run: Any) -> Table:
+    """The library versions and timings the run was made with."""
+    rows = [(f"{name} version", value) for name, value in (run.versions or {}).items()]
+    rows += [(f"{name} (s)" if not name.endswith("seconds") else name, value)
+             for name, value in (run.timings or {}).items()]
+    return Table(f"versions-{run.id[:SHORT_ID]}", "Versions and timings", ("what", "value"), tuple(rows))

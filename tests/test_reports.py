@@ -1,0 +1,153 @@
+"""Reports on stored runs: the command a report prints computes the same numbers, the tables download as the
+values they show, and the HTML file carries everything it needs (no network)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qulab.cli import main
+from qulab.core.experiment import Scenario, freeze
+from qulab.evaluation.curves import attack_curve
+from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split
+from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure
+from qulab.reports import curve_table, report_html, reproduce, results_table, runs_table
+from qulab.store import RunStore, run_for
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+# A small experiment with a model and an attack parameter away from their defaults, so the command must carry them.
+SCENARIO = Scenario(dataset="moons", model="logistic_regression", attack="pgd", eps=0.15, seed=7,
+                    model_params=freeze({"C": 0.5}), attack_params=freeze({"max_iter": 5}))
+GRID = [0.0, 0.1, 0.25]
+
+
+@pytest.fixture(scope="module")
+def point_run():
+    return run_for(SCENARIO, evaluate(SCENARIO).summary(), {"seconds": 0.1})
+
+
+@pytest.fixture(scope="module")
+def curve_run():
+    split = prepare_split(SCENARIO)
+    curve = attack_curve(SCENARIO, split, fit_model(SCENARIO, split), np.array(GRID))
+    results = {"clean_accuracy": curve.clean, "eps": list(curve.eps), "adversarial_accuracy": list(curve.accuracy),
+               "n_test": len(split.y_test)}
+    return run_for(SCENARIO.with_eps(max(GRID)), results, extra={"eps_grid": GRID})
+
+
+def _shell(command: str, store: Path) -> dict:
+    """The command exactly as a report prints it, through a shell, with `qulab` on the PATH and an empty store."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(SRC),
+           "QULAB_STORE": str(store)}
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_reported_command_gives_the_runs_numbers(point_run, curve_run, tmp_path):
+    command = reproduce(point_run)
+    assert command.argv[:2] == ("qulab", "evaluate") and not command.caveat
+    assert "--model-param C=0.5" in command.shell and "--param max_iter=5" in command.shell
+    got = _shell(command.shell, tmp_path / "a.sqlite3")
+    for key in ("clean_accuracy", "adversarial_accuracy", "attack_success_rate", "flipped", "n_test", "eps"):
+        assert got[key] == point_run.results[key], key
+
+    command = reproduce(curve_run)
+    assert command.argv[:2] == ("qulab", "curve") and "--eps 0.0,0.1,0.25" in command.shell
+    got = _shell(command.shell, tmp_path / "b.sqlite3")
+    assert got["eps"] == GRID
+    assert got["adversarial_accuracy"] == curve_run.results["adversarial_accuracy"]
+    assert got["clean_accuracy"] == curve_run.results["clean_accuracy"]
+
+
+def test_a_command_spells_out_csv_data_clip_and_defence_and_says_what_it_cannot_carry():
+    scenario = Scenario(dataset="csv:data/my file.csv", dataset_params=freeze({"target": "label"}),
+                        defence="gaussian_noise", defence_params=freeze({"sigma": 0.2}))
+    run = run_for(scenario, {}, extra={"clip": [0.0, 1.0], "data_sha256": "ab" * 32}, kind="defence")
+    command = reproduce(run)
+    words = list(command.argv)
+    assert words[words.index("--data") + 1] == "csv:data/my file.csv"
+    assert words[words.index("--target") + 1] == "label"
+    assert words[words.index("--defense") + 1] == "gaussian_noise"
+    assert words[words.index("--defense-param") + 1] == "sigma=0.2"
+    assert words[words.index("--clip") + 1] == "0.0,1.0"
+    assert "'csv:data/my file.csv'" in command.shell  # quoted for the shell
+    assert not command.caveat
+
+    sampled = run_for(SCENARIO, {}, extra={"points": 50})
+    assert "points" in reproduce(sampled).caveat
+    uploaded = run_for(Scenario(dataset="upload:0123abcd"), {})
+    assert reproduce(uploaded).argv is None and "--data csv:PATH" in reproduce(uploaded).caveat
+
+
+def test_tables_download_as_the_values_they_hold(point_run, curve_run):
+    table = runs_table([point_run, curve_run])
+    assert [r["id"] for r in table.records()] == [point_run.id, curve_run.id]
+    first, second = table.records()
+    assert first["adversarial accuracy"] == point_run.results["adversarial_accuracy"]
+    assert second["adversarial accuracy"] == curve_run.results["adversarial_accuracy"][-1]  # at the largest budget
+    assert (first["eps"], second["eps"]) == (0.15, 0.25)
+    rows = list(csv.DictReader(io.StringIO(table.to_csv())))
+    assert [float(r["clean accuracy"]) for r in rows] == [first["clean accuracy"], second["clean accuracy"]]
+    assert rows[0]["defence"] == ""  # None as an empty cell
+    assert json.loads(table.to_json()) == table.records()
+
+    curve = curve_table(curve_run)
+    assert curve.columns == ("eps", "adversarial_accuracy")
+    assert [r["adversarial_accuracy"] for r in curve.records()] == curve_run.results["adversarial_accuracy"]
+    assert curve_table(point_run) is None
+    numbers = dict(results_table(point_run).rows)
+    assert numbers["flipped"] == point_run.results["flipped"] and "notes" not in numbers  # lists are not numbers
+
+
+def test_runs_figures_plot_each_runs_numbers(point_run, curve_run):
+    curves = build_runs_curve_figure([point_run, curve_run])
+    point, line = curves.data
+    assert list(point.x) == [0.0, 0.15] and point.mode == "markers"
+    assert list(point.y) == [point_run.results["clean_accuracy"], point_run.results["adversarial_accuracy"]]
+    assert list(line.x) == GRID and list(line.y) == curve_run.results["adversarial_accuracy"]
+    assert point.name.endswith(f"[{point_run.id[:6]}]")
+    bars = build_runs_accuracy_figure([point_run, curve_run])
+    assert list(bars.data[1].y) == [point_run.results["adversarial_accuracy"],
+                                    curve_run.results["adversarial_accuracy"][-1]]
+
+
+def test_the_report_is_one_file_with_plotly_inline_and_every_table_as_csv_and_json(point_run, curve_run):
+    text = report_html([point_run, curve_run], title="Two <runs>")
+    assert "<h1>Two &lt;runs&gt;</h1>" in text
+    assert len(re.findall(r"plotly\.js v\d", text)) == 1  # the library once, inline
+    assert not re.search(r"""<script[^>]+src=|<link[^>]+href=["']?https?:""", text)  # nothing fetched
+    assert text.count('class="plotly-graph-div"') == 2
+    assert reproduce(point_run).shell in text and reproduce(curve_run).shell in text
+    assert f"seed {SCENARIO.seed}" in text and point_run.versions["numpy"] in text
+    downloads = re.findall(r'download="([^"]+)" href="data:([^;]+);charset=utf-8;base64,([^"]+)"', text)
+    by_name = {name: base64.b64decode(payload).decode() for name, _, payload in downloads}
+    # runs, then per run experiment, numbers, versions (and the curve for the curve run): each as CSV and JSON
+    assert len(by_name) == 2 * (1 + 3 + 3 + 1)
+    assert by_name["runs.csv"] == runs_table([point_run, curve_run]).to_csv()
+    assert json.loads(by_name[f"curve-{curve_run.id[:12]}.json"]) == curve_table(curve_run).records()
+
+
+def test_qulab_report_writes_the_stored_runs(point_run, curve_run, tmp_path, capsys):
+    store = RunStore(tmp_path / "runs.sqlite3")
+    store.put(point_run)
+    store.put(curve_run)
+    out = tmp_path / "report.html"
+    assert main(["report", point_run.id[:8], curve_run.id, "--store", str(store.path), "-o", str(out)]) == 0
+    assert "2 runs" in capsys.readouterr().out
+    assert out.read_text(encoding="utf-8").count('<section class="run"') == 2
+
+    assert main(["report", "ffff", "--store", str(store.path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("qulab: error:") and "ffff" in error and error.count("\n") == 1
