@@ -119,7 +119,7 @@ def test_runs_figures_plot_each_runs_numbers(point_run, curve_run):
     assert list(line.x) == GRID and list(line.y) == curve_run.results["adversarial_accuracy"]
     assert point.name.endswith(f"[{point_run.id[:6]}]")
     bars = build_runs_accuracy_figure([point_run, curve_run])
-    assert list(bars.data[1].y) == [point_run.results["adversarial_accuracy"],
+    assert list(bars.data[1].x) == [point_run.results["adversarial_accuracy"],
                                     curve_run.results["adversarial_accuracy"][-1]]
 
 

@@ -12,15 +12,18 @@ from qulab.figures.style import series_colour, series_marker, show_coinciding_cu
 from qulab.reports.tables import budget_of, curve_of
 
 
-def run_label(run: Any) -> str:
-    """A run in a legend: data, model, attack (and defence), budget, and its short id to tell equal ones apart."""
+def run_label(run: Any, separator: str = " · ") -> str:
+    """A run in a legend: data and model, then attack (and defence), budget, and its short id to tell equal ones
+    apart; ``separator`` goes between the two halves ("<br>" under a bar)."""
     experiment = run.experiment or {}
-    parts = [str(experiment.get(k)) for k in ("dataset", "model", "attack") if experiment.get(k)]
+    setup = " · ".join(str(experiment[k]) for k in ("dataset", "model") if experiment.get(k))
+    threat = [str(experiment["attack"])] if experiment.get("attack") else []
     if experiment.get("defence"):
-        parts.append(f"+ {experiment['defence']}")
+        threat.append(f"+ {experiment['defence']}")
     budget = budget_of(run)
-    eps = "" if budget is None or curve_of(run) is not None else f" eps={budget:g}"
-    return f"{' · '.join(parts)}{eps} [{run.id[:6]}]"
+    if budget is not None and curve_of(run) is None:
+        threat.append(f"eps={budget:g}")
+    return f"{setup}{separator}{' '.join(threat)} [{run.id[:6]}]"
 
 
 def _points(run: Any) -> tuple[list[float], list[float], str] | None:
@@ -63,7 +66,8 @@ def build_runs_curve_figure(runs: Sequence[Any]) -> go.Figure:
 
 
 def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
-    """Clean and adversarial accuracy of each run as grouped bars (a curve's at its largest budget)."""
+    """Clean and adversarial accuracy of each run as pairs of horizontal bars, the first run on top (a curve's
+    adversarial accuracy at its largest budget); horizontal, so each run's long label reads in full."""
     labels, clean, adversarial = [], [], []
     for run in runs:
         results = run.results or {}
@@ -71,16 +75,16 @@ def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
         adv = adv[-1] if isinstance(adv, list) and adv else adv
         if results.get("clean_accuracy") is None or adv is None:
             continue
-        labels.append(run_label(run))
+        labels.append(run_label(run, "<br>"))
         clean.append(float(results["clean_accuracy"]))
         adversarial.append(float(adv))
     fig = go.Figure([
-        go.Bar(x=labels, y=clean, name="clean accuracy", marker={"color": series_colour(4)},
-               hovertemplate="%{x}<br>clean accuracy %{y:.3f}<extra></extra>"),
-        go.Bar(x=labels, y=adversarial, name="adversarial accuracy", marker={"color": series_colour(1)},
-               hovertemplate="%{x}<br>adversarial accuracy %{y:.3f}<extra></extra>")])
-    fig.update_yaxes(title="accuracy", range=[0, 1.02])
-    fig.update_xaxes(tickangle=0 if len(labels) < 3 else -20)
-    return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", height=420,
-                             legend_title_text="")
-
+        go.Bar(y=labels, x=values, name=name, orientation="h", marker={"color": series_colour(colour)},
+               hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>")
+        for name, values, colour in (("clean accuracy", clean, 4), ("adversarial accuracy", adversarial, 1))])
+    fig.update_xaxes(title="accuracy", range=[0, 1.02])
+    fig.update_yaxes(autorange="reversed")
+    return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", legend_title_text="",
+                             height=160 + 70 * max(len(labels), 1),
+                             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+                             margin={"t": 90})

@@ -155,3 +155,49 @@ def versions_table(run: Any) -> Table:
     rows += [(f"{name} (s)" if not name.endswith("seconds") else name, value)
              for name, value in (run.timings or {}).items()]
     return Table(f"versions-{run.id[:SHORT_ID]}", "Versions and timings", ("what", "value"), tuple(rows))
+
+
+# What the Runs page filters on: a run's kind, and top-level experiment fields.
+FILTERS = (("kind", "Kind"), ("dataset", "Data"), ("model", "Model"), ("attack", "Attack"), ("defence", "Defence"))
+
+
+def field_of(run: Any, name: str) -> Any:
+    """A filterable field of a run: its kind, or a top-level experiment field (None when it has none)."""
+    return run.kind if name == "kind" else (run.experiment or {}).get(name)
+
+
+def filter_choices(runs: Sequence[Any]) -> dict[str, list[Any]]:
+    """Each filter's values among ``runs``, sorted (None, a run without that field, last)."""
+    return {name: sorted({field_of(run, name) for run in runs}, key=lambda v: (v is None, str(v)))
+            for name, _ in FILTERS}
+
+
+def filter_runs(runs: Sequence[Any], wanted: Mapping[str, Iterable[Any]]) -> list[Any]:
+    """The runs whose every filtered field is one of the wanted values; a filter with no values keeps all."""
+    wanted = {name: set(values) for name, values in wanted.items() if values}
+    return [run for run in runs if all(field_of(run, name) in values for name, values in wanted.items())]
+
+
+def comparison_table(runs: Sequence[Any]) -> Table:
+    """Runs side by side, one column each (headed by the short id): every experiment field any of them has, then
+    every single-valued result not already shown as a field (eps, norm); the last column says whether the runs
+    differ in that row."""
+    names: dict[str, None] = {}
+    for run in runs:
+        names.update(dict.fromkeys((run.experiment or {}).keys()))
+    results: dict[str, None] = {}
+    for run in runs:
+        results.update(dict.fromkeys(name for name, value in _flat(run.results or {})
+                                     if not isinstance(value, list | tuple) and name not in names))
+    rows = []
+    for name in names:
+        values = [plain((run.experiment or {}).get(name)) for run in runs]
+        rows.append((name, *values, len({repr(v) for v in values}) > 1))
+    flat = [dict(_flat(run.results or {})) for run in runs]
+    for name in results:
+        values = [f.get(name) for f in flat]
+        rows.append((name, *values, len({repr(v) for v in values}) > 1))
+    created = [created_text(run.created) for run in runs]
+    rows.append(("created", *created, len(set(created)) > 1))
+    columns = ("field", *(run.id[:SHORT_ID] for run in runs), "differs")
+    return Table("comparison", "Side by side", columns, tuple(rows))
