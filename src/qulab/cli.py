@@ -5,6 +5,7 @@
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
     qulab runs list|show ID...|delete ID... [--json]
+    qulab sweep SWEEP.toml [--workers N | --scheduler tcp://HOST:PORT] [--json]
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -231,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (runs_list, runs_show, runs_delete):
         _store_option(sub)
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+    sweep = commands.add_parser("sweep", help="a grid of evaluations (SWEEP.toml) on Dask, saved in the run store")
+    sweep.add_argument("file", metavar="SWEEP.toml", help="[grid] of flag values, [fixed] flags for every cell")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
+                                                                      "cluster in this process)")
+    sweep.add_argument("--workers", type=int, default=2, metavar="N", help="local cluster's worker processes "
+                                                                          "(default 2)")
+    _store_option(sweep)
+    sweep.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -543,6 +553,93 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def cell_result(command: str, argv: list[str]) -> dict[str, Any]:
+    """A sweep cell on a Dask worker: the JSON `qulab COMMAND ARGV --json` prints, computed (never stored here:
+    the sweep stores results as they come back)."""
+    args = build_parser().parse_args([command, *argv, "--json"])
+    return RESULTS[command](args)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, _user_errors()):
+        return " ".join(str(error.args[0] if error.args else error).split())
+    return f"{type(error).__name__}: {' '.join(str(error).split())}".removesuffix(": ")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from qulab.store import id_for, run_for
+    from qulab.store.sweep import Job, dask_client, flag_argv, load_sweep, run_jobs
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    sweep = load_sweep(args.file)
+    store = _open_store(args)
+    parser = build_parser()
+    cells: list[dict[str, Any]] = []  # flags, id, status, result, error
+    experiments: dict[str, tuple[Scenario, dict[str, Any]]] = {}
+    jobs: dict[str, Job] = {}
+    for number, flags in enumerate(sweep.cells(), 1):
+        argv = flag_argv(flags)
+        try:  # a flag the CLI refuses refuses the whole file, before anything runs
+            cell_args = parser.parse_args([sweep.command, *argv, "--json"])
+            scenario, extra = _experiment(cell_args, check=False)
+        except _user_errors() as error:
+            raise UsageError(f"cell {number} ({' '.join(argv)}): {_error_text(error)}") from None
+        run_id = id_for(scenario, extra=extra)
+        cell = {"flags": flags, "id": run_id, "status": "pending", "result": None, "error": None}
+        cells.append(cell)
+        experiments[run_id] = scenario, extra
+        try:  # what the registries refuse (an attack this model cannot take) is a failed cell
+            scenario.validate()
+        except InvalidInput as error:
+            store.put(run_for(scenario, {}, extra=extra, error=_error_text(error)))
+            continue
+        jobs.setdefault(run_id, Job(run_id, sweep.command, tuple(argv)))
+    done = store.done(jobs)
+    for job_id in done:
+        del jobs[job_id]
+
+    if jobs:
+        from tqdm import tqdm
+
+        with dask_client(args.scheduler, args.workers) as client:
+            print(f"qulab: sweep of {len(cells)} cells: {len(jobs)} to compute on {args.scheduler or 'a local cluster'}"
+                  f"; Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+
+            def finished(job: Job, result: dict[str, Any] | None, error: BaseException | None) -> None:
+                scenario, extra = experiments[job.key]
+                if error is None:
+                    timings = {k: result[k] for k in _TIMINGS if k in result}
+                    store.put(run_for(scenario, result, timings, extra=extra))
+                else:
+                    store.put(run_for(scenario, {}, extra=extra, error=_error_text(error)))
+
+            with tqdm(total=len(jobs), desc="cells", unit="cell", file=sys.stderr, disable=None) as bar:
+                run_jobs(client, list(jobs.values()), cell_result, finished, bar.update)
+    for cell in cells:
+        run = store.get(cell["id"])
+        cell["status"] = ("failed" if run.failed else "computed" if cell["id"] in jobs else "skipped")
+        cell["result"], cell["error"] = (None if run.failed else run.results), run.error
+    counts = {status: sum(c["status"] == status for c in cells) for status in ("computed", "skipped", "failed")}
+    if args.json:
+        print(json.dumps({"cells": len(cells), **counts, "store": str(store.path), "results": cells}))
+        return 0
+    varied = [name for name, _ in sweep.grid]
+    for cell in cells:
+        what = " ".join(f"{name}={cell['flags'][name]}" for name in varied)
+        result = cell["result"]
+        if result is None:
+            outcome = f"failed: {cell['error']}"
+        else:
+            adversarial = result["adversarial_accuracy"]
+            outcome = (f"clean {result['clean_accuracy']:.4f}  adversarial "
+                       f"{adversarial[-1] if isinstance(adversarial, list) else adversarial:.4f}")
+        print(f"{cell['id'][:12]}  {what}  {outcome}")
+    print(f"{len(cells)} cells: {counts['computed']} computed, {counts['skipped']} already in the store, "
+          f"{counts['failed']} failed (store: {store.path})")
+    return 0
+
+
 def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="PATH", help="run store file (default: $QULAB_STORE, else "
                                                         "~/.local/share/qulab/runs.sqlite3)")
@@ -686,7 +783,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
 
 
-COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs}
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs, "sweep": _sweep}
 
 
 def main(argv: list[str] | None = None) -> int:
