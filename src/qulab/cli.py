@@ -4,12 +4,16 @@
     qulab list [--json]
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
-    qulab report   RUN... [-o report.html]
+    qulab runs list|show ID...|delete ID... [--json]
+    qulab sweep SWEEP.toml [--workers N | --scheduler tcp://HOST:PORT] [--json]
+    qulab report RUN... [-o report.html]
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
 
-DATA is a built-in data set (``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
+``evaluate`` and ``curve`` save their run in the run store (``--store PATH``, else $QULAB_STORE, else the user's
+data directory); the same experiment asked again is answered from the store. DATA is a built-in data set
+(``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
 input prints one line ``qulab: error: ...`` on stderr and exits with status 2.
 """
 
@@ -212,6 +216,33 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--eps-max", type=_non_negative, metavar="E", help="largest budget (with --steps)")
     curve.add_argument("--steps", type=_steps, metavar="N", help="evenly spaced budgets from 0 to --eps-max")
     _add_scenario_options(curve)
+    for saving in (evaluate, curve):
+        _store_option(saving)
+
+    runs = commands.add_parser("runs", help="the saved runs: list, show, delete")
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
+    runs_list = runs_commands.add_parser("list", help="saved runs, newest first")
+    runs_list.add_argument("--kind", help="only runs of this kind (evasion, defence, …)")
+    runs_list.add_argument("--data", help="only runs on this data set")
+    runs_list.add_argument("--model", help="only runs of this model")
+    runs_list.add_argument("--attack", help="only runs of this attack")
+    runs_list.add_argument("--limit", type=int, metavar="N", help="at most N runs")
+    runs_show = runs_commands.add_parser("show", help="runs in full (experiment, results, versions, timings)")
+    runs_delete = runs_commands.add_parser("delete", help="remove runs")
+    for sub in (runs_show, runs_delete):
+        sub.add_argument("ids", nargs="+", metavar="ID", help="run id or a unique start of it")
+    for sub in (runs_list, runs_show, runs_delete):
+        _store_option(sub)
+        sub.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+    sweep = commands.add_parser("sweep", help="a grid of evaluations (SWEEP.toml) on Dask, saved in the run store")
+    sweep.add_argument("file", metavar="SWEEP.toml", help="[grid] of flag values, [fixed] flags for every cell")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a running Dask scheduler (default: a local "
+                                                                      "cluster in this process)")
+    sweep.add_argument("--workers", type=int, default=2, metavar="N", help="local cluster's worker processes "
+                                                                          "(default 2)")
+    _store_option(sweep)
+    sweep.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     report_command.add_parser(commands)
     return parser
 
@@ -292,13 +323,14 @@ def _data_params(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     return _parse_params(spec.params, args.data_param, args.data, "--data-param"), None
 
 
-def _scenario(args: argparse.Namespace, eps: float) -> tuple[Scenario, str | None]:
-    """The scenario the flags name, checked against the registries before any data is loaded."""
+def _scenario(args: argparse.Namespace, eps: float, check: bool = True) -> tuple[Scenario, str | None]:
+    """The scenario the flags name, checked against the registries before any data is loaded (unless ``check`` is
+    False: a sweep names a cell's run before it is checked, so a cell the registries refuse is stored as failed)."""
     attack = ATTACKS.get(args.attack)
     model = MODELS.get(args.model)
     norm = args.norm or attack.norms[0]
     reason = attack.threat.norm_reason(norm, attack.label)
-    if reason:
+    if reason and check:
         raise UsageError(f"{reason.removesuffix('.')}; use --norm {' or --norm '.join(attack.norms)}.")
     attack_params = _attack_params(args.attack, args.param)
     model_params = _parse_params(model.params, args.model_param, args.model, "--model-param")
@@ -310,7 +342,7 @@ def _scenario(args: argparse.Namespace, eps: float) -> tuple[Scenario, str | Non
                         test_size=args.test_size, scaling=args.scaling, dataset_params=freeze(data_params),
                         model_params=freeze(model_params), attack_params=freeze(attack_params),
                         defence=args.defence, defence_params=freeze(defence_params))
-    return scenario.validate(), target
+    return (scenario.validate() if check else scenario), target
 
 
 def _defence_params(defence: str, pairs: list[str]) -> dict[str, Any]:
@@ -370,6 +402,22 @@ def _stdout_for(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    result = _saved_result(args)
+    if args.json:
+        print(json.dumps(result))
+    elif args.defence is not None:
+        _print_defended(result)
+    else:
+        print(f"clean accuracy:       {result['clean_accuracy']:.4f}")
+        for note in result["notes"]:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"adversarial accuracy: {result['adversarial_accuracy']:.4f}  "
+              f"(eps={result['eps']}, norm={result['norm']}, {result['n_test']} test points)")
+    return 0
+
+
+def _evaluate_result(args: argparse.Namespace) -> dict[str, Any]:
+    """What `qulab evaluate --json` prints, computed."""
     from qulab.evaluation.pipeline import fit_model, run_attack
 
     start = time.perf_counter()
@@ -378,70 +426,271 @@ def _evaluate(args: argparse.Namespace) -> int:
             prepared = _prepare(args, args.eps)
             result = {**_header(prepared, args), **_defended(args, prepared, None)}
         result["seconds"] = time.perf_counter() - start
-        print(json.dumps(result)) if args.json else _print_defended(result)
-        return 0
+        return result
     with _stdout_for(args):
         prepared = _prepare(args, args.eps)
         model = fit_model(prepared.scenario, prepared.split)
         outcome = run_attack(prepared.scenario, prepared.split, model)
-    summary = {**_header(prepared, args), **outcome.summary(), "attack_seconds": outcome.seconds,
-               "fit_seconds": model.fit_seconds, "seconds": time.perf_counter() - start}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"clean accuracy:       {summary['clean_accuracy']:.4f}")
-        for note in summary["notes"]:
-            print(f"note: {note}", file=sys.stderr)
-        print(f"adversarial accuracy: {summary['adversarial_accuracy']:.4f}  "
-              f"(eps={summary['eps']}, norm={summary['norm']}, {summary['n_test']} test points)")
-    return 0
+    return {**_header(prepared, args), **outcome.summary(), "attack_seconds": outcome.seconds,
+            "fit_seconds": model.fit_seconds, "seconds": time.perf_counter() - start}
 
 
-def _curve(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from qulab.evaluation.curves import attack_curve, eps_grid, exact_curve
-    from qulab.evaluation.pipeline import fit_model
+def _curve_grid(args: argparse.Namespace):
+    from qulab.evaluation.curves import eps_grid
 
     if args.eps is not None:
         if args.steps is not None:
             raise UsageError("--steps goes with --eps-max, not with an --eps list")
-        grid = np.array(args.eps, dtype=float)
-    else:
-        if args.steps is None:
-            raise UsageError("--eps-max needs --steps N (at least 2)")
-        grid = eps_grid(args.eps_max, args.steps)
+        return tuple(map(float, args.eps))
+    if args.steps is None:
+        raise UsageError("--eps-max needs --steps N (at least 2)")
+    return tuple(map(float, eps_grid(args.eps_max, args.steps)))
+
+
+def _curve(args: argparse.Namespace) -> int:
+    result = _saved_result(args)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    if args.defence is not None:
+        _print_defended(result)
+        return 0
+    exact = result.get("exact_accuracy")
+    print(f"{ATTACKS.get(result['attack']).label} on {result['n_test']} test points (norm {result['norm']}); "
+          f"clean accuracy {result['clean_accuracy']:.4f}")
+    print(f"{'eps':>10}  {'accuracy':>9}" + (f"  {'exact':>9}" if exact else ""))
+    for i, e in enumerate(result["eps"]):
+        row = f"{e:10.4g}  {result['adversarial_accuracy'][i]:9.4f}"
+        print(row + (f"  {exact[i]:9.4f}" if exact else ""))
+    print(f"({result['method']}; {result['seconds']:.2f} s)")
+    return 0
+
+
+def _curve_result(args: argparse.Namespace) -> dict[str, Any]:
+    """What `qulab curve --json` prints, computed."""
+    import numpy as np
+
+    from qulab.evaluation.curves import attack_curve, exact_curve
+    from qulab.evaluation.pipeline import fit_model
+
+    grid = np.array(_curve_grid(args), dtype=float)
     start = time.perf_counter()
     if args.defence is not None:
         with _stdout_for(args):
             prepared = _prepare(args, float(grid.max()))
             result = {**_header(prepared, args), **_defended(args, prepared, tuple(map(float, grid)))}
         result["seconds"] = time.perf_counter() - start
-        print(json.dumps(result)) if args.json else _print_defended(result)
-        return 0
+        return result
     with _stdout_for(args):
         prepared = _prepare(args, float(grid.max()))
         model = fit_model(prepared.scenario, prepared.split)
         curve = attack_curve(prepared.scenario, prepared.split, model, grid)
         exact = exact_curve(prepared.split, model, grid, prepared.scenario.norm)
-    clean = curve.clean
-    result = {**_header(prepared, args), "clean_accuracy": clean, "eps": list(curve.eps),
+    result = {**_header(prepared, args), "clean_accuracy": curve.clean, "eps": list(curve.eps),
               "adversarial_accuracy": list(curve.accuracy), "n_test": len(prepared.split.y_test),
               "method": curve.method, "attack_seconds": curve.seconds, "fit_seconds": model.fit_seconds}
     if exact is not None:
         result["exact_accuracy"] = list(exact.accuracy)
     result["seconds"] = time.perf_counter() - start
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The run store: every evaluate / curve is saved; the same experiment is answered from the store
+
+# What each saving command computes (a sweep's cells run these too).
+RESULTS = {"evaluate": _evaluate_result, "curve": _curve_result}
+_TIMINGS = ("seconds", "fit_seconds", "attack_seconds")
+
+
+def _file_sha256(path: str) -> str | None:
+    """The file's content hash; None when it cannot be read (reading it for the run then says why, as before)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _experiment(args: argparse.Namespace, check: bool = True) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario the flags name, and what else the numbers depend on (a curve's budgets, --clip, the content of
+    csv files): together they name the run. A csv target proposed here is kept in ``args``, proposed once."""
+    eps = max(_curve_grid(args)) if args.command == "curve" else args.eps
+    scenario, target = _scenario(args, eps, check)
+    if target is not None:
+        args.target = target
+    extra: dict[str, Any] = {}
+    if args.command == "curve":
+        extra["eps_grid"] = list(_curve_grid(args))
+    if args.clip is not None:
+        extra["clip"] = list(args.clip)
+    if args.data.startswith(CSV_PREFIX):
+        extra["data_sha256"] = _file_sha256(_csv_path(args.data, "--data"))
+    if args.test_data is not None:
+        extra["test_data"] = args.test_data
+        extra["test_data_sha256"] = _file_sha256(_csv_path(args.test_data, "--test-data"))
+    return scenario, extra
+
+
+def _open_store(args: argparse.Namespace):
+    from qulab.store import RunStore
+
+    return RunStore(args.store)
+
+
+def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
+    """The command's result: from the store when the same experiment ran before (said on stderr), else computed
+    and saved."""
+    from qulab.store import id_for, run_for
+
+    store = _open_store(args)
+    scenario, extra = _experiment(args)
+    stored = store.get(id_for(scenario, extra=extra))
+    if stored is not None and not stored.failed:
+        print(f"qulab: note: this experiment is in the run store ({stored.id[:12]}, {stored.created}); showing "
+              f"its saved result (`qulab runs delete {stored.id[:12]}` to compute it again)", file=sys.stderr)
+        return stored.results
+    result = RESULTS[args.command](args)
+    store.put(run_for(scenario, result, {k: result[k] for k in _TIMINGS if k in result}, extra=extra))
+    return result
+
+
+def cell_result(command: str, argv: list[str]) -> dict[str, Any]:
+    """A sweep cell on a Dask worker: the JSON `qulab COMMAND ARGV --json` prints, computed (never stored here:
+    the sweep stores results as they come back)."""
+    args = build_parser().parse_args([command, *argv, "--json"])
+    return RESULTS[command](args)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, _user_errors()):
+        return " ".join(str(error.args[0] if error.args else error).split())
+    return f"{type(error).__name__}: {' '.join(str(error).split())}".removesuffix(": ")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from qulab.store import id_for, run_for
+    from qulab.store.sweep import Job, dask_client, flag_argv, load_sweep, run_jobs
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    sweep = load_sweep(args.file)
+    store = _open_store(args)
+    parser = build_parser()
+    cells: list[dict[str, Any]] = []  # flags, id, status, result, error
+    experiments: dict[str, tuple[Scenario, dict[str, Any]]] = {}
+    jobs: dict[str, Job] = {}
+    for number, flags in enumerate(sweep.cells(), 1):
+        argv = flag_argv(flags)
+        try:  # a flag the CLI refuses refuses the whole file, before anything runs
+            cell_args = parser.parse_args([sweep.command, *argv, "--json"])
+            scenario, extra = _experiment(cell_args, check=False)
+        except _user_errors() as error:
+            raise UsageError(f"cell {number} ({' '.join(argv)}): {_error_text(error)}") from None
+        run_id = id_for(scenario, extra=extra)
+        cell = {"flags": flags, "id": run_id, "status": "pending", "result": None, "error": None}
+        cells.append(cell)
+        experiments[run_id] = scenario, extra
+        try:  # what the registries refuse (an attack this model cannot take) is a failed cell
+            scenario.validate()
+        except InvalidInput as error:
+            store.put(run_for(scenario, {}, extra=extra, error=_error_text(error)))
+            continue
+        jobs.setdefault(run_id, Job(run_id, sweep.command, tuple(argv)))
+    done = store.done(jobs)
+    for job_id in done:
+        del jobs[job_id]
+
+    if jobs:
+        from tqdm import tqdm
+
+        with dask_client(args.scheduler, args.workers) as client:
+            print(f"qulab: sweep of {len(cells)} cells: {len(jobs)} to compute on {args.scheduler or 'a local cluster'}"
+                  f"; Dask dashboard: {client.dashboard_link}", file=sys.stderr)
+
+            def finished(job: Job, result: dict[str, Any] | None, error: BaseException | None) -> None:
+                scenario, extra = experiments[job.key]
+                if error is None:
+                    timings = {k: result[k] for k in _TIMINGS if k in result}
+                    store.put(run_for(scenario, result, timings, extra=extra))
+                else:
+                    store.put(run_for(scenario, {}, extra=extra, error=_error_text(error)))
+
+            with tqdm(total=len(jobs), desc="cells", unit="cell", file=sys.stderr, disable=None) as bar:
+                run_jobs(client, list(jobs.values()), cell_result, finished, bar.update)
+    for cell in cells:
+        run = store.get(cell["id"])
+        cell["status"] = ("failed" if run.failed else "computed" if cell["id"] in jobs else "skipped")
+        cell["result"], cell["error"] = (None if run.failed else run.results), run.error
+    counts = {status: sum(c["status"] == status for c in cells) for status in ("computed", "skipped", "failed")}
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{curve.label} on {result['n_test']} test points (norm {prepared.scenario.norm}); "
-              f"clean accuracy {clean:.4f}")
-        print(f"{'eps':>10}  {'accuracy':>9}" + (f"  {'exact':>9}" if exact else ""))
-        for i, e in enumerate(curve.eps):
-            row = f"{e:10.4g}  {curve.accuracy[i]:9.4f}"
-            print(row + (f"  {exact.accuracy[i]:9.4f}" if exact else ""))
-        print(f"({curve.method}; {result['seconds']:.2f} s)")
+        print(json.dumps({"cells": len(cells), **counts, "store": str(store.path), "results": cells}))
+        return 0
+    varied = [name for name, _ in sweep.grid]
+    for cell in cells:
+        what = " ".join(f"{name}={cell['flags'][name]}" for name in varied)
+        result = cell["result"]
+        if result is None:
+            outcome = f"failed: {cell['error']}"
+        else:
+            adversarial = result["adversarial_accuracy"]
+            outcome = (f"clean {result['clean_accuracy']:.4f}  adversarial "
+                       f"{adversarial[-1] if isinstance(adversarial, list) else adversarial:.4f}")
+        print(f"{cell['id'][:12]}  {what}  {outcome}")
+    print(f"{len(cells)} cells: {counts['computed']} computed, {counts['skipped']} already in the store, "
+          f"{counts['failed']} failed (store: {store.path})")
     return 0
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="PATH", help="run store file (default: $QULAB_STORE, else "
+                                                        "~/.local/share/qulab/runs.sqlite3)")
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    if args.runs_command == "list":
+        filters = {key: value for key, value in (("dataset", args.data), ("model", args.model),
+                                                 ("attack", args.attack)) if value is not None}
+        runs = store.list(args.kind, limit=args.limit, **filters)
+        if args.json:
+            print(json.dumps([run.to_dict() for run in runs]))
+            return 0
+        for run in runs:
+            print(_run_line(run))
+        if not runs:
+            print(f"no runs in {store.path}", file=sys.stderr)
+        return 0
+    ids = [store.resolve(prefix) for prefix in args.ids]
+    if args.runs_command == "show":
+        runs = [store.get(run_id) for run_id in ids]
+        if args.json:
+            print(json.dumps(runs[0].to_dict() if len(runs) == 1 else [run.to_dict() for run in runs]))
+            return 0
+        for run in runs:
+            print(json.dumps(run.to_dict(), indent=2))
+        return 0
+    deleted = store.delete(ids)
+    print(json.dumps({"deleted": ids})) if args.json else print(f"deleted {deleted} run(s) from {store.path}")
+    return 0
+
+
+def _run_line(run) -> str:
+    """One run in a line: id, time, kind, what ran and its headline number."""
+    e = run.experiment
+    what = " ".join(str(e[key]) for key in ("dataset", "model", "attack", "defence") if e.get(key))
+    budget = f"eps {e['eps_grid'][0]:g}..{e['eps_grid'][-1]:g}" if "eps_grid" in e else (
+        f"eps {e['eps']:g}" if "eps" in e else "")
+    if run.failed:
+        outcome = f"failed: {run.error}"
+    elif "adversarial_accuracy" in run.results:
+        adversarial = run.results["adversarial_accuracy"]
+        last = f"{adversarial[-1]:.3f} at the largest" if isinstance(adversarial, list) else f"{adversarial:.3f}"
+        outcome = f"clean {run.results['clean_accuracy']:.3f} adversarial {last}"
+    else:
+        outcome = ""
+    return f"{run.id[:12]}  {run.created[:19]}  {run.kind:<9} {what}  {budget}  {outcome}".rstrip()
 
 
 def _supported_models(attack: AttackSpec) -> list[str]:
@@ -537,7 +786,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
 
 
-COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs, "sweep": _sweep}
 COMMANDS["report"] = report_command.run
 
 
