@@ -109,8 +109,12 @@ def test_a_command_spells_out_csv_data_clip_and_defence_and_says_what_it_cannot_
     assert "'csv:data/my file.csv'" in command.shell  # quoted for the shell
     assert not command.caveat
 
-    sampled = run_for(SCENARIO, {}, extra={"points": 50})
-    assert "points" in reproduce(sampled).caveat
+    sampled = run_for(SCENARIO, {}, extra={"test_points": 50})
+    assert "sample of 50 test points" in reproduce(sampled).caveat
+    unknown = run_for(SCENARIO, {}, extra={"warm_start": True})
+    assert "no flag for this run's warm_start" in reproduce(unknown).caveat
+    page_test_set = run_for(SCENARIO, {}, extra={"test_data": "upload:77aa"})
+    assert "--test-data" not in reproduce(page_test_set).argv and "uploaded" in reproduce(page_test_set).caveat
     uploaded = run_for(Scenario(dataset="upload:0123abcd"), {})
     assert reproduce(uploaded).argv is None and "--data csv:PATH" in reproduce(uploaded).caveat
 

@@ -71,9 +71,17 @@ def reproduce(run: Any) -> Reproduction:
             argv += ["--eps", _numbers(grid) if grid is not None else flag_value(float(experiment.get("eps", 0.0)))]
     if experiment.get("clip") is not None:
         argv += ["--clip", _numbers(experiment["clip"])]
-    if experiment.get("test_data"):
-        argv += ["--test-data", str(experiment["test_data"])]
-    unknown = sorted(set(experiment) - _SCENARIO_FIELDS - set(_EXTRAS))
-    caveat = (f"The command line has no flag for this run's {', '.join(unknown)}; the command computes the closest "
-              "experiment it can name, whose numbers may differ." if unknown else "")
-    return Reproduction((*argv, "--json"), caveat)
+    caveats = []
+    test_data = experiment.get("test_data")
+    if test_data and str(test_data).startswith(CSV_PREFIX):
+        argv += ["--test-data", str(test_data)]
+    elif test_data:
+        caveats.append("The test set was a file uploaded to the app; add --test-data csv:PATH with that file.")
+    if experiment.get("test_points"):
+        caveats.append(f"The app attacked a sample of {experiment['test_points']} test points; the command attacks "
+                       "the whole test set, so its numbers may differ a little.")
+    unknown = sorted(set(experiment) - _SCENARIO_FIELDS - set(_EXTRAS) - {"test_points"})
+    if unknown:
+        caveats.append(f"The command line has no flag for this run's {', '.join(unknown)}; the command computes the "
+                       "closest experiment it can name, whose numbers may differ.")
+    return Reproduction((*argv, "--json"), " ".join(caveats))
