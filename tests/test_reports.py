@@ -15,14 +15,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from qulab.cli import main
 from qulab.core.experiment import Scenario, freeze
 from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split
 from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure
-from qulab.reports import curve_table, report_html, reproduce, results_table, runs_table
+from qulab.reports import Table, curve_table, report_html, reproduce, results_table, runs_table
 from qulab.store import RunStore, run_for
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -181,3 +183,21 @@ def test_qulab_report_writes_the_stored_runs(point_run, curve_run, tmp_path, cap
     assert main(["report", "ffff", "--store", str(store.path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("qulab: error:") and "ffff" in error and error.count("\n") == 1
+
+
+def test_a_frame_becomes_a_table_of_plain_values_that_reads_back():
+    frame = pd.DataFrame({"feature": ["a", "b"], "mean": [0.1, np.nan], "count": np.array([3, 4], dtype=np.int64)})
+    table = Table.from_frame("summary", "Summary", frame)
+    assert table.rows == (("a", 0.1, 3), ("b", None, 4))
+    assert all(type(v) in (str, float, int, type(None)) for row in table.rows for v in row)
+    back = pd.read_csv(io.StringIO(table.to_csv()))
+    pd.testing.assert_frame_equal(back, frame)
+    assert json.loads(table.to_json())[1] == {"feature": "b", "mean": None, "count": 4}
+
+
+@pytest.mark.parametrize(("page", "key"), [("data_sets.py", "ds_features"), ("robustness.py", "rb_gaps")])
+def test_result_tables_on_the_lab_pages_download_as_csv_and_json(page, key):
+    app = AppTest.from_file(str(SRC / "qulab" / "app" / "pages" / page), default_timeout=180).run()
+    assert not app.exception, app.exception
+    keys = {button.key for button in app.get("download_button")}
+    assert {f"{key}_csv", f"{key}_json"} <= keys

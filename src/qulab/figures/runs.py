@@ -89,7 +89,7 @@ def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
                hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>")
         for name, values, colour in (("clean accuracy", clean, 4), ("adversarial accuracy", adversarial, 1))])
     fig.update_xaxes(title="accuracy", range=[0, 1.02])
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", automargin=True)  # room for the labels under every template
     return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", legend_title_text="",
                              height=160 + 70 * max(len(labels), 1),
                              legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},

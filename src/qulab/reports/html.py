@@ -31,7 +31,7 @@ table { border-collapse: collapse; margin: .4rem 0 .2rem; font-size: .9rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f4f4f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .downloads { font-size: .85rem; margin-bottom: 1rem; } .downloads a { margin-right: .8rem; }
-pre { background: #f4f4f6; padding: .6rem .8rem; white-space: pre-wrap; word-break: break-all; }
+pre { background: #f4f4f6; padding: .6rem .8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 section.run { border-top: 2px solid #ddd; margin-top: 2rem; } .error { color: #b00020; }
 .columns { display: flex; flex-wrap: wrap; gap: 2rem; }
 """
@@ -103,7 +103,8 @@ def report_html(runs: Sequence[Any], title: str = "QuLab report") -> str:
     figures = []
     for div_id, fig in (("figure-curves", build_runs_curve_figure(runs)),
                         ("figure-accuracy", build_runs_accuracy_figure(runs))):
-        if fig.data:
+        if fig.data:  # one look wherever it is made (importing Streamlit changes Plotly's default template)
+            fig.update_layout(template="plotly_white")
             figures.append(fig.to_html(full_html=False, include_plotlyjs=not figures, div_id=div_id,
                                        default_width="100%",
                                        config={"displaylogo": False, "responsive": True}))

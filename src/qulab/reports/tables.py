@@ -30,6 +30,13 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
+    @classmethod
+    def from_frame(cls, name: str, title: str, frame: Any) -> Table:
+        """A pandas DataFrame as a table (what pages show), cells as plain Python values and missing ones None."""
+        plain_frame = frame.astype(object).where(frame.notna(), None)
+        rows = tuple(tuple(v.item() if hasattr(v, "item") else v for v in row) for row in plain_frame.values.tolist())
+        return cls(name, title, tuple(str(c) for c in frame.columns), rows)
+
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 

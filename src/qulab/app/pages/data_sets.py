@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from qulab.app import state as dc
+from qulab.app.downloads import table_downloads
 from qulab.app.widgets import param_widget
 from qulab.data.datasets import DATASETS, SCALINGS, Dataset, Split, describe_eps
 from qulab.data.profile import class_counts, feature_summary
@@ -21,6 +22,7 @@ from qulab.figures.codelab import (
     build_projection_figure,
     sample_indices,
 )
+from qulab.reports import Table
 
 SOURCES = {"builtin": "Built-in data set", "upload": "Upload a CSV file"}
 SCALING_LABELS = {"none": "None (the features' own units)", "minmax": "Min-max: each feature to [0, 1]",
@@ -144,8 +146,10 @@ def show(choice: dc.DataChoice, data: Dataset, split: Split) -> None:
         st.caption("Raw pixel values before scaling: white is 0, black is full intensity.")
 
     st.subheader("Feature summary")
-    st.dataframe(feature_summary(split.X_train, split.feature_names), hide_index=True, column_config={
+    features = feature_summary(split.X_train, split.feature_names)
+    st.dataframe(features, hide_index=True, column_config={
         k: st.column_config.NumberColumn(k, format="%.4g") for k in ("min", "mean", "max", "std")})
+    table_downloads(Table.from_frame("feature-summary", "Feature summary", features), "ds_features")
     scaled = "unscaled" if split.scaling == "none" else f"after {dc.SCALING_PHRASES[split.scaling]}"
     st.caption(f"Computed on the training part ({n_train:,} rows), {scaled}: these are the values a model and an "
                "attack see.")

@@ -7,12 +7,14 @@ import streamlit as st
 
 from qulab.app import state as dc
 from qulab.app import widgets as lw
+from qulab.app.downloads import table_downloads
 from qulab.core.experiment import NORMS, freeze
 from qulab.core.wording import sentence_start
 from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
 from qulab.evaluation.lab import PILOT_POINTS, eps_range
 from qulab.evaluation.pipeline import subsample
 from qulab.figures.evasion import build_distance_histogram, build_robustness_figure
+from qulab.reports import Table
 from qulab.threats.evasion.attacks import ATTACKS
 
 DEFAULT_ATTACKS = ("fgm", "pgd", "deepfool", "decision_tree")  # quick ones, preselected when available
@@ -125,6 +127,7 @@ rows = gap_table(curves, exact)
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"How it was computed": st.column_config.TextColumn(width="large")})
+    table_downloads(Table.from_frame("robustness-gaps", "Robustness gaps", pd.DataFrame(rows)), "rb_gaps")
 st.caption(f"{len(sample.y_test)} of {len(split.y_test)} test points (seed {base.seed}), {steps} epsilons from 0 to "
            f"{eps_max:g}; attacks run against the true labels. Curves are kept, so coming back is instant.")
 

@@ -1,0 +1,84 @@
+"""The run store end to end in Chromium: a run made on the Attack Lab is on the Runs page after the server
+restarts, and the HTML report downloaded there opens with the network blocked and draws its figures."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import ARTIFACTS, ROOT, screenshot, streamlit_server, wait_idle
+
+
+def _metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True))
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def _open_offline(browser, path) -> tuple:
+    """The file in a fresh context where every request but the file itself is aborted; the aborted ones listed."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    refused: list[str] = []
+
+    def only_files(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    page.goto(path.as_uri())
+    return context, page, refused
+
+
+def test_an_attack_lab_run_outlives_the_server_and_its_report_opens_offline(browser, tmp_path, monkeypatch):
+    monkeypatch.setenv("QULAB_STORE", str(tmp_path / "runs.sqlite3"))  # the servers' store, and only theirs
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    page.set_default_timeout(120_000)  # shared cores: the first attack can be slow to start
+    with streamlit_server(ROOT / "streamlit_app.py") as url:
+        page.goto(f"{url}/attack-lab")
+        page.get_by_role("heading", name="Attack Lab").wait_for()
+        page.locator('[data-testid="stMetric"]').first.wait_for()
+        wait_idle(page)
+        clean, adversarial = _metric(page, "Clean accuracy"), _metric(page, "Adversarial accuracy")
+        assert page.locator('[data-testid="stAlert"]', has_text="not saved").count() == 0
+
+    with streamlit_server(ROOT / "streamlit_app.py") as url:  # a new server process, the same store file
+        page.goto(f"{url}/runs")
+        page.get_by_role("heading", name="Runs", exact=True).wait_for()
+        wait_idle(page)
+        page.get_by_text(re.compile(r"^1 of 1 runs in ")).wait_for()
+        chooser = page.locator('[data-testid="stMultiSelect"]', has=page.get_by_text("Runs", exact=True))
+        chooser.click()
+        option = page.get_by_role("option", name=re.compile(r"synthetic · logistic_regression.*fgm eps=0\.1"))
+        option.click()
+        page.keyboard.press("Escape")
+        report_button = page.get_by_role("button", name="Report on 1 run (HTML)")
+        report_button.wait_for()
+        wait_idle(page)
+        page.locator('[data-testid="stPlotlyChart"]').nth(1).wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "runs_page")
+        with page.expect_download() as download:
+            report_button.click()
+        ARTIFACTS.mkdir(exist_ok=True)
+        report = ARTIFACTS / "runs_report.html"
+        download.value.save_as(report)
+    context.close()
+
+    offline, page, refused = _open_offline(browser, report)
+    page.get_by_role("heading", name="QuLab report").wait_for()
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")  # drawn
+    assert page.locator(".js-plotly-plot").count() == 2
+    assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 2  # the run's two markers
+    numbers = page.locator('[data-table^="results-"]')
+    shown = {row.locator("td").nth(0).inner_text(): row.locator("td").nth(1).get_attribute("title")
+             for row in numbers.locator("tbody tr").all()}
+    assert f"{float(shown['clean_accuracy']):.3f}" == clean  # the Attack Lab's numbers, in full in the title
+    assert f"{float(shown['adversarial_accuracy']):.3f}" == adversarial
+    assert page.locator("pre.command").inner_text().startswith("qulab evaluate --data synthetic")
+    assert refused == []  # nothing asked for the network
+    screenshot(page, "runs_report_offline")
+    offline.close()
