@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from qulab.cli import main
 from qulab.core.experiment import Scenario, freeze
+from qulab.core.registry import InvalidInput
 from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split
 from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure
@@ -201,3 +202,13 @@ def test_result_tables_on_the_lab_pages_download_as_csv_and_json(page, key):
     assert not app.exception, app.exception
     keys = {button.key for button in app.get("download_button")}
     assert {f"{key}_csv", f"{key}_json"} <= keys
+
+
+def test_a_failed_run_reports_its_error_without_figures_and_no_runs_is_refused():
+    failed = run_for(SCENARIO, {}, error="PGD needs loss gradients, which this model cannot give.")
+    text = report_html([failed])
+    assert "This run failed: PGD needs loss gradients" in text
+    assert "plotly-graph-div" not in text and "plotly.js v" not in text  # nothing to draw, no library carried
+    assert runs_table([failed]).records()[0]["error"] == failed.error
+    with pytest.raises(InvalidInput, match="at least one run"):
+        report_html([])

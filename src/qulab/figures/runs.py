@@ -84,10 +84,11 @@ def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
         labels.append(run_label(run, "<br>"))
         clean.append(float(results["clean_accuracy"]))
         adversarial.append(float(adv))
-    fig = go.Figure([
+    fig = go.Figure([  # no bars at all when no run has both numbers (failed runs), so callers can leave it out
         go.Bar(y=labels, x=values, name=name, orientation="h", marker={"color": series_colour(colour)},
                hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>")
-        for name, values, colour in (("clean accuracy", clean, 4), ("adversarial accuracy", adversarial, 1))])
+        for name, values, colour in (("clean accuracy", clean, 4), ("adversarial accuracy", adversarial, 1))
+        if labels])
     fig.update_xaxes(title="accuracy", range=[0, 1.02])
     fig.update_yaxes(autorange="reversed", automargin=True)  # room for the labels under every template
     return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", legend_title_text="",

@@ -89,11 +89,16 @@ if len(chosen) > 1:
                  column_config={"differs": st.column_config.CheckboxColumn(
                      "differs", help="Whether the runs differ in this row.")})
     table_downloads(comparison, "runs_comparison_downloads")
-curves, bars = st.columns(2)
-curves.plotly_chart(build_runs_curve_figure(chosen), width="stretch", key="runs_curves")
-bars.plotly_chart(build_runs_accuracy_figure(chosen), width="stretch", key="runs_bars")
-st.caption("Left: each run's accuracy against the budget — a curve where the run has one, else its clean accuracy "
-           "at 0 and its adversarial accuracy at its budget. Right: clean and adversarial accuracy side by side.")
+curves_figure, bars_figure = build_runs_curve_figure(chosen), build_runs_accuracy_figure(chosen)
+if curves_figure.data:
+    curves, bars = st.columns(2)
+    curves.plotly_chart(curves_figure, width="stretch", key="runs_curves")
+    bars.plotly_chart(bars_figure, width="stretch", key="runs_bars")
+    st.caption("Left: each run's accuracy against the budget — a curve where the run has one, else its clean "
+               "accuracy at 0 and its adversarial accuracy at its budget. Right: clean and adversarial accuracy side "
+               "by side.")
+else:
+    st.info("None of these runs has numbers to draw: a failed run keeps only its error.", icon=":material/info:")
 
 report_col, delete_col = st.columns(2)
 report_download(chosen, "runs_report", report_col)
