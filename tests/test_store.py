@@ -120,7 +120,7 @@ def _ours_then_damaged(path: Path) -> None:
     (lambda p: p.write_bytes(os.urandom(5000)), "not a SQLite database"),
     (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\x00" * 10), "not a SQLite database"),
     (_foreign_db, "another program's SQLite database"),
-    (_ours_then_damaged, "cannot be used"),
+    (_ours_then_damaged, "cannot be (opened|used)"),
 ], ids=["csv", "random", "truncated", "foreign", "damaged"])
 def test_a_foreign_or_corrupt_file_is_refused_and_left_byte_identical(tmp_path, make, fragment):
     path = tmp_path / "runs.sqlite3"

@@ -157,22 +157,11 @@ def _defended(args: argparse.Namespace, prepared: Prepared, grid: tuple[float, .
     """Undefended vs defended through the Defences page's own function, on the prepared split (the data set's own,
     or your --data and --test-data files, with --clip if given); the defended numbers lead."""
     from qulab.defences import evaluate_defence
+    from qulab.store.results import defence_result
 
     params = dict(prepared.scenario.defence_params)
     outcome = evaluate_defence(prepared.scenario, args.defence, params, eps_grid=grid, split=prepared.split)
-    result = outcome.summary()
-    result.update(clean_accuracy=outcome.clean_defended, adversarial_accuracy=outcome.robust_defended,
-                  undefended={"clean_accuracy": outcome.clean_undefended,
-                              "adversarial_accuracy": outcome.robust_undefended})
-    if grid is not None:
-        index = [outcome.eps_grid.index(e) for e in grid]
-        result.update(eps=list(grid), adversarial_accuracy=[outcome.curve_defended[i] for i in index])
-        result["undefended"]["adversarial_accuracy"] = [outcome.curve_undefended[i] for i in index]
-        if outcome.exact_curve_defended is not None:
-            result["exact_accuracy"] = [outcome.exact_curve_defended[i] for i in index]
-        if outcome.curve_nonadaptive is not None:
-            result["nonadaptive_accuracy"] = [outcome.curve_nonadaptive[i] for i in index]
-    return result
+    return defence_result(outcome, grid)
 
 
 def _print_defended(result: dict[str, Any]) -> None:
@@ -500,7 +489,6 @@ def _curve_result(args: argparse.Namespace) -> dict[str, Any]:
 
 # What each saving command computes (a sweep's cells run these too).
 RESULTS = {"evaluate": _evaluate_result, "curve": _curve_result}
-_TIMINGS = ("seconds", "fit_seconds", "attack_seconds")
 
 
 def _file_sha256(path: str) -> str | None:
@@ -543,6 +531,7 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
     """The command's result: from the store when the same experiment ran before (said on stderr), else computed
     and saved."""
     from qulab.store import id_for, run_for
+    from qulab.store.results import timings_of
 
     store = _open_store(args)
     scenario, extra = _experiment(args)
@@ -552,7 +541,7 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
               f"its saved result (`qulab runs delete {stored.id[:12]}` to compute it again)", file=sys.stderr)
         return stored.results
     result = RESULTS[args.command](args)
-    store.put(run_for(scenario, result, {k: result[k] for k in _TIMINGS if k in result}, extra=extra))
+    store.put(run_for(scenario, result, timings_of(result), extra=extra))
     return result
 
 
@@ -571,6 +560,7 @@ def _error_text(error: BaseException) -> str:
 
 def _sweep(args: argparse.Namespace) -> int:
     from qulab.store import id_for, run_for
+    from qulab.store.results import timings_of
     from qulab.store.sweep import Job, dask_client, flag_argv, load_sweep, run_jobs
 
     if args.workers < 1:
@@ -612,8 +602,7 @@ def _sweep(args: argparse.Namespace) -> int:
             def finished(job: Job, result: dict[str, Any] | None, error: BaseException | None) -> None:
                 scenario, extra = experiments[job.key]
                 if error is None:
-                    timings = {k: result[k] for k in _TIMINGS if k in result}
-                    store.put(run_for(scenario, result, timings, extra=extra))
+                    store.put(run_for(scenario, result, timings_of(result), extra=extra))
                 else:
                     store.put(run_for(scenario, {}, extra=extra, error=_error_text(error)))
 

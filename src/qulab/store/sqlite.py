@@ -1,6 +1,6 @@
 """The run store: one SQLite file (stdlib ``sqlite3``), safe for several processes and threads at once.
 
-Each call opens its own connection (cheap, and never shared between threads), in WAL mode with a busy timeout,
+Each thread has its own connection (never shared between threads), in WAL mode with a busy timeout,
 so concurrent writers — two sweeps and the app — wait for each other instead of failing, and nothing is lost.
 A file that is not a QuLab store (another program's database, a corrupt or unrelated file) is refused with one
 sentence and never written to: the check reads the file's header bytes before SQLite opens it for writing.
@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,28 +84,46 @@ class RunStore:
         if self.path.is_dir():
             raise StoreError(f"The run store {self.path} is a directory; give a file path.")
         _check_header(self.path)
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"The run store's folder {self.path.parent} cannot be made ({error.strerror}).") from None
-        self._initialise()
+        try:
+            self._initialise()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one call; commits on success; SQLite's own errors become one StoreError sentence."""
-        try:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StoreError(f"The run store {self.path} cannot be opened ({error}).") from None
+        """This thread's connection (opened on first use, in autocommit mode); SQLite's own errors become one
+        StoreError sentence. A connection per thread, kept open: closing the last connection of a WAL database
+        checkpoints and removes its log, which would cost every call milliseconds."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._local.pid != os.getpid():
+            try:
+                connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                             check_same_thread=True)
+                # WAL with NORMAL sync: a commit never corrupts the file; a power cut may lose the last commits.
+                connection.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.Error as error:
+                raise StoreError(f"The run store {self.path} cannot be opened ({error}).") from None
+            self._local.connection, self._local.pid = connection, os.getpid()
         try:
             yield connection
         except sqlite3.DatabaseError as error:
             raise StoreError(f"The run store {self.path} cannot be used ({error}); it is left as it is.") from None
-        finally:
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
             connection.close()
+            self._local.connection = None
 
     def _initialise(self) -> None:
         """Mark a new file as ours and make the table, under one write lock so two first users do it once; the

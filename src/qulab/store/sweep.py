@@ -115,7 +115,7 @@ def flag_argv(flags: Mapping[str, Any]) -> list[str]:
     """Command-line arguments for a cell's flags: ``--name value``, repeated for a list, alone for ``true``."""
     argv: list[str] = []
     for name, value in flags.items():
-        for one in value if isinstance(value, tuple) else (value,):
+        for one in value if isinstance(value, (tuple, list)) else (value,):
             if isinstance(one, bool):
                 if one:
                     argv.append(f"--{name}")

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.widgets import param_widget
@@ -136,6 +137,7 @@ if run.outcome is None:
     st.stop()
 
 outcome = run.outcome
+saving.save_attack(scenario, split, model, outcome)
 summary = outcome.summary()
 st.subheader("Results", divider="gray")
 for note in outcome.notes:

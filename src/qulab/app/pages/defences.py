@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
@@ -218,6 +219,7 @@ with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
     status.update(label="Evaluation finished" if not errors else "Evaluation finished with errors",
                   state="complete" if not errors else "error", expanded=False)
 
+saving.save_defences(outcomes, data, own_test)
 for message in errors:
     st.error(message)
 if not outcomes:

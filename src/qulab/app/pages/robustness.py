@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.downloads import table_downloads
@@ -118,6 +119,7 @@ for result in results.values():
         st.error(result, icon=":material/error:")
 curves = [c for c in results.values() if isinstance(c, Curve)]
 exact = exact_curve(sample, model, grid, norm)
+saving.save_curves(scenarios, results, split, sample, model, grid, exact)
 
 if not chosen:
     st.info("Choose one or more attacks above to draw their curves.", icon=":material/touch_app:")

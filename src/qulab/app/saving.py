@@ -1,0 +1,61 @@
+"""The pages' results into the run store, in the form `qulab evaluate` / `curve` give them: one call where a page
+has its result. A run already stored is not written again (a cached result shown again costs one lookup); a store
+that cannot be used says so once per page view and never breaks the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from qulab.core.experiment import Scenario
+from qulab.data.datasets import Dataset, Split, clip_after_scaling
+from qulab.evaluation.pipeline import AttackOutcome, FittedModel
+from qulab.store import RunStore, StoreError, id_for, run_for
+from qulab.store.results import attack_result, curve_result, defence_result, header, timings_of
+
+
+def _save(scenario: Scenario, results: Callable[[], dict[str, Any]], extra: Mapping[str, Any] | None = None) -> None:
+    try:
+        store = RunStore()
+        if store.has(id_for(scenario, extra=extra)):
+            return
+        result = results()
+        store.put(run_for(scenario, result, timings_of(result), extra=extra))
+    except StoreError as error:
+        st.warning(f"This result is shown but not saved: {error}", icon=":material/database_off:")
+
+
+def _sample(n_attacked: int, split: Split) -> dict[str, Any]:
+    """A sample of the test set is part of the experiment (the whole test set is what the CLI attacks)."""
+    return {"test_points": n_attacked} if n_attacked < len(split.y_test) else {}
+
+
+def save_attack(scenario: Scenario, split: Split, model: FittedModel, outcome: AttackOutcome) -> None:
+    """The Attack Lab's run (on ``outcome.n_test`` of the split's test points)."""
+    _save(scenario, lambda: attack_result(scenario, split.clip_values, outcome, model.fit_seconds),
+          _sample(outcome.n_test, split))
+
+
+def save_curves(scenarios: Mapping[str, Scenario], curves: Mapping[str, Any], split: Split, sample: Split,
+                model: FittedModel, grid: Sequence[float], exact: Any) -> None:
+    """The Robustness page's curves (failed attacks, given as their message, are not saved)."""
+    for attack, curve in curves.items():
+        if isinstance(curve, str):
+            continue
+        scenario = scenarios[attack]
+        _save(scenario, lambda s=scenario, c=curve: curve_result(s, sample.clip_values, c, exact, len(sample.y_test),
+                                                                  model.fit_seconds),
+              {"eps_grid": [float(e) for e in grid], **_sample(len(sample.y_test), split)})
+
+
+def save_defences(outcomes: Sequence[Any], data: Dataset, own_test: tuple[Split, str] | None) -> None:
+    """The Defences page's evaluations (DefenceOutcome), each as `qulab evaluate --defense` gives it; an uploaded
+    test file (``own_test``: its split and its name by content) is part of the experiment."""
+    for outcome in outcomes:
+        scenario = replace(outcome.scenario, defence=outcome.defence, defence_params=outcome.defence_params)
+        clip = own_test[0].clip_values if own_test else clip_after_scaling(data.clip_values, scenario.scaling)
+        _save(scenario, lambda s=scenario, o=outcome, c=clip: {**header(s, c), **defence_result(o, None)},
+              {"test_data": own_test[1]} if own_test else None)
