@@ -139,8 +139,12 @@ def test_tables_download_as_the_values_they_hold(point_run, curve_run):
     for column in curve.columns:
         assert [r[column] for r in curve.records()] == curve_run.results[column]
     assert curve_table(point_run) is None
-    numbers = dict(results_table(point_run).rows)
-    assert numbers["flipped"] == point_run.results["flipped"] and "notes" not in numbers  # lists are not numbers
+    numbers = results_table(point_run).rows
+    assert [name for name, _ in numbers[:4]] == ["clean_accuracy", "adversarial_accuracy", "attack_success_rate",
+                                                "n_test"]  # the key numbers first
+    shown = dict(numbers)
+    assert shown["flipped"] == point_run.results["flipped"] and "notes" not in shown  # lists are not numbers
+    assert not {"data", "model", "eps", "seed", "clip", "seconds"} & set(shown)  # in the experiment or timings
 
 
 def test_runs_figures_plot_each_runs_numbers(point_run, curve_run):

@@ -129,11 +129,22 @@ def experiment_table(run: Any) -> Table:
     return Table(f"experiment-{run.id[:SHORT_ID]}", "Experiment", ("field", "value"), rows)
 
 
+def _repeated(run: Any, name: str, value: Any) -> bool:
+    """Whether a result only repeats the experiment (the CLI's header: data, model, eps…) or a timing, or is an
+    empty clip: the report shows those once, in their own table."""
+    experiment = run.experiment or {}
+    same_field = experiment.get("dataset" if name == "data" else name, object()) == value
+    return same_field or name in (run.timings or {}) or (name == "clip" and value is None)
+
+
 def results_table(run: Any) -> Table:
-    """Every single-valued result (lists belong to the curve table, nested results are flattened with dots)."""
-    rows = tuple((name, value) for name, value in _flat(run.results or {})
-                 if not isinstance(value, list | tuple))
-    return Table(f"results-{run.id[:SHORT_ID]}", "Numbers", ("result", "value"), rows)
+    """Every single-valued result (lists belong to the curve table, nested results are flattened with dots), the
+    key numbers first, without what the experiment and timing tables already say."""
+    flat = [(name, value) for name, value in _flat(run.results or {})
+            if not isinstance(value, list | tuple) and not _repeated(run, name, value)]
+    first = [key for key, _ in KEY_NUMBERS]
+    flat.sort(key=lambda item: first.index(item[0]) if item[0] in first else len(first))
+    return Table(f"results-{run.id[:SHORT_ID]}", "Numbers", ("result", "value"), tuple(flat))
 
 
 def _flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
