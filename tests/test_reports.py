@@ -200,12 +200,12 @@ def test_a_frame_becomes_a_table_of_plain_values_that_reads_back():
     assert json.loads(table.to_json())[1] == {"feature": "b", "mean": None, "count": 4}
 
 
-@pytest.mark.parametrize(("page", "key"), [("data_sets.py", "ds_features"), ("robustness.py", "rb_gaps")])
-def test_result_tables_on_the_lab_pages_download_as_csv_and_json(page, key):
+@pytest.mark.parametrize(("page", "expected"), [("data_sets.py", {"ds_features_csv", "ds_features_json"}),
+                                               ("robustness.py", {"rb_gaps_csv", "rb_gaps_json", "rb_report"})])
+def test_result_tables_on_the_lab_pages_download_as_csv_and_json(page, expected):
     app = AppTest.from_file(str(SRC / "qulab" / "app" / "pages" / page), default_timeout=180).run()
     assert not app.exception, app.exception
-    keys = {button.key for button in app.get("download_button")}
-    assert {f"{key}_csv", f"{key}_json"} <= keys
+    assert expected <= {button.key for button in app.get("download_button")}
 
 
 def test_a_failed_run_reports_its_error_without_figures_and_no_runs_is_refused():

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from qulab.app.downloads import stored_report
 from qulab.core.experiment import Scenario
+from qulab.reports import reproduce
 from qulab.store import RunStore, run_for
 
 PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "runs.py"
@@ -106,3 +108,17 @@ def test_an_empty_store_says_where_runs_come_from_and_a_foreign_file_is_refused(
     app = open_runs()
     assert "is not a SQLite database" in app.error[0].value
     assert foreign.read_text().startswith("not a database")
+
+
+def test_a_lab_result_offers_the_report_on_its_saved_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("QULAB_STORE", str(tmp_path / "runs.sqlite3"))
+    lab = PAGE.with_name("attack_lab.py")
+    app = AppTest.from_file(str(lab), default_timeout=180).run()
+    assert not app.exception, app.exception
+    (run,) = RunStore().list()
+    (button,) = [b for b in app.get("download_button") if b.key == "al_report"]
+    assert button.label == "Report (HTML)"
+    report = stored_report([run.id])
+    assert reproduce(run).shell in report and run.id in report
+    shown = {m.label: m.value for m in app.metric}
+    assert f"{run.results['adversarial_accuracy']:.3f}" == shown["Adversarial accuracy"]

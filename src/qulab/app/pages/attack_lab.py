@@ -10,6 +10,7 @@ import streamlit as st
 from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
+from qulab.app.downloads import saved_report_download
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
@@ -137,7 +138,7 @@ if run.outcome is None:
     st.stop()
 
 outcome = run.outcome
-saving.save_attack(scenario, split, model, outcome)
+saved = saving.save_attack(scenario, split, model, outcome)
 summary = outcome.summary()
 st.subheader("Results", divider="gray")
 for note in outcome.notes:
@@ -160,6 +161,7 @@ cols[4].metric("Attack time", f"{summary['seconds']:.2f} s")
 st.caption(f"{n} of {len(split.y_test)} test points attacked, against their true labels, with "
            f"{spec.label} at eps = {eps:g} ({lw.norm_label(norm)}). The perturbation sizes include points the "
            "attack left unchanged (size 0).")
+saved_report_download(saved, "al_report")
 
 plane = decision_plane(model.predict, split.X_train, outcome.X_test, outcome.X_adv, split.feature_names,
                        split.clip_values)

@@ -11,6 +11,7 @@ from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
+from qulab.app.downloads import saved_report_download
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
@@ -219,7 +220,7 @@ with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
     status.update(label="Evaluation finished" if not errors else "Evaluation finished with errors",
                   state="complete" if not errors else "error", expanded=False)
 
-saving.save_defences(outcomes, data, own_test)
+saved = saving.save_defences(outcomes, data, own_test)
 for message in errors:
     st.error(message)
 if not outcomes:
@@ -275,6 +276,7 @@ st.plotly_chart(build_defence_curves_figure(outcomes), width="stretch", key="def
 st.caption("Solid lines: the attack that sees the defence. Dotted: a sanitiser against the non-adaptive attack. "
            "Dashed: the exact robust accuracy of a linear model. Dash-dot: certified accuracy (randomized "
            "smoothing).")
+saved_report_download(saved, "def_report")
 for outcome in outcomes:
     if outcome.certified_radii is not None:
         st.plotly_chart(build_certified_radius_figure(outcome), width="stretch", key=f"def_radii_{outcome.defence}")

@@ -8,7 +8,7 @@ import streamlit as st
 from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
-from qulab.app.downloads import table_downloads
+from qulab.app.downloads import saved_report_download, table_downloads
 from qulab.core.experiment import NORMS, freeze
 from qulab.core.wording import sentence_start
 from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
@@ -119,7 +119,7 @@ for result in results.values():
         st.error(result, icon=":material/error:")
 curves = [c for c in results.values() if isinstance(c, Curve)]
 exact = exact_curve(sample, model, grid, norm)
-saving.save_curves(scenarios, results, split, sample, model, grid, exact)
+saved = saving.save_curves(scenarios, results, split, sample, model, grid, exact)
 
 if not chosen:
     st.info("Choose one or more attacks above to draw their curves.", icon=":material/touch_app:")
@@ -130,6 +130,7 @@ if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"How it was computed": st.column_config.TextColumn(width="large")})
     table_downloads(Table.from_frame("robustness-gaps", "Robustness gaps", pd.DataFrame(rows)), "rb_gaps")
+    saved_report_download(saved, "rb_report")
 st.caption(f"{len(sample.y_test)} of {len(split.y_test)} test points (seed {base.seed}), {steps} epsilons from 0 to "
            f"{eps_max:g}; attacks run against the true labels. Curves are kept, so coming back is instant.")
 
