@@ -26,6 +26,7 @@ from qulab.evaluation.curves import attack_curve
 from qulab.evaluation.pipeline import evaluate, fit_model, prepare_split
 from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure
 from qulab.reports import Table, curve_table, report_html, reproduce, results_table, runs_table
+from qulab.reports.tables import curve_of
 from qulab.store import RunStore, run_for
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -216,3 +217,27 @@ def test_a_failed_run_reports_its_error_without_figures_and_no_runs_is_refused()
     assert runs_table([failed]).records()[0]["error"] == failed.error
     with pytest.raises(InvalidInput, match="at least one run"):
         report_html([])
+
+
+def test_a_defence_run_draws_its_defended_and_undefended_curves_and_its_command_gives_its_numbers(tmp_path,
+                                                                                                  capsys):
+    flags = ["--data", "moons", "--data-param", "n_samples=120", "--eps", "0.2", "--defense", "gaussian_noise"]
+    assert main(["evaluate", *flags, "--store", str(tmp_path / "a.sqlite3"), "--json"]) == 0
+    capsys.readouterr()
+    (run,) = RunStore(tmp_path / "a.sqlite3").list()
+    results = run.results
+    assert curve_of(run) == (results["eps_grid"], results["curve_defended"])
+    assert runs_table([run]).records()[0]["eps"] == 0.2  # its own budget, not its curve's largest
+    defended, undefended = build_runs_curve_figure([run]).data
+    assert list(defended.y) == results["curve_defended"] and list(undefended.y) == results["curve_undefended"]
+    assert "+ gaussian_noise eps=0.2" in defended.name and undefended.line.dash == "dot"
+    columns = curve_table(run).columns
+    assert columns[0] == "eps" and {"curve_defended", "curve_undefended"} <= set(columns)
+
+    command = reproduce(run)
+    assert command.argv[:2] == ("qulab", "evaluate") and "--defense-param sigma=0.1" in command.shell
+    assert main([*command.argv[1:], "--store", str(tmp_path / "b.sqlite3")]) == 0  # computed afresh
+    again = json.loads(capsys.readouterr().out)
+    timings = ("seconds", "fit_seconds_undefended", "fit_seconds_defended")
+    assert {k: v for k, v in again.items() if k not in timings} == {
+        k: v for k, v in results.items() if k not in timings}

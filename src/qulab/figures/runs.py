@@ -20,9 +20,9 @@ def run_label(run: Any, separator: str = " · ") -> str:
     threat = [str(experiment["attack"])] if experiment.get("attack") else []
     if experiment.get("defence"):
         threat.append(f"+ {experiment['defence']}")
-    budget = budget_of(run)
-    if budget is not None and curve_of(run) is None:
-        threat.append(f"eps={budget:g}")
+    eps = (run.results or {}).get("eps", experiment.get("eps"))
+    if isinstance(eps, int | float):  # a curve run's budgets are on the chart's axis
+        threat.append(f"eps={eps:g}")
     return f"{setup}{separator}{' '.join(threat)} [{run.id[:6]}]"
 
 
@@ -41,8 +41,8 @@ def _points(run: Any) -> tuple[list[float], list[float], str] | None:
 
 def build_runs_curve_figure(runs: Sequence[Any]) -> go.Figure:
     """Accuracy against eps for every run on one chart, one colour and marker per run (a curve's exact accuracy,
-    where known, dashed in its colour); runs without a curve show their clean (eps 0) and adversarial accuracy as
-    markers."""
+    where known, dashed in its colour; a defence's undefended curve dotted); runs without a curve show their clean
+    (eps 0) and adversarial accuracy as markers."""
     fig = go.Figure()
     norms, largest = set(), 0.0
     for i, run in enumerate(runs):
@@ -57,11 +57,13 @@ def build_runs_curve_figure(runs: Sequence[Any]) -> go.Figure:
                                  line={"color": series_colour(i), "width": 2},
                                  marker={"symbol": series_marker(i), "size": 9, "color": series_colour(i)},
                                  hovertemplate=f"{label}<br>eps %{{x:.3g}}<br>accuracy %{{y:.3f}}<extra></extra>"))
-        exact = (run.results or {}).get("exact_accuracy")
-        if mode != "markers" and isinstance(exact, list) and len(exact) == len(eps):
-            fig.add_trace(go.Scatter(x=eps, y=exact, mode="lines", name=f"{label}, exact (no attack can go lower)",
-                                     line={"color": series_colour(i), "width": 1.5, "dash": "dash"},
-                                     hovertemplate="eps %{x:.3g}<br>exact accuracy %{y:.3f}<extra></extra>"))
+        for key, what, dash in (("exact_accuracy", "exact (no attack can go lower)", "dash"),
+                                ("curve_undefended", "undefended", "dot")):
+            other = (run.results or {}).get(key)
+            if mode != "markers" and isinstance(other, list) and len(other) == len(eps):
+                fig.add_trace(go.Scatter(x=eps, y=other, mode="lines", name=f"{label}, {what}",
+                                         line={"color": series_colour(i), "width": 1.5, "dash": dash},
+                                         hovertemplate=f"eps %{{x:.3g}}<br>{what} %{{y:.3f}}<extra></extra>"))
     norm = NORM_NAMES.get(norms.pop(), "") if len(norms) == 1 else "each run's"
     margin = 0.04 * (largest or 1.0)  # markers at eps 0 would be cut in half by the axis
     fig.update_xaxes(title=f"epsilon ({norm} budget)", range=[-margin, largest + margin])

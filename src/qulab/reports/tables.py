@@ -88,21 +88,33 @@ def plain(value: Any) -> Any:
     return value
 
 
-def curve_of(run: Any) -> tuple[list[float], list[float]] | None:
-    """The accuracy-against-budget points a run holds: its curve (a list of budgets), else None."""
+# Where a run's results keep a curve: the budgets' key and the accuracies' key. `qulab curve` gives the attack's
+# curve under "eps"; a defence evaluation gives the defended model's under "eps_grid" beside its own budget.
+CURVE_KEYS = (("eps", "adversarial_accuracy"), ("eps_grid", "curve_defended"))
+
+
+def _grid(run: Any) -> tuple[str, str] | None:
     results = run.results or {}
-    eps, accuracy = results.get("eps"), results.get("adversarial_accuracy")
-    if isinstance(eps, list) and isinstance(accuracy, list) and len(eps) == len(accuracy):
-        return [float(e) for e in eps], [float(a) for a in accuracy]
+    for grid, accuracy in CURVE_KEYS:
+        eps, values = results.get(grid), results.get(accuracy)
+        if isinstance(eps, list) and isinstance(values, list) and eps and len(eps) == len(values):
+            return grid, accuracy
     return None
 
 
+def curve_of(run: Any) -> tuple[list[float], list[float]] | None:
+    """The accuracy-against-budget points a run holds (a curve run's, or a defence's defended curve), else None."""
+    keys = _grid(run)
+    if keys is None:
+        return None
+    results = run.results
+    return [float(e) for e in results[keys[0]]], [float(a) for a in results[keys[1]]]
+
+
 def budget_of(run: Any) -> Any:
-    """The budget a run names: its eps, or its curve's largest."""
-    curve = curve_of(run)
-    if curve is not None:
-        return max(curve[0]) if curve[0] else None
-    return (run.results or {}).get("eps", (run.experiment or {}).get("eps"))
+    """The budget a run names: its eps, or its curve's largest when the run is a curve."""
+    eps = (run.results or {}).get("eps", (run.experiment or {}).get("eps"))
+    return max(eps) if isinstance(eps, list) and eps else eps
 
 
 def runs_table(runs: Sequence[Any]) -> Table:
@@ -157,12 +169,12 @@ def _flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, A
 
 def curve_table(run: Any) -> Table | None:
     """The curve point by point: the budget and every per-budget list the results hold (same length)."""
-    curve = curve_of(run)
-    if curve is None:
+    keys = _grid(run)
+    if keys is None:
         return None
-    eps = curve[0]
+    eps = curve_of(run)[0]
     series = [(name, value) for name, value in _flat(run.results or {})
-              if name != "eps" and isinstance(value, list) and len(value) == len(eps)]
+              if name != keys[0] and isinstance(value, list) and len(value) == len(eps)]
     rows = tuple((e, *(s[i] for _, s in series)) for i, e in enumerate(eps))
     return Table(f"curve-{run.id[:SHORT_ID]}", "Curve", ("eps", *(name for name, _ in series)), rows)
 
