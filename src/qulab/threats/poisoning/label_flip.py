@@ -68,8 +68,11 @@ def _damaging_flip(split: Split, rate: float, target_class: int | None, params: 
     else:  # the runner-up class: the label just across the nearest boundary
         new = np.argmax(others, axis=1)
     flipped_to = proba[np.arange(len(rows)), new]
-    # The cross-entropy under the new label, or the probability margin's negative (smallest margin first).
-    badness = -np.log(np.clip(flipped_to, 1e-12, None)) if params["order"] == "loss" else flipped_to - own
+    if params["order"] == "loss":  # the cross-entropy under the new label
+        badness = -np.log(np.clip(flipped_to, 1e-12, None))
+    else:  # the smallest margin first, among points the surrogate gets right (flipping the others helps it)
+        margin = own - flipped_to
+        badness = np.where(margin >= 0, -margin, margin - 2)
     # Highest badness first; ties broken by the run's draws, so equal points are not taken in row order.
     order = np.lexsort((rng.random(len(rows)), -badness))[:n]
     y = split.y_train.copy()
