@@ -77,7 +77,7 @@ POISONING_DEFENCES.register(PoisoningDefenceSpec(
     "knn_cleaning", "kNN label cleaning",
     "Flags each training point whose k nearest neighbours mostly carry another label.",
     _knn_cleaning, protects_against="Label flips inside a class's region (random or targeted flips).",
-    reference=PAUDICE,
+    reference=PAUDICE, score_label="Share of the neighbours voting for another label",
     params=(Param("k", "Neighbours k", 10, "How many nearest training points vote on each label.", 1, 50),
             Param("agreement", "Agreement needed", 0.6,
                   "The share of the neighbours that must agree on another label before the point is flagged.",
@@ -88,7 +88,7 @@ POISONING_DEFENCES.register(PoisoningDefenceSpec(
     "Removes the training points that a logistic regression trained without them finds least likely under "
     "their own label.",
     _loss_removal, protects_against="Label flips of points that sit deep in another class (high-loss flips).",
-    reference=LOSS_PAPER,
+    reference=LOSS_PAPER, score_label="Out-of-fold loss under the point's own label",
     params=(Param("share", "Share of the training set removed", 0.1,
                   "How much of the training set to remove, highest loss first: set it to the poison rate you "
                   "expect.", 0.0, 0.5, 0.01),)))
