@@ -109,3 +109,4 @@ def test_trigger_gallery_shows_clean_trigger_and_triggered_rows():
     texts = {a.text for a in fig.layout.annotations}
     assert {"Clean", "Triggered"} <= texts and any(t.startswith("Trigger (") for t in texts)
     assert isinstance(fig, go.Figure) and len(fig.data) == 6
+    assert "trigger" in fig.layout.title.text and "adversarial" not in fig.layout.title.text

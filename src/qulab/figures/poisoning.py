@@ -87,7 +87,7 @@ def build_trigger_gallery(clean: np.ndarray, triggered: np.ndarray, image_shape:
             note.text = "Trigger" + text.removeprefix("Perturbation")
         elif text.startswith("max |δ|"):
             note.text = ""
-    return fig
+    return fig.update_layout(title_text="Clean test images, the trigger (blue = pixel raised), the triggered images")
 
 
 def build_score_figure(scores: np.ndarray, poisoned: np.ndarray, threshold: float | None,

@@ -19,6 +19,7 @@ from qulab.threats.poisoning.experiment import PoisoningScenario
 from qulab.threats.poisoning.run import rate_curve, run_poisoning
 
 NO_DEFENCE = "none"
+UNTARGETED = -1
 MAX_SHOWN = 1500  # training points drawn in the 2-D view
 GALLERY = 6
 
@@ -57,13 +58,14 @@ with attack_col:
         "Poison rate", 0.0, 1.0, step=0.01, key=k,
         help="The share of the training set the attacker writes into: round(rate × training points) points."),
         "po_rate", 0.1))
-    classes = [None, *range(split.n_classes)]
-    target = kept_widget(lambda k: st.selectbox(
+    classes = [UNTARGETED, *range(split.n_classes)]  # a selectbox reads None as "nothing chosen"
+    chosen = kept_widget(lambda k: st.selectbox(
         "Target class", classes, key=k,
-        format_func=lambda c: "none (untargeted)" if c is None else f"{c}: {split.class_names[c]}",
+        format_func=lambda c: "none (untargeted)" if c == UNTARGETED else f"{c}: {split.class_names[c]}",
         help="The class a targeted flip or a backdoor aims at: triggered inputs should end up there."),
-        f"po_target_{attack_name}_{lab.choice.name}", 0 if attack.needs_target else None,  # per attack and data
-        lambda c: c if c in classes and (c is not None or not attack.needs_target) else classes[1])
+        f"po_target_{attack_name}_{lab.choice.name}", 0 if attack.needs_target else UNTARGETED,  # per attack, data
+        lambda c: c if c in classes and (c != UNTARGETED or not attack.needs_target) else classes[1])
+    target = None if chosen == UNTARGETED else int(chosen)
     attack_params = {}
     if attack.params:
         with st.expander("Attack settings"):
@@ -187,8 +189,6 @@ with right:
         st.plotly_chart(build_score_figure(outcome.flagged.scores, poisoned_mask, outcome.flagged.threshold,
                                            defence.score_label), width="stretch", key="po_scores")
         st.caption("The detector's score for every training point; poisoned points should sit right of the cut.")
-    elif outcome.poisoned.is_backdoor and split.image_shape is not None:
-        st.markdown("**Clean and triggered test images, as the poisoned model reads them**")
     else:
         st.info("Choose a detector to see which points it flags and its scores.", icon=":material/search:")
 
@@ -197,6 +197,7 @@ if outcome.poisoned.is_backdoor and split.image_shape is not None:
     names = [str(c) for c in split.class_names]
     pred_clean = outcome.pred_poisoned[keep]
     pred_triggered = outcome.pred_poisoned_triggered[:GALLERY]
+    st.markdown("**Clean and triggered test images, as the poisoned model reads them**")
     st.plotly_chart(build_trigger_gallery(
         split.X_test[keep], outcome.triggered[:GALLERY], split.image_shape, [names[k] for k in pred_clean],
         [names[k] for k in pred_triggered], [names[k] for k in split.y_test[keep]], split.clip_values),
