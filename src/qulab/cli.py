@@ -7,6 +7,8 @@
     qulab runs list|show ID...|delete ID... [--json]
     qulab sweep SWEEP.toml [--workers N | --scheduler tcp://HOST:PORT] [--json]
     qulab report RUN... [-o report.html]
+    qulab poison   --data DATA --model M --attack NAME [--rate R | --rates R1,R2,...] [--target-class K]
+                   [--defense NAME] [--json]   (see qulab.cli_poison)
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -233,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     _store_option(sweep)
     sweep.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     report_command.add_parser(commands)
+
+    from qulab.cli_poison import add_parser as add_poison_parser  # the poisoning command lives in its own module
+
+    add_poison_parser(commands)
     return parser
 
 
@@ -775,7 +781,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
 
 
-COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs, "sweep": _sweep}
+def _poison(args: argparse.Namespace) -> int:
+    from qulab.cli_poison import poison
+
+    return poison(args)
+
+
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs, "sweep": _sweep,
+            "poison": _poison}
 COMMANDS["report"] = report_command.run
 
 
@@ -793,4 +806,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m qulab.cli` runs this file as __main__; the importable module's main is used, so commands kept in
+    # other modules (qulab.cli_poison) raise the very UsageError that main catches.
+    from qulab.cli import main as importable_main
+
+    sys.exit(importable_main())

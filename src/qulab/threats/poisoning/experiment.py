@@ -1,0 +1,246 @@
+"""The poisoning scenario: the one immutable value a Poisoning page, its URL, ``qulab poison`` and the caches share.
+
+Like :class:`qulab.core.experiment.Scenario` (whose helpers it reuses), it checks its own shape when made (rate in
+[0, 1], seed and test share in range, target class a whole number or None) and :meth:`PoisoningScenario.validate`
+checks names and parameters against the registries (data set, model, poisoning attack, poisoning defence), so bad
+input is refused with one sentence before any work. The target class is checked against the data's classes when
+the split is made (a file's classes are unknown before it is read). It round-trips through a dict, JSON and a URL
+query string; :meth:`PoisoningScenario.clean_scenario` is the evasion scenario of the same data and model, whose
+``model_key`` keys the clean model in the app's caches.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from qulab.core.experiment import (
+    SEED_RANGE,
+    UPLOAD_PREFIXES,
+    Params,
+    Scenario,
+    _parse_number,
+    _real,
+    _sorted_pairs,
+    _text,
+    freeze,
+)
+from qulab.core.registry import InvalidInput, Param, resolve_params
+
+_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
+                 "defence_params": "defence"}
+# URL keys of the named fields. The data set's parameters go unprefixed as on the other pages (?noise=0.3), the
+# others as "model.C", "attack.trigger", "defence.k". "target_class" is not "target": that is a file's class column.
+_QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "rate": "rate",
+                "target_class": "target_class", "seed": "seed", "test_size": "test_size", "scaling": "scaling",
+                "defence": "defence"}
+MAX_CLASS_INDEX = 10_000
+
+
+@dataclass(frozen=True)
+class PoisoningScenario:
+    """Everything a poisoning result depends on; equal scenarios give equal numbers.
+
+    ``rate`` is the share of the training set the attacker poisons (``round(rate · n_train)`` points);
+    ``target_class`` is the class index a targeted attack or a backdoor aims at (None: untargeted).
+    """
+
+    dataset: str = "synthetic"
+    model: str = "logistic_regression"
+    attack: str = "label_flip"
+    rate: float = 0.1
+    target_class: int | None = None
+    seed: int = 42
+    test_size: float = 0.2
+    scaling: str = "none"
+    dataset_params: Params = field(default=())
+    model_params: Params = field(default=())
+    attack_params: Params = field(default=())
+    defence: str | None = None
+    defence_params: Params = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("dataset", "model", "attack", "scaling"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
+        if self.defence is not None and not isinstance(self.defence, str):
+            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
+        if not _real(self.rate) or not 0 <= self.rate <= 1:
+            raise InvalidInput(f"The poison rate must be a share of the training set from 0 to 1, not {self.rate!r}.")
+        target = self.target_class
+        if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Integral)
+                                   or not 0 <= target <= MAX_CLASS_INDEX):
+            raise InvalidInput(f"The target class must be a class number (0 for the first class) or none, "
+                               f"not {target!r}.")
+        low, high = SEED_RANGE
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+        if not _real(self.test_size) or not 0 < self.test_size < 1:
+            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
+        for name in _PARAM_FIELDS:
+            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
+
+    # -----------------------------------------------------------------------------------------------------
+    # Against the registries
+
+    def validate(self) -> PoisoningScenario:
+        """Check every name and parameter against the registries; one sentence per refusal (InvalidInput).
+
+        What the model cannot take (an attack or defence for networks only) is known before any data; the data's
+        own limits (classes, images, the target class) are checked when the split is made."""
+        from qulab.data.datasets import DATASETS, SCALINGS
+        from qulab.models.registry import MODELS
+        from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+        from qulab.threats.poisoning.defences import POISONING_DEFENCES
+
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            data = DATASETS.get(self.dataset)
+            resolve_params(data.params, dict(self.dataset_params), data.label)
+        if self.scaling not in SCALINGS:
+            raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
+        model = MODELS.get(self.model)
+        resolve_params(model.params, dict(self.model_params), model.label)
+        attack = POISONING_ATTACKS.get(self.attack)
+        resolve_params(attack.params, dict(self.attack_params), attack.label)
+        reason = attack.unsupported_reason(model)
+        if reason:
+            raise InvalidInput(reason)
+        if self.defence is not None:
+            defence = POISONING_DEFENCES.get(self.defence)
+            resolve_params(defence.params, dict(self.defence_params), defence.label)
+            reason = defence.unsupported_reason(model)
+            if reason:
+                raise InvalidInput(reason)
+        elif self.defence_params:
+            raise InvalidInput("Defence parameters were given without a defence.")
+        return self
+
+    def clean_scenario(self) -> Scenario:
+        """The evasion scenario of the same data, split and model: its ``data_key`` and ``model_key`` key the split
+        and the clean model (the app's caches share them with the other pages), and the pipeline's
+        ``prepare_split`` / ``fit_model`` take it."""
+        return Scenario(dataset=self.dataset, model=self.model, seed=self.seed, test_size=self.test_size,
+                        scaling=self.scaling, dataset_params=self.dataset_params, model_params=self.model_params)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Round trips: dict, JSON, URL query
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**plain, **{name: dict(plain[name]) for name in _PARAM_FIELDS}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PoisoningScenario:
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"A poisoning scenario is a mapping of fields, not {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(f"A poisoning scenario has no field {', '.join(map(repr, unknown))}; "
+                               f"its fields are {', '.join(sorted(known))}.")
+        values = dict(data)
+        for name in _PARAM_FIELDS:
+            if name in values:
+                if not isinstance(values[name], Mapping):
+                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
+                values[name] = freeze(values[name])
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> PoisoningScenario:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
+        return cls.from_dict(data)
+
+    def query_params(self) -> dict[str, str]:
+        """The URL's query parameters: every field that differs from its default, and every named parameter."""
+        defaults = {f.name: f.default for f in fields(self)}
+        query = {key: _text(getattr(self, name)) for key, name in _QUERY_NAMES.items()
+                 if getattr(self, name) != defaults[name]}
+        for name, owner in _PARAM_FIELDS.items():
+            prefix = "" if owner == "dataset" else f"{owner}."
+            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
+        return query
+
+    def to_query(self) -> str:
+        return urlencode(self.query_params())
+
+    @classmethod
+    def from_query(cls, query: str | Mapping[str, str], strict: bool = True) -> PoisoningScenario:
+        """The validated scenario a URL query names; ``strict=False`` skips keys that belong to nothing here."""
+        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(
+            query.items())
+        seen: dict[str, str] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise InvalidInput(f"The query gives {key!r} twice.")
+            seen[key] = value
+        values: dict[str, Any] = {name: seen[key] for key, name in _QUERY_NAMES.items() if key in seen}
+        if isinstance(values.get("dataset"), str) and values["dataset"].startswith("upload:"):
+            raise InvalidInput(f"The data set {values['dataset']!r} is an uploaded file, which a link cannot carry; "
+                               "upload the file again.")
+        for name in ("rate", "seed", "test_size"):
+            if name in values:
+                values[name] = _parse_number(values[name], name)
+        if "target_class" in values:
+            text = values["target_class"]
+            values["target_class"] = None if text in ("", "none") else _class_number(text)
+        if values.get("defence") == "":
+            values["defence"] = None
+        base = cls(**values)
+        declared = _declared_params(base)
+        params: dict[str, dict[str, Any]] = {name: {} for name in _PARAM_FIELDS}
+        for key, text in seen.items():
+            if key in _QUERY_NAMES:
+                continue
+            owner, dot, name = key.rpartition(".")
+            field_name = f"{owner or 'dataset'}_params"
+            if field_name not in _PARAM_FIELDS or (dot and owner == "dataset"):
+                if strict:
+                    raise InvalidInput(f"The query has an unknown key {key!r}.")
+                continue
+            label, known = declared[field_name]
+            if name not in known:
+                if strict or dot:
+                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
+                                       f"{getattr(base, owner or 'dataset')!r}; its parameters are "
+                                       f"{', '.join(known) or 'none'}.")
+                continue
+            try:
+                params[field_name][name] = known[name].parse(text) if known[name] else text
+            except InvalidInput as error:
+                raise InvalidInput(f"{label}: {error}") from None
+        return cls(**values, **{name: freeze(given) for name, given in params.items()}).validate()
+
+
+def _class_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"The target class '{text}' is not a class number (0 for the first class).") from None
+
+
+def _declared_params(scenario: PoisoningScenario) -> dict[str, tuple[str, dict[str, Param | None]]]:
+    """Each named entry's label and parameters by name (a file's only parameter is its class column, as text)."""
+    from qulab.data.datasets import DATASETS
+    from qulab.models.registry import MODELS
+    from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+    from qulab.threats.poisoning.defences import POISONING_DEFENCES
+
+    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
+        return entry.label, {p.name: p for p in entry.params}
+
+    return {"dataset_params": (scenario.dataset, {"target": None}) if scenario.dataset.startswith(UPLOAD_PREFIXES)
+            else of(DATASETS.get(scenario.dataset)),
+            "model_params": of(MODELS.get(scenario.model)),
+            "attack_params": of(POISONING_ATTACKS.get(scenario.attack)),
+            "defence_params": of(POISONING_DEFENCES.get(scenario.defence)) if scenario.defence else ("", {})}
