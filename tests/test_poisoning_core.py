@@ -8,6 +8,7 @@ import pytest
 
 from qulab.core.registry import InvalidInput, Param
 from qulab.core.threat import POISONING, TRAINING, TRAINING_DATA
+from qulab.models.registry import MODELS
 from qulab.threats.poisoning.attacks import POISONING_ATTACKS, Poisoned
 from qulab.threats.poisoning.defences import POISONING_DEFENCES, Flagged
 from qulab.threats.poisoning.experiment import PoisoningScenario
@@ -29,7 +30,8 @@ def _unusual(param: Param):
 @pytest.mark.parametrize("attack", POISONING_ATTACKS.names())
 def test_every_attack_round_trips_through_dict_json_and_query(attack):
     entry = POISONING_ATTACKS.get(attack)
-    scenario = PoisoningScenario(**SMALL, attack=attack, rate=0.30000000000000004, target_class=1, seed=7,
+    model = next(m.name for m in MODELS if entry.model_reason(m) is None)  # the first model the attack runs on
+    scenario = PoisoningScenario(**SMALL, attack=attack, model=model, rate=0.30000000000000004, target_class=1, seed=7,
                                  attack_params=tuple((p.name, _unusual(p)) for p in entry.params), scaling="minmax")
     assert PoisoningScenario.from_dict(scenario.to_dict()) == scenario
     assert PoisoningScenario.from_json(scenario.to_json()) == scenario
