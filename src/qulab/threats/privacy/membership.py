@@ -225,7 +225,7 @@ def attack_model(name: str, seed: int) -> Any:
 
     return {"rf": lambda: RandomForestClassifier(n_estimators=100, random_state=seed),
             "gb": lambda: GradientBoostingClassifier(random_state=seed),
-            "lr": lambda: LogisticRegression(max_iter=1000)}[name]()
+            "lr": lambda: LogisticRegression()}[name]()  # as ART makes it (deterministic already)
 
 
 def known_rows(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -286,3 +286,145 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
     params=(Param("attack_model", "Attack model", "lr", _ATTACK_MODEL.help, choices=ATTACK_MODELS,
                   choice_labels=_ATTACK_MODEL.choice_labels), _KNOWN),
     applies=_computes_loss))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Population data: what shadow and reference models are trained on
+
+
+def population(split: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the attacker draws training sets from: members and non-members together (Carlini et al.'s setting;
+    an attacker's own data from the same distribution would play the same part)."""
+    return np.vstack([split.X_train, split.X_test]), np.r_[split.y_train, split.y_test]
+
+
+def full_proba(estimator: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """predict_proba with one column per class of the data, also for a model whose training half lacked a class."""
+    proba = np.zeros((len(X), n_classes))
+    proba[:, np.asarray(estimator.classes_, dtype=np.int64)] = estimator.predict_proba(X)
+    return proba
+
+
+def fit_in_parallel(make: Any, jobs: Sequence[tuple[np.ndarray, np.ndarray, int]], n_jobs: int = 2) -> list[Any]:
+    """``make(seed).fit(X, y)`` for each (X, y, seed), on threads (scikit-learn's and torch's loops release the
+    GIL; torch keeps one thread per fit); results in the order given."""
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(n_jobs, len(jobs)), prefer="threads")(
+        delayed(lambda X, y, seed: make(seed).fit(X, y))(X, y, seed) for X, y, seed in jobs)
+
+
+def child_seeds(seed: int, n: int) -> list[int]:
+    """n independent seeds derived from the run's."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shadow models (ART)
+
+
+def _shadow(split: Any, target: Target, params: dict[str, Any], seed: int) -> MembershipResult:
+    from art.attacks.inference.membership_inference import MembershipInferenceBlackBox, ShadowModels
+    from art.estimators.classification.scikitlearn import ScikitlearnClassifier
+
+    X, y = population(split)
+    k = split.n_classes
+    # ART's template must know its classes, so it wraps the fitted target; each shadow is scikit-learn's clone of
+    # it (same estimator and parameters, mitigation included, unfitted), trained as the target was.
+    # (ART's SklearnClassifier factory refuses estimators outside scikit-learn, such as the PyTorch nets' sklearn
+    # face; its generic ScikitlearnClassifier takes any.)
+    template = ScikitlearnClassifier(model=target.estimator)
+    shadows = ShadowModels(template, num_shadow_models=params["n_shadow"], disjoint_datasets=False,
+                           random_state=seed)
+    (in_x, in_y, in_pred), (out_x, out_y, out_pred) = shadows.generate_shadow_dataset(X, one_hot(y, k))
+    attack = MembershipInferenceBlackBox(target.classifier, attack_model_type=params["attack_model"])
+    attack.attack_model = attack_model(params["attack_model"], seed)  # seeded; see _black_box
+    # The shadows' outputs pass through the target's output hardening, so the attack learns what it will see.
+    attack.fit(in_x, in_y, out_x, out_y, pred=target.harden(in_pred), test_pred=target.harden(out_pred))
+    scores = [attack.infer(X_, one_hot(y_, k), probabilities=True).reshape(len(X_), -1)[:, -1]
+              for X_, y_ in ((split.X_train, split.y_train), (split.X_test, split.y_test))]
+    return membership_result(target, split, *scores, score_label="attack model's membership probability",
+                             notes=(f"{params['n_shadow']} shadow models, each trained like the target on a random "
+                                    "half of the population (members and non-members together).",))
+
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "membership_shadow", "Shadow models (ART)",
+    "Trains shadow models the way the target was trained, on data whose membership it chose, and learns from "
+    "their outputs how a member's output looks.",
+    privacy_threat(GREY_BOX, SCORES), _shadow, membership_views, MEMBERSHIP,
+    paper="Shokri et al. 2017, Membership inference attacks against machine learning models (S&P); "
+          "ART's ShadowModels",
+    params=(Param("n_shadow", "Shadow models", 3, "How many shadow models to train (each costs one fit).", 1, 16),
+            _ATTACK_MODEL)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LiRA (Carlini et al. 2022), hand-written
+
+
+def logit_confidence(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """φ = log(p_y / (1 − p_y)): the confidence in the true class on a logit scale, where Carlini et al. found it
+    close to Gaussian over training runs."""
+    p = np.clip(proba[np.arange(len(y)), y], PHI_CLIP, 1 - PHI_CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+def balanced_halves(n_models: int, n_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """keep[m, i]: whether row i is in reference model m's training half. Each row is in exactly ⌊M/2⌋ models
+    (Carlini et al.'s construction), so every row has reference models with it and without it."""
+    order = rng.uniform(size=(n_models, n_rows)).argsort(axis=0)
+    return order < n_models // 2
+
+
+def lira_scores(target_phi: np.ndarray, reference_phi: np.ndarray, keep: np.ndarray,
+                fixed_variance: bool = True) -> np.ndarray:
+    """The online likelihood ratio per row: log N(φ; μ_in, σ_in) − log N(φ; μ_out, σ_out), higher for members.
+
+    μ_in/μ_out are the medians of the row's φ over the reference models that trained on it / did not (as in
+    Carlini et al.'s code). σ is per row, or, with ``fixed_variance`` (their choice for few reference models),
+    one σ_in and one σ_out for all rows: the spread of every φ around its row's mean.
+    """
+    inside = np.where(keep, reference_phi, np.nan)
+    outside = np.where(keep, np.nan, reference_phi)
+    mu_in, mu_out = np.nanmedian(inside, axis=0), np.nanmedian(outside, axis=0)
+    if fixed_variance:
+        sd_in = np.sqrt(np.nanmean((inside - np.nanmean(inside, axis=0)) ** 2))
+        sd_out = np.sqrt(np.nanmean((outside - np.nanmean(outside, axis=0)) ** 2))
+    else:
+        sd_in, sd_out = np.nanstd(inside, axis=0), np.nanstd(outside, axis=0)
+    sd_in, sd_out = np.maximum(sd_in, 1e-6), np.maximum(sd_out, 1e-6)  # a constant φ (hardened output) is no spread
+
+    def log_density(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+    return log_density(target_phi, mu_in, sd_in) - log_density(target_phi, mu_out, sd_out)
+
+
+def _lira(split: Any, target: Target, params: dict[str, Any], seed: int) -> MembershipResult:
+    X, y = population(split)
+    k, n_models = split.n_classes, params["n_reference"]
+    keep = balanced_halves(n_models, len(y), np.random.default_rng(seed))
+    models = fit_in_parallel(target.make_estimator,
+                             [(X[keep[m]], y[keep[m]], s) for m, s in enumerate(child_seeds(seed, n_models))])
+    reference_phi = np.stack([logit_confidence(target.harden(full_proba(model, X, k)), y) for model in models])
+    target_phi = logit_confidence(target.released(X), y)
+    scores = lira_scores(target_phi, reference_phi, keep, params["fixed_variance"])
+    n_members = len(split.y_train)
+    return membership_result(target, split, scores[:n_members], scores[n_members:],
+                             score_label="log likelihood ratio (member vs non-member)",
+                             notes=(f"{n_models} reference models trained like the target, each on a random half "
+                                    f"of the {len(y)} rows; each row was in {n_models // 2} of them.",))
+
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "membership_lira", "Likelihood-ratio attack (LiRA)",
+    "Trains reference models with and without each row and asks whether the target's confidence on the row looks "
+    "more like the 'with' or the 'without' ones.",
+    privacy_threat(GREY_BOX, SCORES), _lira, membership_views, MEMBERSHIP,
+    paper="Carlini et al. 2022, Membership inference attacks from first principles (S&P), online LiRA",
+    params=(Param("n_reference", "Reference models", 16, "Models trained on random halves of the data; more give "
+                  "better Gaussians (Carlini et al. used 64–256) and cost one fit each.", 2, 128, 2),
+            Param("fixed_variance", "One variance for all rows", True, "Estimate σ once over all rows (better with "
+                  "few reference models) instead of per row.")),
+))

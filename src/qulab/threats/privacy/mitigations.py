@@ -170,7 +170,7 @@ PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
     "rounded_scores", "Rounded probabilities",
     "Releases probabilities rounded to a few decimals (ART's Rounded postprocessor).",
     OUTPUT, "The small confidence differences between members and non-members, below the rounding step.",
-    (Param("decimals", "Decimals", 1, "Digits kept after the point.", 0, 6),),
+    (Param("decimals", "Decimals", 1, "Digits kept after the point.", 1, 6),),
     reference="Shokri et al. 2017, §VI (coarsen the precision of the prediction vector)",
     postprocessors=_rounded, releases=frozenset({SCORES, DECISIONS}), releases_loss=False, supports=_has_scores))
 
