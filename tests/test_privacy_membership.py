@@ -10,7 +10,7 @@ import pytest
 
 from qulab.threats.privacy.experiment import PrivacyScenario
 from qulab.threats.privacy.membership import balanced_halves, lira_scores, logit_confidence, one_hot
-from qulab.threats.privacy.run import build_target, privacy_split, run_privacy
+from qulab.threats.privacy.run import attack_target, build_target, privacy_split, run_privacy
 
 TREE = PrivacyScenario(dataset="breast_cancer", model="decision_tree", attack="membership_gap", seed=3)
 FOREST = PrivacyScenario(dataset="moons", model="random_forest", attack="membership_lira", seed=5,
@@ -108,3 +108,25 @@ def test_shadow_models_run_on_the_pytorch_mlp_and_repeat_themselves() -> None:
     first, second = run_privacy(scenario), run_privacy(scenario)
     assert 0 <= first.result.auc <= 1 and first.result.n_members + first.result.n_nonmembers == 300
     assert np.array_equal(first.result.member_scores, second.result.member_scores)
+
+
+def test_dp_sgd_reports_its_accountants_epsilon_and_stays_under_the_bound() -> None:
+    from opacus.accountants import RDPAccountant
+
+    from qulab.threats.privacy.mitigations import dp_bound
+
+    scenario = replace(FOREST, model="logistic_regression", model_params=(), attack="membership_gap",
+                       attack_params=(), defence="dp_sgd", defence_params=(("epsilon", 0.5), ("epochs", 5)))
+    split = privacy_split(scenario)
+    target = build_target(scenario, split)
+    outcome = attack_target(scenario, split, target)
+    n, batch = len(split.y_train), 64
+    steps_per_epoch = -(-n // batch)
+    accountant = RDPAccountant()  # an independent account of the same noise, sampling rate and steps
+    accountant.history = [(target.estimator.noise_multiplier_, 1 / steps_per_epoch,
+                           5 * steps_per_epoch)]
+    assert outcome.epsilon == pytest.approx(accountant.get_epsilon(1e-5), abs=1e-9)
+    assert outcome.epsilon <= 0.5 + 1e-6
+    assert outcome.to_json()["epsilon"] == outcome.epsilon
+    assert outcome.result.advantage <= dp_bound(outcome.epsilon, 1e-5)
+    assert outcome.to_json()["advantage_bound"] == pytest.approx(dp_bound(outcome.epsilon, 1e-5))
