@@ -18,10 +18,10 @@ import numpy as np
 
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
-from qulab.models.registry import MODELS
-from qulab.threats.privacy.attacks import PRIVACY_ATTACKS, PrivacyResult, Target
+from qulab.models.registry import MODELS, ModelSpec
+from qulab.threats.privacy.attacks import PRIVACY_ATTACKS, PrivacyAttackSpec, PrivacyResult, Target
 from qulab.threats.privacy.experiment import PrivacyScenario
-from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, dp_bound
+from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, PrivacyDefenceSpec, dp_bound, dp_defence
 
 Progress = Callable[[float, str], None]
 
@@ -65,6 +65,15 @@ def privacy_split(scenario: PrivacyScenario, data: Dataset | None = None) -> Spl
     from qulab.evaluation.pipeline import prepare_split
 
     return prepare_split(scenario.as_evasion_scenario(), data)
+
+
+def attack_reason(attack: PrivacyAttackSpec, model: ModelSpec, defence: PrivacyDefenceSpec | None,
+                  split: Split) -> str | None:
+    """Why this attack cannot run on this model, mitigation and data, in one sentence; None when it can."""
+    reason = attack.unsupported_reason(model, defence)
+    if reason is None and attack.data_reason is not None:
+        reason = attack.data_reason(split)
+    return reason
 
 
 def check_data(scenario: PrivacyScenario, split: Split) -> None:
@@ -151,8 +160,9 @@ def _progressed(items: Sequence[Any], progress: Progress | None, what: Callable[
 def dp_sweep(scenario: PrivacyScenario, epsilons: Sequence[float], split: Split,
              progress: Progress | None = None) -> list[PrivacyOutcome]:
     """The scenario's attack against DP-SGD models at each target ε (the other DP settings as in the scenario)."""
-    given = dict(scenario.defence_params) if scenario.defence == "dp_sgd" else {}
-    return [run_privacy(replace(scenario, defence="dp_sgd",
+    dp = dp_defence()
+    given = dict(scenario.defence_params) if scenario.defence == dp.name else {}
+    return [run_privacy(replace(scenario, defence=dp.name,
                                 defence_params=tuple(sorted({**given, "epsilon": float(e)}.items()))), split=split)
             for e in _progressed(epsilons, progress, lambda e: f"DP-SGD at ε = {e:g}")]
 
@@ -164,3 +174,25 @@ def family_sweep(scenario: PrivacyScenario, split: Split, progress: Progress | N
     models = [m.name for m in MODELS if attack.unsupported_reason(m) is None and (images or not m.needs_images)]
     return [run_privacy(replace(scenario, model=name, model_params=(), defence=None, defence_params=()), split=split)
             for name in _progressed(models, progress, lambda n: MODELS.get(n).label)]
+
+
+def regulariser_for(model: ModelSpec) -> PrivacyDefenceSpec | None:
+    """The first training-time mitigation, short of DP, that this model takes (for the side-by-side view)."""
+    from qulab.threats.privacy.mitigations import TRAINING_TIME
+
+    return next((d for d in PRIVACY_DEFENCES if d.kind == TRAINING_TIME and not d.differentially_private
+                 and d.unsupported_reason(model) is None), None)
+
+
+def regularised_comparison(scenario: PrivacyScenario, split: Split,
+                           progress: Progress | None = None) -> tuple[PrivacyOutcome, PrivacyOutcome]:
+    """The scenario's attack on the model as trained (no mitigation) and on its regularised twin."""
+    model = MODELS.get(scenario.model)
+    regulariser = regulariser_for(model)
+    if regulariser is None:
+        raise InvalidInput(f"{model.label} has no regularisation or early stopping here to compare with.")
+    plain = replace(scenario, defence=None, defence_params=())
+    both = [plain, replace(plain, defence=regulariser.name)]
+    outcomes = [run_privacy(s, split=split) for s in _progressed(
+        both, progress, lambda s: "the model as trained" if s.defence is None else regulariser.label.lower())]
+    return outcomes[0], outcomes[1]
