@@ -9,6 +9,7 @@
     qulab report RUN... [-o report.html]
     qulab poison   --data DATA --model M --attack NAME [--rate R | --rates R1,R2,...] [--target-class K]
                    [--defense NAME] [--json]   (see qulab.cli_poison)
+    qulab privacy  --data DATA --model M --attack NAME [--param k=v ...] [--defense NAME [--defense-param k=v ...]]
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -239,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     from qulab.cli_poison import add_parser as add_poison_parser  # the poisoning command lives in its own module
 
     add_poison_parser(commands)
+
+    from qulab.threats.privacy import command as privacy_command
+
+    privacy_command.add_parser(commands)
     return parser
 
 
@@ -787,8 +792,14 @@ def _poison(args: argparse.Namespace) -> int:
     return poison(args)
 
 
+def _privacy(args: argparse.Namespace) -> int:
+    from qulab.threats.privacy import command as privacy_command
+
+    return privacy_command.run(args, sys.modules[__name__])  # this module's helpers (as __main__ too)
+
+
 COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "runs": _runs, "sweep": _sweep,
-            "poison": _poison}
+            "poison": _poison, "privacy": _privacy}
 COMMANDS["report"] = report_command.run
 
 

@@ -142,3 +142,8 @@ BASELINES = BoundedCache(8)
 # The Poisoning page's runs and poison-rate curves (both report progress).
 POISON_OUTCOMES = BoundedCache(32)
 POISON_CURVES = BoundedCache(16)
+# The Privacy page: trained (and mitigated) targets per PrivacyScenario.target_key, attack outcomes per scenario,
+# and the comparisons it draws (regularised side by side, the DP sweep, the model families).
+PRIVACY_TARGETS = BoundedCache(8)
+PRIVACY_OUTCOMES = BoundedCache(64)
+PRIVACY_COMPARISONS = BoundedCache(16)
