@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,3 +103,68 @@ def extract_by_equation_solving(predict_proba: ProbabilityOracle, n_features: in
 def agreement(stolen_predictions: np.ndarray, target_predictions: np.ndarray) -> float:
     """Share of inputs on which the stolen model predicts what the target predicts."""
     return float(np.mean(np.asarray(stolen_predictions) == np.asarray(target_predictions)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Learning a copy: ART's CopycatCNN and KnockoffNets
+
+PROBABILITIES, LABELS = "probabilities", "labels"
+ANSWERS = (PROBABILITIES, LABELS)
+
+
+def victim_answers(predict_proba: ProbabilityOracle, answers: str) -> ProbabilityOracle:
+    """What the target's API returns per query: its probabilities, or only its top label (one-hot rows)."""
+    if answers == PROBABILITIES:
+        return lambda X: np.asarray(predict_proba(X), dtype=np.float32)
+
+    def top_label(X: np.ndarray) -> np.ndarray:
+        proba = np.asarray(predict_proba(X))
+        return np.eye(proba.shape[1], dtype=np.float32)[np.argmax(proba, axis=1)]
+
+    return top_label
+
+
+def as_victim(answer: ProbabilityOracle, n_features: int, n_classes: int) -> Any:
+    """The target as ART sees it in an extraction: a black box that answers queries, nothing more."""
+    from art.estimators.classification import BlackBoxClassifier
+
+    return BlackBoxClassifier(answer, input_shape=(n_features,), nb_classes=n_classes)
+
+
+@dataclass(frozen=True)
+class CopyPoint:
+    """One point of an extraction curve: a copy trained on ``queries`` answers, judged on held-out inputs."""
+
+    queries: int
+    agreement: float  # copy's prediction == target's prediction
+    stolen_accuracy: float  # copy's prediction == true label
+
+
+def train_copy(attack: Any, thief: Any, X_pool: np.ndarray, y_pool: np.ndarray | None, seed: int) -> Any:
+    """Run an ART extraction attack (``attack.extract``) with the thief network; returns the trained thief.
+
+    ART draws the queried pool points from NumPy's global generator and the thief's minibatch order from torch's,
+    so the run holds :func:`qulab.core.randomness.seeded`: the same seed asks the same queries and trains the same
+    copy.
+    """
+    from qulab.core.randomness import seeded
+
+    with seeded(seed):
+        return attack.extract(np.asarray(X_pool, dtype=np.float32), y_pool, thieved_classifier=thief)
+
+
+def extraction_curve(make_attack: Callable[[int], Any], make_thief: Callable[[], Any], X_pool: np.ndarray,
+                     y_pool: np.ndarray | None, X_eval: np.ndarray, y_eval: np.ndarray,
+                     target_eval_predictions: np.ndarray, query_counts: tuple[int, ...], seed: int,
+                     progress: Callable[[float], None] | None = None) -> tuple[CopyPoint, ...]:
+    """Agreement and accuracy of a fresh copy per number of queries (each copy starts from the same initial
+    weights, so the curve shows what more queries buy, not a different start)."""
+    points = []
+    for i, n in enumerate(query_counts):
+        thief = train_copy(make_attack(n), make_thief(), X_pool, y_pool, seed)
+        predicted = np.argmax(thief.predict(np.asarray(X_eval, dtype=np.float32)), axis=1)
+        points.append(CopyPoint(int(n), agreement(predicted, target_eval_predictions),
+                                float(np.mean(predicted == np.asarray(y_eval)))))
+        if progress is not None:
+            progress((i + 1) / len(query_counts))
+    return tuple(points)
