@@ -4,6 +4,7 @@
     qulab list [--json]
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
+    qulab privacy  --data DATA --model M --attack NAME [--param k=v ...] [--defense NAME [--defense-param k=v ...]]
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -210,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--eps-max", type=_non_negative, metavar="E", help="largest budget (with --steps)")
     curve.add_argument("--steps", type=_steps, metavar="N", help="evenly spaced budgets from 0 to --eps-max")
     _add_scenario_options(curve)
+
+    from qulab.threats.privacy import command as privacy_command
+
+    privacy_command.add_parser(commands)
     return parser
 
 
@@ -534,7 +539,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
 
 
-COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
+def _privacy(args: argparse.Namespace) -> int:
+    from qulab.threats.privacy import command as privacy_command
+
+    return privacy_command.run(args, sys.modules[__name__])  # this module's helpers (as __main__ too)
+
+
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "privacy": _privacy}
 
 
 def main(argv: list[str] | None = None) -> int:

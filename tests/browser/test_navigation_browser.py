@@ -47,7 +47,7 @@ new MutationObserver(() => {
 """
 
 # Every page of the router, by the path its link opens.
-PAGE_PATHS = ["", "attack_demo", "data-sets", "attack-lab", "robustness", "defences"]
+PAGE_PATHS = ["", "attack_demo", "data-sets", "attack-lab", "robustness", "defences", "privacy"]
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_sidebar_is_drawn_no_later_than_the_page_heading(page, app_url, path):
     page.locator('[data-testid="stMain"] h1').first.wait_for()
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.get_by_text("An interactive lab for adversarial machine learning").count() == 1
-    for name in ("Data Overview", "Attack Demo", "Data Sets", "Attack Lab", "Robustness", "Defences"):
+    for name in ("Data Overview", "Attack Demo", "Data Sets", "Attack Lab", "Robustness", "Defences", "Privacy"):
         sidebar.get_by_role("link", name=re.compile(name)).wait_for()
     seen = page.evaluate("window.__firstSeen")
     assert seen["sidebar"] <= seen["heading"], seen

@@ -138,3 +138,9 @@ class BoundedCache:
 # The Defences page's evaluations, and the undefended side they share per scenario (both report progress).
 DEFENCE_OUTCOMES = BoundedCache(32)
 BASELINES = BoundedCache(8)
+
+# The Privacy page: trained (and mitigated) targets per PrivacyScenario.target_key, attack outcomes per scenario,
+# and the comparisons it draws (regularised side by side, the DP sweep, the model families).
+PRIVACY_TARGETS = BoundedCache(8)
+PRIVACY_OUTCOMES = BoundedCache(64)
+PRIVACY_COMPARISONS = BoundedCache(16)

@@ -1,0 +1,6 @@
+"""Privacy (NIST AI 100-2): what a model gives away about its training data and about itself.
+
+``experiment``: the :class:`PrivacyScenario`; ``attacks``: the registry of attacks and the interface an entry
+implements (read its docstring to add one); ``mitigations``: the registry of mitigations; ``run``: the flow;
+``membership``: membership inference; ``dp``: DP-SGD training with Opacus.
+"""

@@ -1,0 +1,105 @@
+"""`qulab privacy`: one privacy attack on one model, as the Privacy page runs it.
+
+    qulab privacy --data D [--test-data csv:…] [--target T] --model M --attack NAME [--param k=v …]
+                  [--defense NAME [--defense-param k=v …]] [--seed S] [--json]
+
+Choices come from the registries; ``--json`` prints :meth:`PrivacyOutcome.to_json`. Bad input is refused by the
+caller (:mod:`qulab.cli`) in one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from types import ModuleType
+from typing import Any
+
+from qulab.core.experiment import freeze
+from qulab.models.registry import MODELS
+from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+from qulab.threats.privacy.experiment import PrivacyScenario
+from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+
+def add_parser(commands: Any) -> None:
+    """The ``privacy`` subcommand on the CLI's subparsers."""
+    from qulab.data.datasets import DATASETS, SCALINGS
+
+    parser = commands.add_parser("privacy", help="membership inference and other privacy attacks, with mitigations")
+    parser.add_argument("--data", default="breast_cancer", metavar="DATA",
+                        help=f"built-in data set ({', '.join(DATASETS.names())}) or csv:PATH (default: breast_cancer)")
+    parser.add_argument("--target", metavar="COL", help="class column of csv data (default: proposed from the file)")
+    parser.add_argument("--test-data", metavar="csv:PATH", help="explicit non-member/test set (same columns)")
+    parser.add_argument("--data-param", action="append", default=[], metavar="K=V", help="data-set parameter")
+    parser.add_argument("--scaling", default="minmax", choices=SCALINGS, help="feature scaling (default: minmax)")
+    parser.add_argument("--test-size", type=float, default=0.5, metavar="F",
+                        help="non-member share of the rows (default 0.5: as many non-members as members)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--model", default="decision_tree", choices=MODELS.names(), metavar="M",
+                        help=f"one of {', '.join(MODELS.names())} (default: decision_tree)")
+    parser.add_argument("--model-param", action="append", default=[], metavar="K=V", help="model parameter")
+    parser.add_argument("--attack", default="membership_gap", choices=PRIVACY_ATTACKS.names(), metavar="NAME",
+                        help=f"one of {', '.join(PRIVACY_ATTACKS.names())} (default: membership_gap)")
+    parser.add_argument("--param", action="append", default=[], metavar="K=V", help="attack parameter")
+    parser.add_argument("--defense", "--defence", dest="defence", choices=PRIVACY_DEFENCES.names(), metavar="NAME",
+                        help=f"mitigation: {', '.join(PRIVACY_DEFENCES.names())}")
+    parser.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
+                        metavar="K=V", help="mitigation parameter")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def scenario_from(args: argparse.Namespace, cli: ModuleType) -> tuple[PrivacyScenario, str | None]:
+    """The validated scenario the flags name, and the csv class column (when the data is a file). ``cli`` is the
+    CLI module, whose flag helpers and UsageError this shares (passed in: under ``python -m qulab.cli`` it is
+    ``__main__``, and a second import would raise a UsageError of another class)."""
+    UsageError, _data_params, _parse_params = cli.UsageError, cli._data_params, cli._parse_params  # noqa: N806
+
+    if not 0 < args.test_size < 1:
+        raise UsageError(f"--test-size must be between 0 and 1, not {args.test_size}")
+    attack, model = PRIVACY_ATTACKS.get(args.attack), MODELS.get(args.model)
+    if args.defence_param and not args.defence:
+        raise UsageError("--defense-param needs --defense NAME")
+    defence_params = (_parse_params(PRIVACY_DEFENCES.get(args.defence).params, args.defence_param, args.defence,
+                                    "--defense-param") if args.defence else {})
+    data_params, target = _data_params(args)
+    scenario = PrivacyScenario(
+        dataset=args.data, model=args.model, attack=args.attack, seed=args.seed, test_size=args.test_size,
+        scaling=args.scaling, dataset_params=freeze(data_params),
+        model_params=freeze(_parse_params(model.params, args.model_param, args.model, "--model-param")),
+        attack_params=freeze(_parse_params(attack.params, args.param, args.attack, "--param")),
+        defence=args.defence, defence_params=freeze(defence_params))
+    return scenario.validate(), target
+
+
+def run(args: argparse.Namespace, cli: ModuleType) -> int:
+    from qulab.data.datasets import load_dataset
+    from qulab.evaluation.pipeline import split_with_test_set
+    from qulab.threats.privacy.run import privacy_split, run_privacy
+
+    start = time.perf_counter()
+    with cli._stdout_for(args):
+        scenario, target = scenario_from(args, cli)
+        if target is None:
+            data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
+        else:
+            data = cli._read_csv(cli._csv_path(args.data, "--data"), target)
+        if args.test_data is not None:
+            split = split_with_test_set(data, cli._read_csv(cli._csv_path(args.test_data, "--test-data"), target),
+                                        scenario.scaling, scenario.seed)
+        else:
+            split = privacy_split(scenario, data)
+        outcome = run_privacy(scenario, split=split)
+    result = {**outcome.to_json(), "seconds": time.perf_counter() - start}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{PRIVACY_ATTACKS.get(scenario.attack).label} on {MODELS.get(scenario.model).a_name}"
+          + (f" under {PRIVACY_DEFENCES.get(scenario.defence).label.lower()}" if scenario.defence else ""))
+    print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
+    for key, value in outcome.result.summary().items():
+        print(f"{key}: {json.dumps(value)}")
+    if outcome.epsilon is not None:
+        print(f"epsilon {outcome.epsilon:.4g} (delta {outcome.delta:g}); advantage bound {outcome.bound:.4f}")
+    print(f"({result['seconds']:.2f} s)")
+    return 0

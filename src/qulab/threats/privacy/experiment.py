@@ -1,0 +1,236 @@
+"""The privacy experiment: one frozen value naming the data, the model, the privacy attack and the mitigation.
+
+A :class:`PrivacyScenario` is to the Privacy page and ``qulab privacy`` what :class:`qulab.core.experiment.Scenario`
+is to the evasion pages: everything a result depends on, hashable (the page's cache key), checked for shape when
+made and against the registries by :meth:`PrivacyScenario.validate`, and round-tripping through a dict, JSON and a
+URL query (``data=digits&model=decision_tree&attack=membership_lira&attack.n_reference=8&defence=dp_sgd``).
+It has no budget or norm: a privacy attack's "budget" is what it may ask of the model, in its threat model.
+
+The members of a membership experiment are the split's training rows and the non-members its test rows, so the
+test share is part of the value; 0.5 (as many non-members as members) is the field's usual choice.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from qulab.core.experiment import (
+    SEED_RANGE,
+    UPLOAD_PREFIXES,
+    Params,
+    _parse_number,
+    _real,
+    _sorted_pairs,
+    _text,
+    freeze,
+)
+from qulab.core.registry import InvalidInput, Param, resolve_params
+
+_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
+                 "defence_params": "defence"}
+_QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "seed": "seed", "test_size": "test_size",
+                "scaling": "scaling", "defence": "defence"}
+
+
+@dataclass(frozen=True)
+class PrivacyScenario:
+    """Everything that determines a privacy result; equal scenarios give equal numbers."""
+
+    dataset: str = "breast_cancer"
+    model: str = "decision_tree"
+    attack: str = "membership_gap"
+    seed: int = 42
+    test_size: float = 0.5
+    scaling: str = "minmax"
+    dataset_params: Params = field(default=())
+    model_params: Params = field(default=())
+    attack_params: Params = field(default=())
+    defence: str | None = None
+    defence_params: Params = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("dataset", "model", "attack", "scaling"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
+        if self.defence is not None and not isinstance(self.defence, str):
+            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
+        low, high = SEED_RANGE
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+        if not _real(self.test_size) or not 0 < self.test_size < 1:
+            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
+        for name in _PARAM_FIELDS:
+            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
+
+    # -----------------------------------------------------------------------------------------------------
+    # Against the registries
+
+    def validate(self) -> PrivacyScenario:
+        """Check every name and parameter against the registries, and that the attack can run on the model under
+        the mitigation (what the data allow is checked when the split is made); one sentence per refusal."""
+        from qulab.data.datasets import DATASETS, SCALINGS
+        from qulab.models.registry import MODELS
+        from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+        from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            data = DATASETS.get(self.dataset)
+            resolve_params(data.params, dict(self.dataset_params), data.label)
+        if self.scaling not in SCALINGS:
+            raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
+        model = MODELS.get(self.model)
+        resolve_params(model.params, dict(self.model_params), model.label)
+        attack = PRIVACY_ATTACKS.get(self.attack)
+        resolve_params(attack.params, dict(self.attack_params), attack.label)
+        defence = None
+        if self.defence is not None:
+            defence = PRIVACY_DEFENCES.get(self.defence)
+            resolve_params(defence.params, dict(self.defence_params), defence.label)
+            reason = defence.unsupported_reason(model)
+            if reason:
+                raise InvalidInput(reason)
+        elif self.defence_params:
+            raise InvalidInput("Defence parameters were given without a defence.")
+        reason = attack.unsupported_reason(model, defence)
+        if reason:
+            raise InvalidInput(reason)
+        return self
+
+    @property
+    def data_key(self) -> tuple:
+        """What the split depends on, data set parameters spelled out (defaults included)."""
+        from qulab.data.datasets import DATASETS
+
+        params = self.dataset_params
+        if self.dataset in DATASETS.names():
+            params = freeze(resolve_params(DATASETS.get(self.dataset).params, dict(params)))
+        return (self.dataset, params, self.seed, self.test_size, self.scaling)
+
+    @property
+    def target_key(self) -> tuple:
+        """What the attacked model depends on: the split, the model and the mitigation (not the attack), so every
+        attack on one model shares one fitted target."""
+        from qulab.models.registry import MODELS
+
+        model_params = freeze(resolve_params(MODELS.get(self.model).params, dict(self.model_params)))
+        return (*self.data_key, self.model, model_params, self.defence, self.defence_params)
+
+    def as_evasion_scenario(self) -> Any:
+        """The evasion :class:`~qulab.core.experiment.Scenario` with this data and model, so the split and the
+        model's fit go through the same pipeline (and the same seeds) as every other page."""
+        from qulab.core.experiment import Scenario
+
+        return Scenario(dataset=self.dataset, model=self.model, seed=self.seed, test_size=self.test_size,
+                        scaling=self.scaling, dataset_params=self.dataset_params, model_params=self.model_params)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Round trips: dict, JSON, URL query
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**plain, **{name: dict(plain[name]) for name in _PARAM_FIELDS}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrivacyScenario:
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"A privacy scenario is a mapping of fields, not {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(f"A privacy scenario has no field {', '.join(map(repr, unknown))}; "
+                               f"its fields are {', '.join(sorted(known))}.")
+        values = dict(data)
+        for name in _PARAM_FIELDS:
+            if name in values:
+                if not isinstance(values[name], Mapping):
+                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
+                values[name] = freeze(values[name])
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> PrivacyScenario:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
+        return cls.from_dict(data)
+
+    def query_params(self) -> dict[str, str]:
+        """Every field that differs from its default, and every named parameter (``attack.n_reference=8``)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        query = {key: _text(getattr(self, name)) for key, name in _QUERY_NAMES.items()
+                 if getattr(self, name) != defaults[name]}
+        for name, owner in _PARAM_FIELDS.items():
+            prefix = "" if owner == "dataset" else f"{owner}."
+            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
+        return query
+
+    def to_query(self) -> str:
+        return urlencode(self.query_params())
+
+    @classmethod
+    def from_query(cls, query: str | Mapping[str, str], strict: bool = True) -> PrivacyScenario:
+        """The validated scenario a URL query names; ``strict=False`` skips keys that belong to nothing here."""
+        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(
+            query.items())
+        seen: dict[str, str] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise InvalidInput(f"The query gives {key!r} twice.")
+            seen[key] = value
+        values: dict[str, Any] = {name: seen[key] for key, name in _QUERY_NAMES.items() if key in seen}
+        if isinstance(values.get("dataset"), str) and values["dataset"].startswith("upload:"):
+            raise InvalidInput(f"The data set {values['dataset']!r} is an uploaded file, which a link cannot carry; "
+                               "upload the file again.")
+        values.update({name: _parse_number(seen[key], name) for key, name in _QUERY_NAMES.items()
+                       if name in ("seed", "test_size") and key in seen})
+        if values.get("defence") == "":
+            values["defence"] = None
+        base = cls(**values)
+        declared = _declared_params(base)
+        params: dict[str, dict[str, Any]] = {name: {} for name in _PARAM_FIELDS}
+        for key, text in seen.items():
+            if key in _QUERY_NAMES:
+                continue
+            owner, dot, name = key.rpartition(".")
+            field_name = f"{owner or 'dataset'}_params"
+            if field_name not in _PARAM_FIELDS or (dot and owner == "dataset"):
+                if strict:
+                    raise InvalidInput(f"The query has an unknown key {key!r}.")
+                continue
+            label, known = declared[field_name]
+            if name not in known:
+                if strict or dot:
+                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
+                                       f"{getattr(base, owner or 'dataset')!r}; its parameters are "
+                                       f"{', '.join(known) or 'none'}.")
+                continue
+            try:
+                params[field_name][name] = known[name].parse(text) if known[name] else text
+            except InvalidInput as error:
+                raise InvalidInput(f"{label}: {error}") from None
+        return cls(**values, **{name: freeze(given) for name, given in params.items()}).validate()
+
+
+def _declared_params(scenario: PrivacyScenario) -> dict[str, tuple[str, dict[str, Param | None]]]:
+    from qulab.data.datasets import DATASETS
+    from qulab.models.registry import MODELS
+    from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+    from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
+        return entry.label, {p.name: p for p in entry.params}
+
+    return {"dataset_params": (scenario.dataset, {"target": None}) if scenario.dataset.startswith(UPLOAD_PREFIXES)
+            else of(DATASETS.get(scenario.dataset)),
+            "model_params": of(MODELS.get(scenario.model)),
+            "attack_params": of(PRIVACY_ATTACKS.get(scenario.attack)),
+            "defence_params": of(PRIVACY_DEFENCES.get(scenario.defence)) if scenario.defence else ("", {})}
