@@ -105,3 +105,35 @@ def test_a_saturated_answer_is_refused_in_words():
         steal(target, X_train, spread=1e4)
     with pytest.raises(ValueError, match="exactly d\\+1"):
         solve_softmax_linear(np.zeros((2, 2)), np.full((2, 2), 0.5))
+
+
+def test_the_entry_through_the_privacy_run_keeps_the_cli_contract():
+    from qulab.threats.privacy.experiment import PrivacyScenario
+    from qulab.threats.privacy.run import run_privacy
+
+    outcome = run_privacy(PrivacyScenario(dataset="iris", model="logistic_regression",
+                                          attack="extraction_equation_solving", scaling="standard"))
+    out = outcome.to_json()
+    assert {"queries", "agreement", "stolen_accuracy", "seconds"} <= set(out)
+    assert out["queries"] == 4 + 1
+    assert out["agreement"] == 1.0
+    assert out["stolen_accuracy"] == pytest.approx(out["test_accuracy"])  # it predicts what the target predicts
+    assert out["max_weight_error"] < 1e-6
+
+
+def test_models_the_equation_cannot_describe_are_refused_in_words():
+    from qulab.models.registry import MODELS
+    from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+
+    attack = PRIVACY_ATTACKS.get("extraction_equation_solving")
+    assert attack.unsupported_reason(MODELS.get("logistic_regression")) is None
+    assert "not linear" in attack.unsupported_reason(MODELS.get("torch_mlp"))
+    assert "scores" in attack.unsupported_reason(MODELS.get("linear_svm"))  # linear, but no probabilities
+
+
+def test_query_counts_halve_from_the_largest():
+    from qulab.threats.privacy.extraction import query_counts
+
+    assert query_counts(400, 4) == (50, 100, 200, 400)
+    assert query_counts(400, 1) == (400,)
+    assert query_counts(5, 8) == (2, 5)

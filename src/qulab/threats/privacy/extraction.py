@@ -71,7 +71,9 @@ def equation_solving_queries(n_features: int, center: np.ndarray, spread: np.nda
     drawing them where the data lie keeps the probabilities away from 0 and 1, where log-odds lose precision.
     """
     rng = np.random.default_rng(seed)
-    return center + spread * rng.standard_normal((n_features + 1, n_features))
+    # Float32 values: ART's wrappers cast inputs to float32 before the model sees them, and a query the model saw
+    # rounded would put an error of 1e-8 into every equation (measured: weights off by 1e-4 on digits).
+    return (center + spread * rng.standard_normal((n_features + 1, n_features))).astype(np.float32).astype(np.float64)
 
 
 def solve_softmax_linear(X: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +87,9 @@ def solve_softmax_linear(X: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, 
     if n != d + 1:
         raise ValueError(f"equation solving takes exactly d+1 = {d + 1} queries, not {n}")
     if np.any(proba <= 0):
-        raise InvalidInput("The target answered a probability of exactly 0 or 1, which has no log-odds; lower the "
-                           "query spread so the queries fall where the target is less certain.")
+        raise InvalidInput("The target answered a probability of exactly 0 or 1 (saturated, or rounded by a "
+                           "mitigation), which has no log-odds; lower the query spread so the queries fall where the "
+                           "target is less certain.")
     log_ratios = np.log(proba) - np.log(proba[:, :1])  # (n, K), first column 0
     theta = np.linalg.solve(np.hstack([X, np.ones((n, 1))]), log_ratios)  # (d+1, K)
     return theta[:d].T.copy(), theta[d].copy()
@@ -168,3 +171,241 @@ def extraction_curve(make_attack: Callable[[int], Any], make_thief: Callable[[],
         if progress is not None:
             progress((i + 1) / len(query_counts))
     return tuple(points)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry entries
+
+from qulab.core.registry import Param  # noqa: E402
+from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES  # noqa: E402
+from qulab.core.wording import accuracy_text  # noqa: E402
+from qulab.threats.privacy.attacks import (  # noqa: E402
+    EXTRACTION,
+    PRIVACY_ATTACKS,
+    FigureView,
+    Metric,
+    PrivacyAttackSpec,
+    Target,
+    privacy_threat,
+)
+
+
+def _extraction_metrics(queries: int, agreement_: float, accuracy_: float) -> tuple[Metric, ...]:
+    return (Metric("Queries", str(queries), "Inputs the attacker sent to the model."),
+            Metric("Agreement", accuracy_text(agreement_),
+                   "Share of test rows on which the stolen model predicts what the target predicts."),
+            Metric("Stolen model's accuracy", accuracy_text(accuracy_), "The stolen model's test accuracy."))
+
+
+@dataclass(frozen=True)
+class EquationSolvingResult:
+    """The stolen softmax-linear model, judged on the test rows, with the target's own weights to compare."""
+
+    stolen: StolenLinearModel
+    agreement: float
+    stolen_accuracy: float
+    target_W: np.ndarray | None  # the target's (W, b) relative to the first class, when it has coef_
+    target_b: np.ndarray | None
+    kind: str = EXTRACTION
+
+    @property
+    def weight_error(self) -> float | None:
+        """Largest absolute difference between stolen and true weights and intercepts (softmax shift removed)."""
+        if self.target_W is None or self.target_W.shape != self.stolen.W.shape:
+            return None
+        return float(max(np.abs(self.stolen.W - self.target_W).max(), np.abs(self.stolen.b - self.target_b).max()))
+
+    def summary(self) -> dict[str, Any]:
+        return {"queries": self.stolen.queries, "agreement": self.agreement, "stolen_accuracy": self.stolen_accuracy,
+                "max_weight_error": self.weight_error}
+
+    def metrics(self) -> tuple[Metric, ...]:
+        error = self.weight_error
+        return (*_extraction_metrics(self.stolen.queries, self.agreement, self.stolen_accuracy),
+                *(() if error is None else (Metric("Largest weight error", f"{error:.1e}",
+                                                   "Largest difference between a stolen weight and the target's "
+                                                   "(each class's weights taken relative to the first class's)."),)))
+
+
+def _target_weights(estimator: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if not hasattr(estimator, "coef_"):
+        return None, None
+    from qulab.models.registry import linear_scores
+
+    return relative_to_first_class(*linear_scores(estimator))
+
+
+def _equation_solving(split: Any, target: Target, params: dict[str, Any], seed: int) -> EquationSolvingResult:
+    center, spread = query_region(split.X_train)
+    stolen = extract_by_equation_solving(target.released, split.X_train.shape[1], center,
+                                         params["spread"] * spread, seed)
+    predicted = stolen.predict(split.X_test)
+    return EquationSolvingResult(stolen, agreement(predicted, target.predict(split.X_test)),
+                                 float(np.mean(predicted == split.y_test)), *_target_weights(target.estimator))
+
+
+def _equation_solving_views(result: EquationSolvingResult) -> list[FigureView]:
+    from qulab.figures.privacy_extraction import build_weight_recovery
+
+    if result.target_W is None:
+        return []
+    return [FigureView("Stolen against true weights", build_weight_recovery(result.stolen.W, result.stolen.b,
+                                                                            result.target_W, result.target_b),
+                       "Each point is one weight or intercept: on the diagonal, the attacker has it exactly. Each "
+                       "class's weights are shown relative to the first class's, since a softmax cannot tell them "
+                       "apart otherwise.")]
+
+
+def _linear_only(model: Any, defence: Any) -> str | None:
+    if model.linear:
+        return None
+    return (f"Equation solving needs log-odds that are linear in the inputs, as a logistic regression's are; "
+            f"{model.a_name} is not linear: try Copycat or Knockoff Nets, which learn a copy instead.")
+
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "extraction_equation_solving", "Equation-solving extraction (logistic regression)",
+    "Solves for a logistic regression's weights from its probabilities on d+1 chosen inputs: the log-odds are linear "
+    "in the input, so d+1 answers give d+1 equations in the d+1 unknowns per class.",
+    privacy_threat(BLACK_BOX, SCORES), _equation_solving, _equation_solving_views, EXTRACTION,
+    paper="Tramèr, Zhang, Juels, Reiter, Ristenpart 2016, Stealing machine learning models via prediction APIs "
+          "(USENIX Security), §4.1; hand-written (not in ART)",
+    params=(Param("spread", "Query spread", 0.1, "How far the queries reach from the data's mean, in standard "
+                  "deviations per feature: far queries get answers of 0 or 1, which carry no log-odds; near ones "
+                  "make the equations less well conditioned.", 1e-4, 10.0, scale="log"),),
+    applies=_linear_only))
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """Extraction curves (one per kind of answer) and the headline point: the most queries, best answers."""
+
+    curves: tuple[tuple[str, tuple[CopyPoint, ...]], ...]  # (answers, points) pairs
+    thief: str
+    notes: tuple[str, ...] = ()
+    kind: str = EXTRACTION
+
+    @property
+    def headline(self) -> CopyPoint:
+        return self.curves[0][1][-1]
+
+    def summary(self) -> dict[str, Any]:
+        point = self.headline
+        return {"queries": point.queries, "agreement": point.agreement, "stolen_accuracy": point.stolen_accuracy,
+                "answers": self.curves[0][0], "thief": self.thief,
+                "curve": {answers: [{"queries": p.queries, "agreement": p.agreement,
+                                     "stolen_accuracy": p.stolen_accuracy} for p in points]
+                          for answers, points in self.curves}}
+
+    def metrics(self) -> tuple[Metric, ...]:
+        point = self.headline
+        return _extraction_metrics(point.queries, point.agreement, point.stolen_accuracy)
+
+
+def _copy_views(result: CopyResult) -> list[FigureView]:
+    from qulab.figures.privacy_extraction import build_extraction_curve
+
+    return [FigureView("Agreement and accuracy against queries", build_extraction_curve(dict(result.curves)),
+                       f"Each point is a fresh copy ({result.thief}) trained on that many of the target's answers; "
+                       "agreement is measured on test rows neither model was trained on.")]
+
+
+_QUERIES = Param("queries", "Queries", 400, "The most inputs the attacker sends (the curve's last point); the "
+                 "inputs are the training rows without their labels, so at most that many.", 10, 100_000,
+                 scale="log")
+_ANSWERS = Param("answers", "Answers used", "both", "What the attacker trains its copy on: the target's "
+                 "probabilities, its top label only, or both side by side.", choices=("both", *ANSWERS),
+                 choice_labels=("Both, side by side", "Probabilities", "Top label only"))
+_POINTS = Param("curve_points", "Curve points", 4, "Copies trained, at query counts halving from the largest: "
+                "more points draw the curve, each costs a training run.", 1, 8)
+_EPOCHS = Param("epochs", "Thief's epochs", 30, "Passes over the stolen answers when training the copy.", 1, 300)
+
+
+def query_counts(largest: int, points: int) -> tuple[int, ...]:
+    """Query counts halving from ``largest`` (``points`` of them, at least 2 each, no repeats)."""
+    return tuple(sorted({max(2, largest // 2**i) for i in range(points)}))
+
+
+def thief_for(target: Target, n_features: int, seed: int, clip_values: Any) -> tuple[Any, str]:
+    """The attacker's network: the target's own architecture when it is one of QuLab's torch nets (the brief's
+    setting: the attacker knows the architecture), else the default MLP."""
+    from qulab.models.torch_nets import TorchMLPClassifier, _TorchClassifierBase, untrained_like
+
+    template = target.estimator if isinstance(target.estimator, _TorchClassifierBase) else TorchMLPClassifier()
+    thief = untrained_like(template, n_features, np.arange(target.fitted.classifier.nb_classes), seed, clip_values)
+    return thief, f"a fresh {type(template).__name__.removeprefix('Torch').removesuffix('Classifier')}"
+
+
+def _copy_attack(build: Callable[..., Any]) -> Callable[..., CopyResult]:
+    """The run of a copy-training entry; ``build(victim, n_queries, use_probability, params)`` makes the ART
+    attack."""
+
+    def run(split: Any, target: Target, params: dict[str, Any], seed: int) -> CopyResult:
+        wanted = ANSWERS if params["answers"] == "both" else (params["answers"],)
+        notes = []
+        if PROBABILITIES in wanted and SCORES not in target.releases:
+            if params["answers"] == PROBABILITIES:
+                raise InvalidInput(f"{target.spec.label} releases labels only here, so there are no probabilities "
+                                   "to train a copy on: choose the top label.")
+            wanted, notes = (LABELS,), ["The model releases labels only, so only the label curve is drawn."]
+        d, k = split.X_train.shape[1], target.fitted.classifier.nb_classes
+        counts = query_counts(min(params["queries"], len(split.X_train)), params["curve_points"])
+        if params["queries"] > len(split.X_train):
+            notes.append(f"The attacker holds {len(split.X_train)} inputs, so it asked at most that many.")
+        target_test = target.predict(split.X_test)
+        _, thief_name = thief_for(target, d, seed, split.clip_values)
+        curves = []
+        for answers in wanted:
+            victim = as_victim(victim_answers(target.released, answers), d, k)
+            points = extraction_curve(lambda n, v=victim, a=answers: build(v, n, a == PROBABILITIES, params),
+                                      lambda: thief_for(target, d, seed, split.clip_values)[0],
+                                      split.X_train, split.y_train, split.X_test, split.y_test, target_test,
+                                      counts, seed)
+            curves.append((answers, points))
+        return CopyResult(tuple(curves), thief_name, tuple(notes))
+
+    return run
+
+
+def _copycat(victim: Any, n: int, use_probability: bool, params: dict[str, Any]) -> Any:
+    from art.attacks.extraction import CopycatCNN
+
+    return CopycatCNN(victim, batch_size_fit=64, batch_size_query=256, nb_epochs=params["epochs"], nb_stolen=n,
+                      use_probability=use_probability)
+
+
+def _knockoff(victim: Any, n: int, use_probability: bool, params: dict[str, Any]) -> Any:
+    from art.attacks.extraction import KnockoffNets
+
+    # With top-label answers the certainty reward never varies, and "all" divides by its zero variance (NaN).
+    reward = "loss" if params["reward"] == "all" and not use_probability else params["reward"]
+    return KnockoffNets(victim, batch_size_fit=64, batch_size_query=256, nb_epochs=params["epochs"], nb_stolen=n,
+                        sampling_strategy=params["sampling"], reward=reward, verbose=False,
+                        use_probability=use_probability)
+
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "extraction_copycat", "Copycat (train a copy on the model's answers)",
+    "Sends inputs the attacker holds to the model and trains a network of its own on the answers, then measures how "
+    "often the copy agrees with the model.",
+    privacy_threat(BLACK_BOX, DECISIONS), _copy_attack(_copycat), _copy_views, EXTRACTION,
+    paper="Correia-Silva et al. 2018, Copycat CNN: stealing knowledge by persuading confession with random "
+          "non-labeled data (IJCNN); ART's CopycatCNN",
+    params=(_QUERIES, _ANSWERS, _POINTS, _EPOCHS)))
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "extraction_knockoff", "Knockoff Nets (copy, choosing what to ask)",
+    "Like Copycat, but with adaptive sampling it learns which classes of its own inputs teach the copy most and asks "
+    "about those first.",
+    privacy_threat(BLACK_BOX, DECISIONS), _copy_attack(_knockoff), _copy_views, EXTRACTION,
+    paper="Orekondy, Schiele, Fritz 2019, Knockoff Nets: stealing functionality of black-box models (CVPR); "
+          "ART's KnockoffNets",
+    params=(_QUERIES, _ANSWERS, _POINTS, _EPOCHS,
+            Param("sampling", "Sampling", "adaptive", "Adaptive: a bandit picks the class of the next query by how "
+                  "much the last answer taught (ART trains on the top label then, whatever the answers); random: "
+                  "as Copycat.", choices=("adaptive", "random"), choice_labels=("Adaptive", "Random")),
+            Param("reward", "Adaptive reward", "all", "What the bandit rewards: the answer's certainty, its "
+                  "diversity, the copy's loss on it, or all three normalised (with top-label answers certainty never "
+                  "varies and ART's normalisation divides by zero, so the label curve then uses the loss).",
+                  choices=("all", "cert", "div", "loss"),
+                  choice_labels=("All three", "Certainty", "Diversity", "Loss")))))
