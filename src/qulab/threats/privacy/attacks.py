@@ -163,6 +163,7 @@ PRIVACY_ATTACKS: Registry[PrivacyAttackSpec] = Registry("privacy attack")
 ENTRY_MODULES = (
     "qulab.threats.privacy.membership",
     "qulab.threats.privacy.extraction",
+    "qulab.threats.privacy.attribute",
 )
 
 

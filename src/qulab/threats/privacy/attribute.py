@@ -4,7 +4,7 @@ Set-up (as in ART's attribute-inference examples): the model is trained on recor
 column; the attacker holds some training records in full (to train the attack) and, for the target records, every
 column except the sensitive one plus the model's prediction. ART's attacks guess a *categorical* column: a value
 out of the levels seen in training. A continuous column is therefore cut into quantile bins first, and the model is
-trained on the bin numbers; the attacker then guesses a record's bin, not its exact value.
+trained on the binned column; the attacker then guesses a record's bin, not its exact value.
 
 The guess's accuracy alone says little (a column that follows from the others is guessed well without any model),
 so ``AttributeInferenceBaseline`` makes the same guess from the other columns without the model's answers, and the
@@ -42,33 +42,35 @@ class SensitiveColumn:
         if not self.binned:
             return f"'{self.name}' has {len(self.levels)} values; the attacker guesses which."
         return (f"'{self.name}' is continuous, so it was cut into {len(self.levels)} quantile bins at "
-                f"{', '.join(f'{e:.3g}' for e in self.edges)}; the model is trained on the bin number and the "
-                f"attacker guesses the bin.")
+                f"{', '.join(f'{e:.3g}' for e in self.edges)}, each value replaced by its bin's median; the model is "
+                f"trained on the binned column and the attacker guesses the bin.")
 
 
 def make_categorical(split: Split, column: int, bins: int) -> tuple[Split, SensitiveColumn]:
     """The split with ``column`` made categorical: kept if it has at most :data:`MAX_LEVELS` values in training,
-    else replaced by its quantile bin number 0..bins−1 (edges from the training part only, test values binned by
-    the same edges)."""
+    else cut at its training quantiles into ``bins`` bins, each value replaced by its bin's training median (so the
+    column keeps its scale and range; test values are binned by the same edges)."""
     n_features = split.X_train.shape[1]
     if not 0 <= column < n_features:
         raise InvalidInput(f"The sensitive column must be a column number from 0 to {n_features - 1}, not {column}.")
     name = split.feature_names[column]
-    values = np.unique(split.X_train[:, column])
+    train = split.X_train[:, column]
+    values = np.unique(train)
     if len(values) < 2:
         raise InvalidInput(f"The column '{name}' has one value in the training data: there is nothing to infer.")
     if len(values) <= MAX_LEVELS:
         return split, SensitiveColumn(column, name, tuple(float(v) for v in values))
-    edges = np.unique(np.quantile(split.X_train[:, column], np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = np.unique(np.quantile(train, np.linspace(0, 1, bins + 1)[1:-1]))
+    medians = np.array([np.median(train[np.searchsorted(edges, train, side="right") == b])
+                        for b in range(len(edges) + 1)])
 
     def binned(X: np.ndarray) -> np.ndarray:
         X = X.copy()
-        X[:, column] = np.searchsorted(edges, X[:, column], side="right")
+        X[:, column] = medians[np.searchsorted(edges, X[:, column], side="right")]
         return X
 
-    levels = tuple(float(v) for v in range(len(edges) + 1))
     return (replace(split, X_train=binned(split.X_train), X_test=binned(split.X_test)),
-            SensitiveColumn(column, name, levels, tuple(float(e) for e in edges)))
+            SensitiveColumn(column, name, tuple(float(m) for m in medians), tuple(float(e) for e in edges)))
 
 
 def without(X: np.ndarray, column: int) -> np.ndarray:
@@ -109,30 +111,37 @@ def known_and_targets(n: int, known_share: float, seed: int) -> tuple[np.ndarray
 
 
 def black_box_guess(classifier: Any, column: int, X_known: np.ndarray, X_targets: np.ndarray,
-                    predictions: np.ndarray, model_type: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(with the model, without it): ART's ``AttributeInferenceBlackBox`` and ``AttributeInferenceBaseline``, the
-    same kind of attack model, trained on the known records and run on the targets.
+                    predictions: np.ndarray, model_type: str, seed: int) -> np.ndarray:
+    """ART's ``AttributeInferenceBlackBox``: an attack model trained on the known records (their other columns and
+    the model's prediction) guesses the targets' column.
 
     ``predictions`` are the model's class indices for the targets: ART's ``fit`` feeds its attack model the class
     index as one column, so ``infer`` must get the same (n, 1) column, not the one-hot rows its docstring suggests.
-    ART's attack models (its network, or a scikit-learn forest built without a seed) draw from the global
-    generators, so both run under :func:`qulab.core.randomness.seeded`.
+    ART builds its attack model (a scikit-learn forest…) without a seed, so it runs under
+    :func:`qulab.core.randomness.seeded`.
     """
-    from art.attacks.inference.attribute_inference import AttributeInferenceBaseline, AttributeInferenceBlackBox
+    from art.attacks.inference.attribute_inference import AttributeInferenceBlackBox
 
     from qulab.core.randomness import seeded
 
     pred = np.asarray(predictions, dtype=np.float32).reshape(-1, 1)
-    X_known, X_targets = np.asarray(X_known, np.float32), np.asarray(X_targets, np.float32)
     with seeded(seed):
         attack = AttributeInferenceBlackBox(classifier, attack_model_type=model_type, attack_feature=column)
-        attack.fit(X_known)
-        guessed = attack.infer(without(X_targets, column), pred=pred)
+        attack.fit(np.asarray(X_known, np.float32))
+        return np.asarray(attack.infer(without(np.asarray(X_targets, np.float32), column), pred=pred), np.float64)
+
+
+def baseline_guess(column: int, X_known: np.ndarray, X_targets: np.ndarray, model_type: str,
+                   seed: int) -> np.ndarray:
+    """ART's ``AttributeInferenceBaseline``: the same kind of attack model, from the other columns alone."""
+    from art.attacks.inference.attribute_inference import AttributeInferenceBaseline
+
+    from qulab.core.randomness import seeded
+
     with seeded(seed):
         baseline = AttributeInferenceBaseline(attack_model_type=model_type, attack_feature=column)
-        baseline.fit(X_known)
-        guessed_without = baseline.infer(without(X_targets, column))
-    return np.asarray(guessed, dtype=np.float64), np.asarray(guessed_without, dtype=np.float64)
+        baseline.fit(np.asarray(X_known, np.float32))
+        return np.asarray(baseline.infer(without(np.asarray(X_targets, np.float32), column)), np.float64)
 
 
 def white_box_tree_guess(classifier: Any, column: int, X_targets: np.ndarray, predictions: np.ndarray,
@@ -174,3 +183,141 @@ def _column_first(classifier: Any, column: int, n_features: int) -> Any:
 
 def accuracy(guessed: np.ndarray, true: np.ndarray) -> float:
     return float(np.mean(np.isclose(np.asarray(guessed, np.float64), np.asarray(true, np.float64))))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry entries
+
+from collections.abc import Callable  # noqa: E402
+
+from qulab.core.registry import Param  # noqa: E402
+from qulab.core.threat import BLACK_BOX, DECISIONS, TRAINING_DATA, TREE_STRUCTURE, WHITE_BOX  # noqa: E402
+from qulab.core.wording import accuracy_text  # noqa: E402
+from qulab.threats.privacy.attacks import (  # noqa: E402
+    ATTRIBUTE,
+    PRIVACY_ATTACKS,
+    FigureView,
+    Metric,
+    PrivacyAttackSpec,
+    Target,
+    privacy_threat,
+)
+
+
+@dataclass(frozen=True)
+class AttributeResult:
+    """An attribute-inference run: the guesses with and without the model, on the attacked training records."""
+
+    outcome: AttributeOutcome
+    true_values: np.ndarray
+    guessed: np.ndarray
+    guessed_without: np.ndarray
+    notes: tuple[str, ...] = ()
+    kind: str = ATTRIBUTE
+
+    def summary(self) -> dict[str, Any]:
+        return self.outcome.summary()
+
+    def per_level(self) -> list[tuple[float, int, float, float]]:
+        """(level, records, attack accuracy, baseline accuracy) for each level present among the targets."""
+        rows = []
+        for level in self.outcome.column.levels:
+            mask = np.isclose(self.true_values, level)
+            if mask.any():
+                rows.append((level, int(mask.sum()), accuracy(self.guessed[mask], self.true_values[mask]),
+                             accuracy(self.guessed_without[mask], self.true_values[mask])))
+        return rows
+
+    def metrics(self) -> tuple[Metric, ...]:
+        o = self.outcome
+        return (Metric("Attack accuracy", accuracy_text(o.attack_accuracy),
+                       f"Share of {o.n_targets} training records whose '{o.column.name}' the attack guessed right."),
+                Metric("Baseline accuracy", accuracy_text(o.baseline_accuracy),
+                       "The same guess from the other columns alone, without asking the model."),
+                Metric("Leakage", f"{o.leakage:+.3f}", "Attack − baseline accuracy: what the model's answers add. "
+                       "Near 0 means the model gives nothing away that the other columns did not."),
+                Metric("Always the commonest value", accuracy_text(o.majority_accuracy),
+                       "Accuracy of guessing the most frequent value of the known records for everyone."))
+
+
+def _attribute_views(result: AttributeResult) -> list[FigureView]:
+    from qulab.figures.privacy_inference import build_attribute_figure
+
+    o = result.outcome
+    return [FigureView("With the model, without it", build_attribute_figure(
+        o.attack_accuracy, o.baseline_accuracy, o.majority_accuracy, result.per_level(), o.column.name,
+        o.column.binned), o.column.describe() + " The leakage is the gap between the first two bars, not the "
+        "attack's accuracy alone.")]
+
+
+_COLUMN = Param("column", "Sensitive column", 0, "Which column the attacker guesses, counted from 0 in the data's "
+                "column order (the Data page lists them).", 0, 10_000)
+_BINS = Param("bins", "Bins for a continuous column", 4, f"A column with more than {MAX_LEVELS} values is cut into "
+              "this many quantile bins (ART guesses one value out of a few); the attacker then guesses the bin.",
+              2, MAX_LEVELS)
+_KNOWN = Param("known_share", "Records the attacker knows", 0.5, "Share of the training records the attacker holds "
+               "in full to train its guess; the rest are attacked.", 0.1, 0.9, 0.05)
+_MODEL = Param("attack_model", "Attack model", "rf", "The classifier that learns to guess the column, with and "
+               "without the model's answers (the baseline uses the same kind).", choices=("rf", "gb", "lr"),
+               choice_labels=("Random forest", "Gradient boosting", "Logistic regression"))
+
+
+def _attacked_model(split: Any, binned: Split, column: SensitiveColumn, target: Target,
+                    seed: int) -> tuple[Any, Callable[[np.ndarray], np.ndarray], tuple[str, ...]]:
+    """(ART classifier, released answers) of the model trained on the categorical column: the target itself when
+    the column already was categorical, else its twin trained the same way on the binned data."""
+    if not column.binned:
+        return target.classifier, target.released, ()
+    estimator = target.make_estimator(seed).fit(binned.X_train, binned.y_train)
+    classifier = target.spec.art_classifier(estimator, split.clip_values)
+    return (classifier, lambda X: target.harden(np.asarray(classifier.predict(X), dtype=np.float64)),
+            (f"The model was retrained on the binned column: {column.describe()}",))
+
+
+def _attribute_attack(white_box: bool) -> Callable[..., AttributeResult]:
+    def run(split: Any, target: Target, params: dict[str, Any], seed: int) -> AttributeResult:
+        from art.estimators.classification import BlackBoxClassifier
+
+        binned, column = make_categorical(split, params["column"], params["bins"])
+        classifier, released, notes = _attacked_model(split, binned, column, target, seed)
+        known, targets = known_and_targets(len(binned.y_train), params["known_share"], seed)
+        X_known, X_targets = binned.X_train[known], binned.X_train[targets]
+        predictions = np.argmax(released(X_targets), axis=1)
+        black_box = BlackBoxClassifier(lambda X: released(np.asarray(X, dtype=np.float64)),
+                                       (binned.X_train.shape[1],), int(classifier.nb_classes))
+        values, counts = np.unique(X_known[:, column.index], return_counts=True)
+        if white_box:
+            priors = np.array([counts[np.isclose(values, v)].sum() for v in column.levels], dtype=np.float64)
+            guessed = white_box_tree_guess(classifier, column.index, X_targets, predictions, column.levels,
+                                           priors / priors.sum())
+        else:
+            guessed = black_box_guess(black_box, column.index, X_known, X_targets, predictions,
+                                      params["attack_model"], seed)
+        guessed_without = baseline_guess(column.index, X_known, X_targets, params["attack_model"], seed)
+        true = X_targets[:, column.index]
+        outcome = AttributeOutcome(accuracy(guessed, true), accuracy(guessed_without, true), len(targets),
+                                   len(known), column, accuracy(np.full(len(true), values[np.argmax(counts)]), true))
+        return AttributeResult(outcome, true, guessed, guessed_without, notes)
+
+    return run
+
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "attribute_black_box", "Attribute inference (black box)",
+    "Guesses a training record's sensitive column from its other columns and the model's prediction, and compares "
+    "with the same guess made without the model.",
+    privacy_threat(BLACK_BOX, DECISIONS, TRAINING_DATA), _attribute_attack(white_box=False), _attribute_views,
+    ATTRIBUTE,
+    paper="Fredrikson et al. 2014 (USENIX Security); Jayaraman & Evans 2022, Are attribute inference attacks just "
+          "imputation? (CCS); ART's AttributeInferenceBlackBox against AttributeInferenceBaseline",
+    params=(_COLUMN, _BINS, _KNOWN, _MODEL)))
+
+PRIVACY_ATTACKS.register(PrivacyAttackSpec(
+    "attribute_white_box_tree", "Attribute inference (white box, decision tree)",
+    "Tries every value of the sensitive column in the tree: the one that reproduces the model's prediction, else "
+    "the one whose leaf holds most training records; compared with the guess made without the model.",
+    privacy_threat(WHITE_BOX, TREE_STRUCTURE, DECISIONS, TRAINING_DATA), _attribute_attack(white_box=True),
+    _attribute_views, ATTRIBUTE,
+    paper="Fredrikson, Jha, Ristenpart 2015, Model inversion attacks that exploit confidence information (CCS); "
+          "ART's AttributeInferenceWhiteBoxDecisionTree against AttributeInferenceBaseline",
+    params=(_COLUMN, _BINS, _KNOWN, _MODEL)))
