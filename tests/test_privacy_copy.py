@@ -17,9 +17,15 @@ from qulab.threats.privacy.extraction import (
     PROBABILITIES,
     as_victim,
     extraction_curve,
+    label_answers,
+    probability_answers,
     train_copy,
-    victim_answers,
 )
+
+
+def victim_answers(target, answers):
+    return probability_answers(target.predict_proba) if answers == PROBABILITIES else label_answers(
+        target.predict, len(target.classes_))
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +59,10 @@ def thief(target):
 
 def test_top_label_answers_are_the_targets_predictions(setting):
     pool, X_test, _, target = setting
-    rows = victim_answers(target.predict_proba, LABELS)(X_test)
+    rows = victim_answers(target, LABELS)(X_test)
     np.testing.assert_array_equal(rows.argmax(axis=1), target.predict(X_test))
     assert set(np.unique(rows)) == {0.0, 1.0}
-    np.testing.assert_allclose(victim_answers(target.predict_proba, PROBABILITIES)(X_test),
+    np.testing.assert_allclose(victim_answers(target, PROBABILITIES)(X_test),
                                target.predict_proba(X_test), rtol=1e-6)
 
 
@@ -67,12 +73,12 @@ def test_the_copy_asks_exactly_n_queries_and_matches_a_direct_art_call(setting, 
     from qulab.core.randomness import seeded
 
     pool, X_test, _, target = setting
-    oracle = Counting(victim_answers(target.predict_proba, answers))
+    oracle = Counting(victim_answers(target, answers))
     victim = as_victim(oracle, 6, 3)
     stolen = train_copy(copycat(victim, 120, answers == PROBABILITIES), thief(target), pool, None, seed=9)
     assert oracle.rows == 120
     with seeded(9):  # the same run by hand: ART's own call, the same seed, the same initial weights
-        direct = CopycatCNN(as_victim(victim_answers(target.predict_proba, answers), 6, 3), batch_size_fit=32,
+        direct = CopycatCNN(as_victim(victim_answers(target, answers), 6, 3), batch_size_fit=32,
                             batch_size_query=64, nb_epochs=15, nb_stolen=120,
                             use_probability=answers == PROBABILITIES).extract(pool, thieved_classifier=thief(target))
     np.testing.assert_array_equal(stolen.predict(X_test), direct.predict(X_test))
@@ -80,7 +86,7 @@ def test_the_copy_asks_exactly_n_queries_and_matches_a_direct_art_call(setting, 
 
 def test_more_queries_buy_agreement_and_the_same_seed_the_same_curve(setting):
     pool, X_test, y_test, target = setting
-    victim = as_victim(victim_answers(target.predict_proba, PROBABILITIES), 6, 3)
+    victim = as_victim(victim_answers(target, PROBABILITIES), 6, 3)
     target_test = target.predict(X_test)
 
     def curve(seed):
@@ -102,9 +108,25 @@ def test_knockoff_adaptive_with_labels_runs_where_arts_all_reward_would_divide_b
     from qulab.threats.privacy.extraction import _knockoff
 
     pool, X_test, y_test, target = setting
-    victim = as_victim(victim_answers(target.predict_proba, LABELS), 6, 3)
+    victim = as_victim(victim_answers(target, LABELS), 6, 3)
     attack = _knockoff(victim, 40, False, {"epochs": 5, "sampling": "adaptive", "reward": "all"})
     assert attack.reward == "loss"
     own_labels = target.predict(pool)  # the attacker's labels for its pool: adaptive sampling groups it by class
     stolen = train_copy(attack, thief(target), pool, own_labels, seed=2)
     assert np.isfinite(stolen.predict(X_test)).all()
+
+
+def test_the_copycat_entry_trains_on_probabilities_not_on_the_wrappers_logits():
+    """Through the privacy run on digits: a copy trained on the target's probabilities agrees with it far above
+    chance (trained on the ART wrapper's logits it stayed at 0.10), and the JSON keeps the CLI contract."""
+    from qulab.threats.privacy.experiment import PrivacyScenario
+    from qulab.threats.privacy.run import run_privacy
+
+    out = run_privacy(PrivacyScenario(
+        dataset="digits", model="torch_mlp", attack="extraction_copycat", model_params=(("epochs", 10),),
+        attack_params=(("queries", 300), ("curve_points", 1), ("epochs", 15), ("answers", "probabilities")),
+    )).to_json()
+    assert {"queries", "agreement", "stolen_accuracy", "seconds"} <= set(out)
+    assert out["queries"] == 300
+    assert out["agreement"] > 0.7
+    assert list(out["curve"]) == ["probabilities"]
