@@ -393,3 +393,16 @@ def to_art_classifier(
         clip_values=clip_values,
         device_type="cpu",
     )
+
+
+def untrained_like(estimator: _TorchClassifierBase, n_features: int, classes: Any, seed: int,
+                   clip_values: Any = None) -> Float32PyTorchClassifier:
+    """A fresh network of ``estimator``'s architecture (its parameters, not its weights), initialised from
+    ``seed``, behind ART: for attacks that train a network of their own, such as model extraction's thief."""
+    from sklearn.base import clone
+
+    copy_ = clone(estimator)
+    copy_.module_ = _initialised(copy_._build_module, n_features, len(classes), copy_._check_params(),
+                                 torch_generator(seed))
+    copy_.classes_, copy_.input_shape_, copy_.n_features_in_ = np.asarray(classes), (int(n_features),), n_features
+    return to_art_classifier(copy_, clip_values=clip_values)

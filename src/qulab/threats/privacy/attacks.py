@@ -162,6 +162,8 @@ PRIVACY_ATTACKS: Registry[PrivacyAttackSpec] = Registry("privacy attack")
 # Modules that register entries on import, in the order the page lists them. Add yours here (one line).
 ENTRY_MODULES = (
     "qulab.threats.privacy.membership",
+    "qulab.threats.privacy.extraction",
+    "qulab.threats.privacy.attribute",
 )
 
 
