@@ -77,3 +77,17 @@ def test_files_of_other_kinds_and_sizes_are_refused_by_their_bytes():
         check_bytes(bytes(2**20 + 1), "model.onnx", FileLimits(max_bytes=2**20))
     with pytest.raises(InvalidInput, match="it is a Python pickle"):
         check_bytes(pickle.dumps([1]), "model.onnx")
+
+
+def test_an_onnx_file_with_an_unknown_operator_is_refused():
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("NoSuchOperator", ["x"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    assert onnx.load_model_from_string(data).graph.node[0].op_type == "NoSuchOperator"
+    message = _refusal(data, "model.onnx")
+    assert "NoSuchOperator" in message and "checker" in message

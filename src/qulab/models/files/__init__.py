@@ -29,17 +29,18 @@ import sys
 import threading
 import weakref
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qulab.core.experiment import MODEL_FILE_PREFIX
 from qulab.core.registry import InvalidInput
 from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES, WHITE_BOX
 from qulab.models.registry import MODELS, ModelSpec
 
-MODEL_FILE_PREFIX = "file:"  # a scenario's model named by a file's content, not by the registry
 KINDS = {".skops": "skops", ".onnx": "onnx"}
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -309,12 +310,12 @@ class ModelFile:
     def spec(self) -> ModelSpec:
         """A model entry for this file (not registered): its access decides which attacks the pages offer."""
         entry = self.registry_entry
-        label = f"Your model ({self.filename})"
-        if entry is not None and self.white_box:
-            return ModelSpec(self.scenario_name, label, entry.family, entry.description, _not_trainable,
-                             entry.exposes, linear=entry.linear, wrap=entry.wrap)
-        return ModelSpec(self.scenario_name, label, "file", "A model you uploaded, queried in a separate process.",
-                         _not_trainable, self.exposes, wrap=_black_box_wrap)
+        if entry is not None and self.white_box:  # "a logistic regression in model.skops has none"
+            return ModelSpec(self.scenario_name, f"{entry.label} in {self.filename}", entry.family,
+                             entry.description, _not_trainable, entry.exposes, linear=entry.linear, wrap=entry.wrap)
+        return ModelSpec(self.scenario_name, f"Model in {self.filename}", "file",
+                         "A model you uploaded, queried in a separate process.", _not_trainable, self.exposes,
+                         wrap=_black_box_wrap)
 
     def check_against(self, n_features: int, class_names: tuple[str, ...],
                       feature_names: tuple[str, ...] | None = None) -> None:
@@ -369,13 +370,42 @@ def _black_box_wrap(estimator: QueriedModel, clip_values: tuple[float, float] | 
                               nb_classes=estimator.n_classes, clip_values=clip_values)
 
 
+MAX_OPEN_FILES = 8  # child processes kept at once; opening a ninth file closes the one used least recently
+_open_files: OrderedDict[str, ModelFile] = OrderedDict()
+_open_lock = threading.Lock()
+
+
 def open_model_file(data: bytes, filename: str, limits: FileLimits = LIMITS) -> ModelFile:
     """Check the bytes, open the file in a limited child process, and return it; InvalidInput (one sentence)
-    for every file QuLab refuses."""
+    for every file QuLab refuses. The file is kept open by its content (:func:`opened`), for the scenarios that
+    name it; the same bytes opened again reuse the running process."""
     filename = Path(filename).name or "the model file"
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    name = f"{MODEL_FILE_PREFIX}{digest}"
+    with _open_lock:
+        held = _open_files.get(name)
+        if held is not None and held.process.running and held.filename == filename:
+            _open_files.move_to_end(name)
+            return held
     kind = check_bytes(data, filename, limits)
-    process = ModelProcess(data, kind, filename, limits)
-    return ModelFile(filename, hashlib.sha256(data).hexdigest()[:16], kind, data, process)
+    model_file = ModelFile(filename, digest, kind, data, ModelProcess(data, kind, filename, limits))
+    with _open_lock:
+        _open_files[name] = model_file
+        while len(_open_files) > MAX_OPEN_FILES:
+            _open_files.popitem(last=False)[1].close()
+    return model_file
+
+
+def opened(scenario_model: str) -> ModelFile:
+    """The open file a scenario's model names ("file:<digest>")."""
+    with _open_lock:
+        model_file = _open_files.get(scenario_model)
+        if model_file is not None:
+            _open_files.move_to_end(scenario_model)
+    if model_file is None or not model_file.process.running:
+        raise InvalidInput("The model file this experiment names is not open in this server (it was closed to make "
+                           "room for others, or never uploaded here); upload it again.")
+    return model_file
 
 
 def read_model_file(path: str | Path, limits: FileLimits = LIMITS) -> ModelFile:
