@@ -91,3 +91,82 @@ def test_an_onnx_file_with_an_unknown_operator_is_refused():
     assert onnx.load_model_from_string(data).graph.node[0].op_type == "NoSuchOperator"
     message = _refusal(data, "model.onnx")
     assert "NoSuchOperator" in message and "checker" in message
+
+
+def test_a_file_that_takes_too_long_to_open_is_stopped():
+    message = _refusal(_logistic_regression_bytes(), "model.skops", open_seconds=0.05)
+    assert message == "model.skops took longer than 0.05 s to open it; it was stopped."
+
+
+def test_a_model_that_asks_for_more_memory_than_its_limit_fails_in_words_and_the_parent_goes_on():
+    """An ONNX graph that fills a 25,000 × 25,000 tensor (2.5 GB) on every query, in a child limited to 1 GB."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([25_000, 25_000], dtype=np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["shape"], ["big"],
+                          value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])),
+         helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+         helper.make_node("Add", ["x", "total"], ["probabilities"])], "memory_bomb",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", 2])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["rows", 2])], [shape])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    model_file = open_model_file(data, "bomb.onnx", FileLimits(memory_bytes=2**30))
+    try:
+        with pytest.raises(InvalidInput, match=r"^bomb\.onnx could not answer: .*ONNXRuntimeError"):
+            model_file.process.query("predict", np.zeros((3, 2)))
+    finally:
+        model_file.close()
+    assert not model_file.process.running
+
+
+class _Opened:
+    """What the child says about a file it opened (the stand-in for a running process)."""
+
+    def __init__(self, **info) -> None:
+        self.info = {"n_features": 3, "classes": [0, 1], "feature_names": None, "outputs": "probabilities", **info}
+        self.filename = "model.skops"
+
+
+def _model_file(kind: str = "skops", **info):
+    from qulab.models.files import ModelFile
+
+    return ModelFile("model." + kind, "0" * 16, kind, b"", _Opened(**info))
+
+
+@pytest.mark.parametrize("estimator, kind, outputs, knowledge, runs, refused", [
+    ("sklearn.linear_model._logistic.LogisticRegression", "skops", "probabilities", "white-box",
+     {"fgm", "deepfool", "hop_skip_jump", "zoo"}, {"decision_tree"}),
+    ("sklearn.tree._classes.DecisionTreeClassifier", "skops", "probabilities", "white-box",
+     {"decision_tree", "hop_skip_jump", "zoo"}, {"fgm", "deepfool"}),
+    ("sklearn.ensemble._forest.RandomForestClassifier", "skops", "probabilities", "black-box",
+     {"hop_skip_jump", "boundary", "zoo"}, {"fgm", "pgd", "deepfool", "decision_tree"}),
+    ("onnx", "onnx", "probabilities", "black-box", {"hop_skip_jump", "boundary", "zoo"}, {"fgm", "cw_l2"}),
+    ("onnx", "onnx", "labels", "black-box", {"hop_skip_jump", "boundary"}, {"zoo", "fgm"}),
+])
+def test_the_threat_model_follows_from_what_the_model_exposes(estimator, kind, outputs, knowledge, runs, refused):
+    from qulab.threats.evasion.attacks import ATTACKS
+
+    model_file = _model_file(kind, estimator=estimator, outputs=outputs)
+    assert model_file.knowledge == knowledge
+    assert model_file.threat_model()["label"] == knowledge.replace("-", " ")
+    spec = model_file.spec()
+    assert spec.name == "file:" + "0" * 16
+    for name in runs:
+        assert ATTACKS.get(name).unsupported_reason(spec) is None, name
+    for name in refused:
+        assert ATTACKS.get(name).unsupported_reason(spec) is not None, name
+
+
+def test_features_and_classes_are_checked_against_the_data_in_one_sentence():
+    model_file = _model_file(classes=["cat", "dog"], feature_names=["a", "b", "c"])
+    model_file.check_against(3, ("cat", "dog"), ("a", "b", "c"))
+    _model_file(classes=[0, 1]).check_against(3, ("benign", "malignant"))  # class codes in the data's order
+    for args, words in (
+        ((4, ("cat", "dog"), ("a", "b", "c")), "model.skops expects 3 features; the data have 4."),
+        ((3, ("cat", "dog"), ("a", "b", "x")), "trained on the features a, b, c"),
+        ((3, ("dog", "cat"), ("a", "b", "c")), "predicts the classes cat, dog; the data's classes are dog, cat."),
+        ((3, ("cat", "dog", "eel"), ("a", "b", "c")), "the data's classes are cat, dog, eel."),
+    ):
+        with pytest.raises(InvalidInput, match=words.replace(".", r"\.")):
+            model_file.check_against(*args)

@@ -187,7 +187,7 @@ class ModelProcess:
         except (ProtocolError, OSError, ValueError):
             self.close()
             if timed_out.is_set():
-                raise InvalidInput(f"{self.filename} took longer than {seconds:.0f} s to {doing}; it was "
+                raise InvalidInput(f"{self.filename} took longer than {seconds:g} s to {doing}; it was "
                                    "stopped.") from None
             code = self._process.returncode
             why = ("it went beyond its memory or CPU limit" if code is not None and code < 0
@@ -296,13 +296,14 @@ class ModelFile:
     def threat_model(self) -> dict[str, Any]:
         """What the attacker gets from this model, and why, as the CLI prints it and the page says it."""
         what = ("an ONNX graph" if self.kind == "onnx" else f"a scikit-learn {self.estimator_type.rsplit('.', 1)[1]}")
+        exposes = _listing(sorted(self.exposes))
         if self.white_box:
-            why = (f"{what} that ART can read inside (it exposes {' and '.join(sorted(self.exposes))}), loaded "
-                   "with QuLab's allow-list after the separate process opened it safely")
+            why = (f"{what}, which ART can see inside (it exposes {exposes}); it is loaded here with QuLab's "
+                   "allow-list after a separate, limited process opened it without fault")
         else:
             answers = "labels only" if self.process.info["outputs"] == "labels" else "class scores"
-            why = (f"{what} that is only queried, in a separate process, for {answers}: only attacks that need "
-                   f"no more than {' and '.join(sorted(self.exposes))} apply")
+            why = (f"{what}, which is only queried, in a separate process, for {answers}: only the attacks that "
+                   f"need no more than {exposes} apply")
         return {"knowledge": self.knowledge, "label": "white box" if self.white_box else "black box",
                 "exposes": sorted(self.exposes), "why": why, "model": what,
                 "outputs": self.process.info["outputs"]}
@@ -356,6 +357,11 @@ class ModelFile:
 
     def close(self) -> None:
         self.process.close()
+
+
+def _listing(items: list[str]) -> str:
+    """"a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _not_trainable(**_: Any) -> Any:
