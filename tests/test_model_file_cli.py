@@ -123,3 +123,23 @@ def test_an_onnx_mlp_is_a_black_box_attacked_by_hop_skip_jump(capsys, files, onn
 
     code, out = _run(capsys, "evaluate", *data, "--attack", "fgm", "--eps", "0.1")
     assert code == 2 and "needs loss gradients" in out.err and "HopSkipJump" in out.err, out.err
+
+
+def test_a_skops_forest_is_a_black_box_queried_in_the_child(capsys, files):
+    """A random forest trained on the class names: the child answers with the data's class codes and scores."""
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+
+    folder, _ = files
+    X, y = own_arrays()
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X[TRAIN], np.array(CLASSES)[y[TRAIN]])
+    sio.dump(forest, folder / "forest.skops")
+    code, out = _run(capsys, "evaluate", "--data", f"csv:{folder / 'train.csv'}", "--test-data",
+                     f"csv:{folder / 'test.csv'}", "--target", "label", "--model-file", str(folder / "forest.skops"),
+                     "--attack", "hop_skip_jump", "--norm", "2", "--eps", "2", "--param", "max_iter=3",
+                     "--param", "max_eval=100", "--param", "init_size=20", "--json")
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert result["threat_model"]["label"] == "black box" and "RandomForestClassifier" in result["threat_model"]["why"]
+    assert result["clean_accuracy"] == pytest.approx(forest.score(X[TEST], np.array(CLASSES)[y[TEST]]))
+    assert result["adversarial_accuracy"] <= result["clean_accuracy"] and result["max_l2"] <= 2 + 1e-6

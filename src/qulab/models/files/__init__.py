@@ -201,7 +201,8 @@ class ModelProcess:
         X = np.ascontiguousarray(X, dtype=np.float64)
         with self._lock:
             if self._process.poll() is not None:
-                raise InvalidInput(f"{self.filename} is no longer open; open it again.")
+                raise InvalidInput(f"{self.filename} is no longer open (closed to make room for other files); "
+                                   "upload it again.")
             header, answer = self._exchange({"op": op}, self.limits.query_seconds, "answer a query", X)
         if not header.get("ok"):
             raise InvalidInput(f"{self.filename} could not answer: {header.get('error')}.")
