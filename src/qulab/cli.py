@@ -3,6 +3,7 @@
     qulab app [--port 8501] [--address localhost]
     qulab list [--json]
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
+    qulab evaluate --data csv:PATH --model-file PATH.skops|PATH.onnx --attack A --eps E ...  (your own model)
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
     qulab runs list|show ID...|delete ID... [--json]
     qulab sweep SWEEP.toml [--workers N | --scheduler tcp://HOST:PORT] [--json]
@@ -132,8 +133,12 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--seed", type=int, default=42)
     data.add_argument("--test-size", type=_fraction, default=0.2, metavar="F", help="test share (default 0.2)")
     model = parser.add_argument_group("model")
-    model.add_argument("--model", default="logistic_regression", choices=MODELS.names(), metavar="M",
+    model.add_argument("--model", choices=MODELS.names(), metavar="M",
                        help=f"one of {', '.join(MODELS.names())} (default: logistic_regression)")
+    model.add_argument("--model-file", metavar="PATH",
+                       help="your own fitted model instead of --model: scikit-learn saved with skops (.skops) or any "
+                            "framework exported to ONNX (.onnx); opened in a separate, limited process and attacked "
+                            "as it is, with the threat model it exposes")
     model.add_argument("--model-param", action="append", default=[], metavar="K=V",
                        help="model parameter, e.g. C=0.1 (repeatable); scikit-learn defaults otherwise")
     attack = parser.add_argument_group("attack")
@@ -277,6 +282,8 @@ class Prepared:
     attack: AttackSpec
     model: ModelSpec
     target: str | None
+    own: Any = None  # the FittedModel of a --model-file, checked against the data
+    model_file: Any = None  # its qulab.models.files.ModelFile
 
 
 def _csv_path(text: str, flag: str) -> str:
@@ -323,22 +330,42 @@ def _data_params(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     return _parse_params(spec.params, args.data_param, args.data, "--data-param"), None
 
 
-def _scenario(args: argparse.Namespace, eps: float, check: bool = True) -> tuple[Scenario, str | None]:
+def _model_file(args: argparse.Namespace) -> Any:
+    """The opened --model-file (None without one), refused in one sentence when hostile or of the wrong kind."""
+    if args.model_file is None:
+        return None
+    if getattr(args, "opened_model_file", None) is not None:  # opened once per command (the run's id needs it too)
+        return args.opened_model_file
+    if args.model is not None:
+        raise UsageError("give either --model (a model QuLab trains) or --model-file (your own), not both")
+    if args.model_param:
+        raise UsageError("--model-param applies to --model; a --model-file is attacked as it is")
+    from qulab.models.files import read_model_file
+
+    args.opened_model_file = read_model_file(args.model_file)
+    return args.opened_model_file
+
+
+def _scenario(args: argparse.Namespace, eps: float, check: bool = True,
+              model_file: Any = None) -> tuple[Scenario, str | None]:
     """The scenario the flags name, checked against the registries before any data is loaded (unless ``check`` is
-    False: a sweep names a cell's run before it is checked, so a cell the registries refuse is stored as failed)."""
+    False: a sweep names a cell's run before it is checked, so a cell the registries refuse is stored as failed).
+    A --model-file names the model by its content."""
     attack = ATTACKS.get(args.attack)
+    args.model = args.model or "logistic_regression"
     model = MODELS.get(args.model)
     norm = args.norm or attack.norms[0]
     reason = attack.threat.norm_reason(norm, attack.label)
     if reason and check:
         raise UsageError(f"{reason.removesuffix('.')}; use --norm {' or --norm '.join(attack.norms)}.")
     attack_params = _attack_params(args.attack, args.param)
-    model_params = _parse_params(model.params, args.model_param, args.model, "--model-param")
+    model_params = {} if model_file else _parse_params(model.params, args.model_param, args.model, "--model-param")
     if args.defence_param and not args.defence:
         raise UsageError("--defense-param needs --defense NAME")
     defence_params = _defence_params(args.defence, args.defence_param) if args.defence else {}
     data_params, target = _data_params(args)
-    scenario = Scenario(dataset=args.data, model=args.model, attack=args.attack, eps=eps, norm=norm, seed=args.seed,
+    scenario = Scenario(dataset=args.data, model=model_file.scenario_name if model_file else args.model,
+                        attack=args.attack, eps=eps, norm=norm, seed=args.seed,
                         test_size=args.test_size, scaling=args.scaling, dataset_params=freeze(data_params),
                         model_params=freeze(model_params), attack_params=freeze(attack_params),
                         defence=args.defence, defence_params=freeze(defence_params))
@@ -355,8 +382,9 @@ def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
     from qulab.data.datasets import load_dataset
     from qulab.evaluation.pipeline import prepare_split, split_with_test_set
 
-    scenario, target = _scenario(args, eps)
-    attack, model = ATTACKS.get(scenario.attack), MODELS.get(scenario.model)
+    model_file = _model_file(args)
+    scenario, target = _scenario(args, eps, model_file=model_file)
+    attack = ATTACKS.get(scenario.attack)
     if target is None:
         data = load_dataset(scenario.dataset, dict(scenario.dataset_params), seed=scenario.seed)
     else:
@@ -368,12 +396,14 @@ def _prepare(args: argparse.Namespace, eps: float) -> Prepared:
         split = prepare_split(scenario, data)
     if args.clip is not None:
         split = replace(split, clip_values=args.clip)
+    own = model_file.fitted(split) if model_file else None
+    model = own.spec if own else MODELS.get(scenario.model)
     if model.needs_images and split.image_shape is None:
         raise InvalidInput(f"{model.label} needs image inputs: use --data digits or another model")
     reason = attack.unsupported_reason(model, split.n_classes, split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
-    return Prepared(scenario, split, attack, model, target)
+    return Prepared(scenario, split, attack, model, target, own, model_file)
 
 
 def _header(prepared: Prepared, args: argparse.Namespace) -> dict[str, Any]:
@@ -384,6 +414,9 @@ def _header(prepared: Prepared, args: argparse.Namespace) -> dict[str, Any]:
         head["target"] = prepared.target
     if args.test_data is not None:
         head["test_data"] = args.test_data
+    if prepared.model_file is not None:
+        head["model_file"] = args.model_file
+        head["threat_model"] = prepared.model_file.threat_model()
     return head
 
 
@@ -408,6 +441,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.defence is not None:
         _print_defended(result)
     else:
+        if "threat_model" in result:
+            print(f"threat model:         {result['threat_model']['label']}: {result['threat_model']['why']}")
         print(f"clean accuracy:       {result['clean_accuracy']:.4f}")
         for note in result["notes"]:
             print(f"note: {note}", file=sys.stderr)
@@ -429,7 +464,7 @@ def _evaluate_result(args: argparse.Namespace) -> dict[str, Any]:
         return result
     with _stdout_for(args):
         prepared = _prepare(args, args.eps)
-        model = fit_model(prepared.scenario, prepared.split)
+        model = prepared.own or fit_model(prepared.scenario, prepared.split)
         outcome = run_attack(prepared.scenario, prepared.split, model)
     return {**_header(prepared, args), **outcome.summary(), "attack_seconds": outcome.seconds,
             "fit_seconds": model.fit_seconds, "seconds": time.perf_counter() - start}
@@ -483,7 +518,7 @@ def _curve_result(args: argparse.Namespace) -> dict[str, Any]:
         return result
     with _stdout_for(args):
         prepared = _prepare(args, float(grid.max()))
-        model = fit_model(prepared.scenario, prepared.split)
+        model = prepared.own or fit_model(prepared.scenario, prepared.split)
         curve = attack_curve(prepared.scenario, prepared.split, model, grid)
         exact = exact_curve(prepared.split, model, grid, prepared.scenario.norm)
     result = {**_header(prepared, args), "clean_accuracy": curve.clean, "eps": list(curve.eps),
@@ -516,7 +551,7 @@ def _experiment(args: argparse.Namespace, check: bool = True) -> tuple[Scenario,
     """The scenario the flags name, and what else the numbers depend on (a curve's budgets, --clip, the content of
     csv files): together they name the run. A csv target proposed here is kept in ``args``, proposed once."""
     eps = max(_curve_grid(args)) if args.command == "curve" else args.eps
-    scenario, target = _scenario(args, eps, check)
+    scenario, target = _scenario(args, eps, check, model_file=_model_file(args))
     if target is not None:
         args.target = target
     extra: dict[str, Any] = {}

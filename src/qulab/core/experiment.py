@@ -24,6 +24,7 @@ from qulab.core.threat import NORM_NAMES, NORMS
 MAX_EPS = {"inf": 1e4, "2": 1e4 * math.sqrt(500), "1": 1e4 * 500}
 SEED_RANGE = (0, 2**32 - 1)  # what NumPy's and scikit-learn's seeds accept
 UPLOAD_PREFIXES = ("csv:", "upload:")  # data named by a file, not by the registry
+MODEL_FILE_PREFIX = "file:"  # a model named by its file's content (qulab.models.files), not by the registry
 
 Params = tuple[tuple[str, Any], ...]
 _PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
@@ -103,8 +104,13 @@ class Scenario:
             resolve_params(data.params, dict(self.dataset_params), data.label)
         if self.scaling not in SCALINGS:
             raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
-        model = MODELS.get(self.model)
-        resolve_params(model.params, dict(self.model_params), model.label)
+        own = self.model.startswith(MODEL_FILE_PREFIX)  # its access is checked against the attack when it is read
+        if own and (self.model_params or self.defence is not None):
+            raise InvalidInput("A model from a file is attacked as it is: it takes no model parameters and no "
+                               "defence (defences train a model of their own).")
+        model = None if own else MODELS.get(self.model)
+        if model is not None:
+            resolve_params(model.params, dict(self.model_params), model.label)
         attack = ATTACKS.get(self.attack)
         reason = attack.threat.norm_reason(self.norm, attack.label)
         if reason:
@@ -112,7 +118,7 @@ class Scenario:
         resolve_params(attack.params, dict(self.attack_params), attack.label)
         # What the model cannot give the attack (access, a network) is known before any data; the data's own
         # limits (classes, images) are taken as met here and checked when the split is made.
-        reason = attack.unsupported_reason(model, n_classes=attack.min_classes, images=True)
+        reason = model and attack.unsupported_reason(model, n_classes=attack.min_classes, images=True)
         if reason:
             raise InvalidInput(reason)
         if self.defence is not None:
@@ -143,6 +149,8 @@ class Scenario:
         :attr:`data_key`: the Attack Demo (no parameters named) and the Attack Lab (all named) share one model."""
         from qulab.models.registry import MODELS
 
+        if self.model.startswith(MODEL_FILE_PREFIX):
+            return (*self.data_key, self.model, ())
         return (*self.data_key, self.model, freeze(resolve_params(MODELS.get(self.model).params,
                                                                   dict(self.model_params))))
 
@@ -297,5 +305,6 @@ def _declared_params(dataset: str, model: str, attack: str,
 
     return {"dataset_params": (dataset, {"target": None}) if dataset.startswith(UPLOAD_PREFIXES)
             else of(DATASETS.get(dataset)),
-            "model_params": of(MODELS.get(model)), "attack_params": of(ATTACKS.get(attack)),
+            "model_params": ("your model file", {}) if model.startswith(MODEL_FILE_PREFIX) else of(MODELS.get(model)),
+            "attack_params": of(ATTACKS.get(attack)),
             "defence_params": of(_defences().get(defence)) if defence else ("", {})}

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from qulab.core.experiment import Scenario
+from qulab.core.experiment import MODEL_FILE_PREFIX, Scenario
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import SCALINGS, Dataset, Split, clip_after_scaling, load_dataset, split_dataset
 from qulab.evaluation import budget
@@ -97,6 +97,12 @@ def prepare_split(scenario: Scenario, data: Dataset | None = None) -> Split:
 
 
 def fit_model(scenario: Scenario, split: Split) -> FittedModel:
+    """The scenario's model fitted on the split's training part; a model from a file (opened with
+    :func:`qulab.models.files.open_model_file`) is attacked as it is, after it is checked against the data."""
+    if scenario.model.startswith(MODEL_FILE_PREFIX):
+        from qulab.models.files import opened
+
+        return opened(scenario.model).fitted(split)
     spec = MODELS.get(scenario.model)
     params = resolve_params(spec.params, dict(scenario.model_params))
     start = time.perf_counter()
@@ -105,11 +111,12 @@ def fit_model(scenario: Scenario, split: Split) -> FittedModel:
     return FittedModel(spec, estimator, spec.art_classifier(estimator, split.clip_values), seconds)
 
 
-def checked_attack_params(scenario: Scenario, split: Split) -> dict[str, Any]:
+def checked_attack_params(scenario: Scenario, split: Split, model: ModelSpec | None = None) -> dict[str, Any]:
     """The scenario's attack parameters, after refusing in words an attack this model, data or norm cannot take
-    (before any model is fitted)."""
+    (before any model is fitted); ``model`` is given for a model from a file, which has no registry entry."""
     spec = ATTACKS.get(scenario.attack)
-    reason = spec.unsupported_reason(MODELS.get(scenario.model), split.n_classes, split.image_shape is not None)
+    reason = spec.unsupported_reason(model or MODELS.get(scenario.model), split.n_classes,
+                                     split.image_shape is not None)
     if reason:
         raise InvalidInput(reason)
     if scenario.norm not in spec.norms:
@@ -133,7 +140,7 @@ def attack_sweep(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
                  step: np.ndarray | None = None, keep_examples: bool = False,
                  progress: budget.Progress | None = None) -> budget.BudgetSweep:
     """The budget engine's sweep of the scenario's attack (with its parameters and seed) on the split's test set."""
-    params = checked_attack_params(scenario, split)
+    params = checked_attack_params(scenario, split, model.spec)
     return budget.sweep(ATTACKS.get(scenario.attack), model.classifier, split.X_test, split.y_test, grid,
                         scenario.norm, params, scenario.seed, predict=model.predict, step=step,
                         linear=linear_weights(model), keep_examples=keep_examples, progress=progress,

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from qulab.app import saving
+from qulab.app import own_model, saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.downloads import saved_report_download
@@ -43,7 +43,7 @@ if link is not None and not st.session_state.get(LINK_APPLIED_KEY):
 model_col, attack_col = st.columns(2, gap="large")
 with model_col:
     st.subheader("Model", divider="gray")
-    model_spec, model_params = lw.model_picker(lab, "al")
+    model_spec, model_params = own_model.model_choice(lab, "al")
     n = lw.sample_size(lab, "al_sample")
 
 reasons = lw.attack_reasons(model_spec, lab)
