@@ -135,7 +135,7 @@ def test_progress_and_refusals():
     seen = []
     sweep = budget.sweep(ATTACKS.get("pgd"), model.classifier, split.X_test, split.y_test, (0.0, 0.1), "inf",
                          progress=lambda fraction, text: seen.append(fraction))
-    assert seen == [0.0, 0.5, 1.0]
+    assert seen == [0.0, 0.5, 1.0, 1.0]  # eps 0, eps 0.1 starting, its one batch of 20 points done, the end
     with pytest.raises(KeyError, match="not on this sweep's grid"):
         sweep.accuracy_at(0.3)
     with pytest.raises(ValueError, match="keep_examples"):

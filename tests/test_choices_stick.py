@@ -121,7 +121,42 @@ def test_a_defences_link_sets_model_attack_norm_and_budget_and_the_page_writes_t
     assert app.selectbox(key="def_model").value == "logistic_regression"
     assert app.selectbox(key="def_attack").value == "fgm" and app.radio(key="def_norm_fgm").value == "2"
     assert app.slider(key="def_eps_2").value == pytest.approx(0.7)
-    # a scenario's default model is left out of an address; the attack is always named (the page starts at PGD)
-    assert dict(app.query_params) == {k: v for k, v in query.items() if k != "model"}
+    # a scenario's default model is left out of an address; the attack is always named (the page starts at PGD);
+    # the ticked defences and their settings are named from the first render on
+    ticked = {"defences": "adversarial_training", "adversarial_training.attack": "pgd",
+              "adversarial_training.eps": "0.1", "adversarial_training.ratio": "1.0",
+              "adversarial_training.epochs": "20"}
+    assert dict(app.query_params) == {**{k: v for k, v in query.items() if k != "model"}, **ticked}
     again = open_app(dict(app.query_params), page="defences.py")
     assert again.selectbox(key="def_attack").value == "fgm" and again.radio(key="def_norm_fgm").value == "2"
+
+
+def test_a_defences_address_names_the_ticked_defences_and_their_settings_before_any_evaluation():
+    app = open_app(BREAST, page="defences.py")
+    app.checkbox(key="def_on_gaussian_noise").check().run()
+    app.checkbox(key="def_on_adversarial_training").uncheck().run()
+    app.slider(key="def_gaussian_noise_sigma").set_value(0.3).run()
+    assert app.button(key="def_run")  # still waiting for Evaluate: nothing computed, the address complete
+    assert app.query_params["defences"] == "gaussian_noise" and app.query_params["gaussian_noise.sigma"] == "0.3"
+    assert not any(key.startswith("adversarial_training.") for key in app.query_params)  # unticked: gone
+    linked = open_app(dict(app.query_params), page="defences.py")
+    assert linked.checkbox(key="def_on_gaussian_noise").value and not linked.checkbox(
+        key="def_on_adversarial_training").value
+    assert linked.slider(key="def_gaussian_noise_sigma").value == pytest.approx(0.3)
+    app.checkbox(key="def_on_gaussian_noise").uncheck().run()  # none ticked: the address says so
+    assert app.query_params["defences"] == "" and [i.value for i in app.info] == ["Tick at least one defence above."]
+
+
+def test_a_robustness_address_names_norm_grid_and_attacks_and_a_link_reproduces_them():
+    app = open_app(BREAST, page="robustness.py")
+    assert {"norm", "eps_max", "steps", "attacks"} <= set(app.query_params)  # from the first render
+    app.radio(key="rb_norm").set_value("2").run()
+    app.slider(key="rb_eps_max_2").set_value(1.0).run()
+    app.slider(key="rb_steps").set_value(5).run()
+    app.multiselect(key="rb_attacks_logistic_regression_2").set_value(["deepfool"]).run()
+    query = dict(app.query_params)
+    assert (query["norm"], query["eps_max"], query["steps"], query["attacks"]) == ("2", "1.0", "5", "deepfool")
+    linked = open_app(query, page="robustness.py")
+    assert linked.radio(key="rb_norm").value == "2" and linked.slider(key="rb_eps_max_2").value == 1.0
+    assert linked.slider(key="rb_steps").value == 5
+    assert linked.multiselect(key="rb_attacks_logistic_regression_2").value == ["deepfool"]

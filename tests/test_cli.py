@@ -78,10 +78,22 @@ def test_evaluate_defaults_match_library(capsys):
     assert printed["seconds"] > 0
 
 
-def test_evaluate_text_output(capsys):
+def test_evaluate_text_output_prints_accuracies_with_four_decimals(capsys):
     assert cli.main(["evaluate", "--eps", "0.1"]) == 0
     out = capsys.readouterr().out
-    assert "clean accuracy" in out and "adversarial accuracy" in out
+    direct = evaluate(Scenario(eps=0.1)).summary()
+    assert f"clean accuracy:       {direct['clean_accuracy']:.4f}\n" in out
+    assert f"adversarial accuracy: {direct['adversarial_accuracy']:.4f}  (eps=0.1" in out
+
+
+def test_curve_text_output_prints_accuracies_with_four_decimals(capsys):
+    printed = run_json(capsys, ["curve", "--eps-max", "0.2", "--steps", "3"])
+    assert cli.main(["curve", "--eps-max", "0.2", "--steps", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(f"clean accuracy {printed['clean_accuracy']:.4f}")
+    rows = [line.split() for line in lines[2:5]]
+    assert rows == [[f"{e:g}", f"{a:.4f}", f"{x:.4f}"] for e, a, x in
+                    zip(printed["eps"], printed["adversarial_accuracy"], printed["exact_accuracy"], strict=True)]
 
 
 def test_evaluate_with_model_and_attack_params_matches_library(capsys):

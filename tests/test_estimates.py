@@ -72,3 +72,40 @@ def test_concurrent_records_keep_the_bound_and_every_value_consistent():
         for k in range(80):
             got = times.estimate((w, k), 1)
             assert got is None or got == pytest.approx(float(k))
+
+
+def test_a_defence_evaluation_teaches_the_estimate_of_its_kind_scaled_by_rows():
+    """The Defences page's estimate: a rough first guess, then the measured sides of an evaluation of the same
+    kind (another eps, another seed), each scaled by the rows of data; the undefended side counted only when it
+    is still to compute."""
+    from dataclasses import replace
+
+    from qulab.core.experiment import Scenario
+    from qulab.defences import (
+        estimate_seconds,
+        evaluate_defence,
+        learned_estimate,
+        record_times,
+        undefended_baseline,
+    )
+
+    times = MeasuredTimes()
+    scenario = Scenario(dataset="moons", dataset_params=(("n_samples", 200),), scaling="minmax",
+                        model="logistic_regression",
+                        attack="pgd", eps=0.1, attack_params=(("max_iter", 3),))
+    params = {"bit_depth": 2}
+    guess = learned_estimate(times, scenario, "feature_squeezing", params, 200, 160, with_baseline=True)
+    assert guess == pytest.approx(estimate_seconds(scenario, "feature_squeezing", params, n_train=160))
+
+    baseline = undefended_baseline(scenario)
+    outcome = evaluate_defence(scenario, "feature_squeezing", params, baseline=baseline)
+    assert baseline.seconds > 0 and outcome.seconds > 0
+    record_times(times, outcome, baseline, 200)
+    other = replace(scenario, eps=0.3, seed=7)  # the same kind: eps and seed do not change the cost per row
+    alone = learned_estimate(times, other, "feature_squeezing", params, 400, 320, with_baseline=False)
+    assert alone == pytest.approx(2 * outcome.seconds)
+    both = learned_estimate(times, other, "feature_squeezing", params, 400, 320, with_baseline=True)
+    assert both == pytest.approx(2 * (outcome.seconds + baseline.seconds))
+    # Another defence setting is another kind: still the first guess for its defended side.
+    assert learned_estimate(times, other, "feature_squeezing", {"bit_depth": 4}, 400, 320, with_baseline=False) \
+        != pytest.approx(alone)

@@ -10,7 +10,7 @@ as one sentence. Uploaded files stay in this session's memory only (never on dis
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ PARAMS_KEY = "qulab.data.params"  # built-in name -> its last parameters
 UPLOADS_KEY = "qulab.data.uploads"  # content hash -> UploadEntry, oldest first
 LAST_UPLOAD_KEY = "qulab.data.last_upload"  # the last upload choice that worked
 LINK_KEY = "qulab.link"  # the Link the URL named when the session began (if it named more than data)
+URL_READ_KEY = "qulab.url.read"  # the page settings' URL keys already read in this session
 
 # The query parameters this module owns; other keys in the URL are left alone.
 URL_KEYS = ("data", "scaling", "seed", "test_size", *sorted({p.name for spec in DATASETS for p in spec.params}))
@@ -189,6 +190,42 @@ def sync_query_params(choice: DataChoice) -> None:
                 st.query_params[key] = wanted[key]
         elif key in st.query_params:
             del st.query_params[key]
+
+
+@dataclass(frozen=True)
+class UrlKey:
+    """A page setting's place in the URL beyond the experiment's (the Robustness page's grid and attacks, the
+    Defences page's ticked defences): its query key, how a value is written, and how the text is read back
+    (raising ValueError or InvalidInput on text it cannot use)."""
+
+    name: str
+    show: Callable[[Any], str] = str
+    parse: Callable[[str], Any] = str
+
+
+def url_value(key: UrlKey) -> Any | None:
+    """The value the URL gives a page setting, read the first time a page asks for it in this session (a copied
+    link opened on that page); None when the URL gives none, or one that cannot be read (shown as one sentence)."""
+    read: set[str] = st.session_state.setdefault(URL_READ_KEY, set())
+    if key.name in read:
+        return None
+    read.add(key.name)
+    text = st.query_params.get(key.name)
+    if text is None:
+        return None
+    try:
+        return key.parse(text)
+    except (ValueError, InvalidInput) as error:
+        st.error(f"The link's {key.name} '{text}' cannot be used ({error}); the page starts from its default.",
+                 icon=":material/link_off:")
+        return None
+
+
+def show_in_url(values: Mapping[str, str]) -> None:
+    """Write page settings into the URL (each key only when its text changed; other keys are kept)."""
+    for name, text in values.items():
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
 
 
 # ---------------------------------------------------------------------------------------------------------

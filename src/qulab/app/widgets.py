@@ -42,37 +42,59 @@ DEFAULT_SAMPLE = 200
 AUTO_RUN_SECONDS = 8.0  # longer runs wait for a button
 
 
-def kept_widget(make: Callable[[str], Any], key: str, default: Any, fit: Callable[[Any], Any] | None = None) -> Any:
+def kept_widget(make: Callable[[str], Any], key: str, default: Any, fit: Callable[[Any], Any] | None = None,
+                url: dc.UrlKey | None = None) -> Any:
     """``make(key)`` seeded with the value the widget had when last shown (else ``default``), passed through
     ``fit`` (which maps a value the widget can no longer take to one it can). Streamlit drops the state of
     widgets a run does not draw, so each value is also kept under :data:`KEPT_KEY`, which belongs to no widget;
-    ``make`` must not pass a value of its own, since the seed is the value."""
+    ``make`` must not pass a value of its own, since the seed is the value. With ``url`` the value is also in
+    the page's address from the first render on, and a copied link's value is the widget's first one."""
     state = st.session_state
     memory = state.setdefault(KEPT_KEY, {})
     value = state[key] if key in state else memory.get(key, default)
+    if url is not None and key not in state and key not in memory:
+        linked = dc.url_value(url)
+        value = value if linked is None else linked
     if fit is not None:
         value = fit(value)
     if key not in state or state[key] != value:
         state[key] = value
     memory[key] = make(key)
+    if url is not None:
+        dc.show_in_url({url.name: url.show(memory[key])})
     return memory[key]
 
 
-def param_widget(param: Param, key: str, container: Any = st) -> Any:
+def url_text(value: Any) -> str:
+    """A value as the URL holds it (as :meth:`Scenario.query_params` writes one): floats in their shortest exact
+    form, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def param_url(param: Param, name: str) -> dc.UrlKey:
+    """A registry parameter's place in the URL under ``name``, read back as the CLI reads it."""
+    return dc.UrlKey(name, url_text, param.parse)
+
+
+def param_widget(param: Param, key: str, container: Any = st, url: str | None = None) -> Any:
     """The widget a registry parameter declares, kept across pages (``param.default`` is its first value):
     selectbox for choices (shown by their labels), slider for ranges, a slider over 1-2-5 steps for a log-scale
-    range, and one that names a special 0 ("unlimited")."""
+    range, and one that names a special 0 ("unlimited"). ``url``: the parameter's key in the page's address."""
+    at = None if url is None else param_url(param, url)
     if param.kind == "choice":
         return kept_widget(lambda k: container.selectbox(param.label, param.choices, format_func=param.show,
                                                          help=param.help, key=k), key,
-                           param.default, lambda v: v if v in param.choices else param.default)
+                           param.default, lambda v: v if v in param.choices else param.default, at)
     if param.kind == "bool":
-        return kept_widget(lambda k: container.checkbox(param.label, help=param.help, key=k), key, param.default)
+        return kept_widget(lambda k: container.checkbox(param.label, help=param.help, key=k), key, param.default,
+                           url=at)
     if param.scale == "log":
         steps = param.log_steps()
         return kept_widget(lambda k: container.select_slider(param.label, steps, format_func=param.show,
                                                              help=param.help, key=k), key, float(param.default),
-                           lambda v: min(steps, key=lambda step: abs(step - float(v))))
+                           lambda v: min(steps, key=lambda step: abs(step - float(v))), at)
     number = int if param.kind == "int" else float
     low, high = number(param.low), number(param.high)
     step = number(param.step) if param.step else (1 if param.kind == "int" else None)
@@ -80,9 +102,9 @@ def param_widget(param: Param, key: str, container: Any = st) -> Any:
         options = list(range(int(low), int(high) + 1, int(step)))
         return kept_widget(lambda k: container.select_slider(param.label, options, format_func=param.show,
                                                              help=param.help, key=k), key, int(param.default),
-                           lambda v: min(max(int(v), low), high))
+                           lambda v: min(max(int(v), low), high), at)
     return kept_widget(lambda k: container.slider(param.label, low, high, step=step, help=param.help, key=k), key,
-                       number(param.default), lambda v: min(max(number(v), low), high))
+                       number(param.default), lambda v: min(max(number(v), low), high), at)
 
 
 def time_ratio_delta(ratio: float, reference: str) -> dict[str, str]:
@@ -95,10 +117,12 @@ def time_ratio_delta(ratio: float, reference: str) -> dict[str, str]:
             "delta_color": {"off": "gray", "up": "red", "down": "green"}[way]}
 
 
-def norm_picker(norms: Sequence[str], key: str, help: str, container: Any = st) -> str:
-    """The norm the budget is measured in: one horizontal radio on every page, kept across pages."""
+def norm_picker(norms: Sequence[str], key: str, help: str, container: Any = st, url: str | None = None) -> str:
+    """The norm the budget is measured in: one horizontal radio on every page, kept across pages (and in the
+    address under ``url`` when given)."""
     return kept_widget(lambda k: container.radio("Norm", norms, format_func=norm_label, horizontal=True, help=help,
-                                                 key=k), key, norms[0], lambda v: v if v in norms else norms[0])
+                                                 key=k), key, norms[0], lambda v: v if v in norms else norms[0],
+                       None if url is None else dc.UrlKey(url))
 
 
 @dataclass(frozen=True)
@@ -321,21 +345,26 @@ def failure(spec: AttackSpec, error: Exception) -> str:
     return f"{spec.label} failed on this model and data: {text}"
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _attack_run(scenario: Scenario, n: int, _data: Dataset | None = None) -> AttackOutcome:
+RUNS = BoundedCache(64)  # (scenario, n) -> AttackOutcome; computed with a progress callback, so not st.cache_data
+
+
+def _attack_run(scenario: Scenario, n: int, data: Dataset | None = None,
+                progress: Callable[[float, str], None] | None = None) -> AttackOutcome:
     """The scenario's attack on n test points drawn with its seed; it raises, so a failure is not cached."""
-    split, model = trained_model(scenario.model_key, scenario, _data)
+    split, model = trained_model(scenario.model_key, scenario, data)
     step = None
     if ATTACKS.get(scenario.attack).rescalable:  # an epsilon move only rescales the cached step
-        step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, n), scenario, _data, n)
-    return run_attack(scenario, subsample(split, n, scenario.seed), model, step)
+        step = attack_step((*scenario.model_key, scenario.attack, scenario.norm, n), scenario, data, n)
+    return run_attack(scenario, subsample(split, n, scenario.seed), model, step, progress)
 
 
-def lab_run(scenario: Scenario, n: int, data: Dataset | None = None) -> LabRun:
+def lab_run(scenario: Scenario, n: int, data: Dataset | None = None,
+            progress: Callable[[float, str], None] | None = None) -> LabRun:
     """The cached run, or its failure as a message (ART's failures must leave the page working); going back to a
-    setting is instant, and a failed setting is tried again."""
+    setting is instant, and a failed setting is tried again. ``progress`` hears the share of the run done (an
+    attack that declares a batch runs batch by batch: the same examples)."""
     try:
-        return LabRun(_attack_run(scenario, n, data))
+        return LabRun(RUNS.get_or_compute((scenario, n), lambda: _attack_run(scenario, n, data, progress)))
     except Exception as error:  # noqa: BLE001 — see the docstring
         return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
 
@@ -345,10 +374,11 @@ def run_kind(scenario: Scenario) -> tuple:
     return (*scenario.model_key, scenario.attack, scenario.norm, scenario.attack_params)
 
 
-def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None) -> LabRun:
+def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None,
+                  progress: Callable[[float, str], None] | None = None) -> LabRun:
     """:func:`lab_run`, its measured time recorded for later estimates of the same kind (a cached run's time
     is the one measured when it ran)."""
-    run = lab_run(scenario, n, data)
+    run = lab_run(scenario, n, data, progress)
     if run.outcome is not None:
         MEASURED.record(run_kind(scenario), n, run.outcome.seconds)
     return run

@@ -25,14 +25,17 @@ from qulab.defences.evaluate import (
     Baseline,
     DefenceOutcome,
     default_eps_grid,
+    defence_kind,
     estimate_seconds,
     evaluate_defence,
+    learned_estimate,
     parse_defence_params,
+    record_times,
     undefended_baseline,
 )
 
 __all__ = ["ADAPTIVE_WHITE_BOX", "DEFENCES", "KINDS", "AdaptiveCase", "Baseline", "DefenceOutcome", "DefenceRun",
            "DefenceSpec", "Defended", "ModelRequirement", "Progress", "Workload", "bpda_preprocessor",
            "certification_defence", "default_eps_grid", "defendable_models", "estimate_seconds", "evaluate_defence",
-           "parse_defence_params", "preprocessing_defence", "robust_logistic_regression", "training_defence",
-           "undefended_baseline"]
+           "defence_kind", "learned_estimate", "parse_defence_params", "record_times", "preprocessing_defence",
+           "robust_logistic_regression", "training_defence", "undefended_baseline"]

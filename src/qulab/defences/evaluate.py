@@ -20,6 +20,7 @@ from qulab.data.datasets import Dataset, Split
 from qulab.defences.running import defence_run, warm_up_torch
 from qulab.defences.spec import DEFENCES, DefenceRun, Progress, Workload, is_torch
 from qulab.evaluation.budget import BudgetSweep
+from qulab.evaluation.estimates import MeasuredTimes
 from qulab.evaluation.pipeline import FittedModel, attack_sweep, checked_attack_params, fit_model, prepare_split
 from qulab.models.registry import MODELS
 from qulab.threats.evasion.attacks import ATTACKS
@@ -127,14 +128,56 @@ ATTACK_RUN_SECONDS = {"neural": 1.0, "kernel": 3.5}
 
 def estimate_seconds(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,
                      n_train: int = 455, n_eps: int = 5) -> float:
-    """A rough duration (seconds, this 2-core host) for the page to announce before it starts."""
+    """A rough duration (seconds, this 2-core host) for the page to announce before it starts, the undefended
+    side included; the first guess of :func:`learned_estimate`."""
     defence = DEFENCES.get(defence_name)
     params = resolve_params(defence.params, dict(defence_params or {}))
     model = MODELS.get(scenario.model)
-    attack = ATTACKS.get(scenario.attack)
+    return defence.estimate(Workload(params, is_torch(model), _per_attack(scenario, n_eps), n_train))
+
+
+def _per_attack(scenario: Scenario, n_eps: int = 5) -> float:
+    """Rough seconds of one attack over the grid on the undefended model."""
+    model, attack = MODELS.get(scenario.model), ATTACKS.get(scenario.attack)
     runs = MINIMAL_ATTACK_COST.get(attack.name, 3) if attack.minimal else n_eps  # a minimal attack runs once
-    per_attack = ATTACK_RUN_SECONDS.get(model.family, 0.3) * runs * (2 if model.needs_images else 1)
-    return defence.estimate(Workload(params, is_torch(model), per_attack, n_train))
+    return ATTACK_RUN_SECONDS.get(model.family, 0.3) * runs * (2 if model.needs_images else 1)
+
+
+def baseline_kind(scenario: Scenario) -> tuple:
+    """What the undefended side's time per row of data depends on: the data set, the model, the attack and their
+    settings; not eps, the seed or the number of rows (the time is scaled by rows)."""
+    return ("undefended", scenario.dataset, scenario.scaling, scenario.model_key[-2:], scenario.attack,
+            scenario.norm, scenario.attack_params)
+
+
+def defence_kind(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None) -> tuple:
+    """What the defended side's time per row depends on: :func:`baseline_kind` and the defence with its settings."""
+    params = resolve_params(DEFENCES.get(defence_name).params, dict(defence_params or {}))
+    return ("defended", *baseline_kind(scenario)[1:], defence_name, freeze(params))
+
+
+def learned_estimate(times: MeasuredTimes, scenario: Scenario, defence_name: str,
+                     defence_params: dict[str, Any] | None, rows: int, n_train: int, with_baseline: bool) -> float:
+    """Seconds an evaluation should take on ``rows`` rows of data: the defended side as measured for the same kind
+    (:func:`record_times`) scaled to the rows, plus the undefended side's when ``with_baseline`` (it is computed
+    once per scenario and shared); a side never measured comes from :func:`estimate_seconds`."""
+    guess = estimate_seconds(scenario, defence_name, defence_params, n_train=n_train)
+    baseline_guess = 1 + _per_attack(scenario)  # estimate_seconds counts about this much for the undefended side
+    defended = times.estimate(defence_kind(scenario, defence_name, defence_params), rows)
+    if defended is None:
+        defended = max(guess - baseline_guess, 0.5)
+    if not with_baseline:
+        return defended
+    baseline = times.estimate(baseline_kind(scenario), rows)
+    return defended + (baseline_guess if baseline is None else baseline)
+
+
+def record_times(times: MeasuredTimes, outcome: DefenceOutcome, baseline: Baseline, rows: int) -> None:
+    """Remember an evaluation's measured sides for :func:`learned_estimate` (``outcome`` computed with
+    ``baseline`` given, so its time is the defended side's alone)."""
+    times.record(baseline_kind(outcome.scenario), rows, baseline.seconds)
+    times.record(defence_kind(outcome.scenario, outcome.defence, dict(outcome.defence_params)), rows,
+                 outcome.seconds)
 
 
 @dataclass(frozen=True)
@@ -149,6 +192,7 @@ class Baseline:
     split: Split
     model: FittedModel
     attacked: BudgetSweep
+    seconds: float = 0.0  # to train and attack it
 
     @property
     def clean(self) -> float:
@@ -175,6 +219,7 @@ def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], repo
     """Unlocked: the model draws from its own seeded generators and the budget engine seeds each random attack run."""
     from qulab.core.randomness import one_torch_thread
 
+    started = time.perf_counter()
     warm_up_torch()
     with one_torch_thread():
         report(0.05, "Training the undefended model")
@@ -182,7 +227,7 @@ def _baseline_on(scenario: Scenario, split: Split, grid: tuple[float, ...], repo
         attacked = attack_sweep(scenario, split, base, grid, keep_examples=True,
                                 progress=lambda fraction, text: report(0.15 + 0.2 * fraction,
                                                                        f"Attacking the undefended model: {text}"))
-    return Baseline(scenario, grid, split, base, attacked)
+    return Baseline(scenario, grid, split, base, attacked, time.perf_counter() - started)
 
 
 def evaluate_defence(scenario: Scenario, defence_name: str, defence_params: dict[str, Any] | None = None,

@@ -87,13 +87,15 @@ def attack_runs(spec: AttackSpec, budgets: int) -> int:
 
 
 def attack_run(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, eps: float, norm: str,
-               params: dict[str, Any] | None, seed: int, *, unbounded: bool = False) -> np.ndarray:
+               params: dict[str, Any] | None, seed: int, *, unbounded: bool = False,
+               done: Callable[[float], None] | None = None) -> np.ndarray:
     """One ART run of the attack, seeded with ``seed``: the same run gives the same examples wherever it is made.
 
-    ``unbounded`` returns a minimal attack's own output, before it is held to the budget."""
+    ``unbounded`` returns a minimal attack's own output, before it is held to the budget; ``done`` hears the
+    share of points attacked as the run goes (the same examples: see :attr:`AttackSpec.batch`)."""
     make = generate_unbounded if unbounded else generate
     with seeded_if_random(spec, params or {}, seed):
-        return make(spec, classifier, X, y, eps, norm, params)
+        return make(spec, classifier, X, y, eps, norm, params, done)
 
 
 def unit_step(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, norm: str, seed: int = 0) -> np.ndarray:
@@ -113,37 +115,44 @@ def _argmax_predict(classifier: Any) -> Predict:
     return lambda Z: np.argmax(classifier.predict(Z), axis=1)
 
 
-# eps -> (examples, predictions, accuracy); the closed forms give no examples and, on binary models, no predictions
-Outcome = Callable[[float], tuple[np.ndarray | None, np.ndarray | None, float]]
+# (eps, share of the points done -> None) -> (examples, predictions, accuracy); the closed forms give no examples
+# and, on binary models, no predictions
+Outcome = Callable[[float, Callable[[float], None] | None], tuple[np.ndarray | None, np.ndarray | None, float]]
 
 
 def _plan(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, budgets: list[float], norm: str,
           params: dict[str, Any] | None, seed: int, predict: Predict, step: np.ndarray | None,
-          linear: LinearWeights | None, keep_examples: bool) -> tuple[Outcome, str]:
-    """How the sweep reads each non-zero budget, by the attack's kind (the ART runs it needs happen here)."""
+          linear: LinearWeights | None, keep_examples: bool,
+          progress: Progress | None = None) -> tuple[Outcome, str]:
+    """How the sweep reads each non-zero budget, by the attack's kind (the ART runs it needs happen here; a
+    minimal attack's one run tells ``progress`` how many of the points it has attacked)."""
     closed_form = spec.rescalable and linear is not None and classifier.clip_values is None and not keep_examples
     if closed_form and len(linear[0]) == 2:
         # FGM with the true labels is the optimal attack on a binary linear model: a point is predicted as the
         # other class exactly when its distance to the boundary is within eps. No ART run is needed.
         surviving = exact_robust_accuracy(exact_distances(linear, X, y, norm), np.array(budgets))
-        return (lambda e: (None, None, float(surviving[budgets.index(e)]))), BINARY_MARGINS
+        return (lambda e, done: (None, None, float(surviving[budgets.index(e)]))), BINARY_MARGINS
     if spec.rescalable and (step is not None or len(budgets) > 1):
         step = unit_step(spec, classifier, X, y, norm, seed) if step is None else step
         if closed_form:
             W, b = linear  # the scores at eps are the clean scores + eps · the step's score change
             scores, slope = X @ W.T + b, step @ W.T
-            return (lambda e: (None, None, float(np.mean(np.argmax(scores + e * slope, axis=1) == y)))), \
+            return (lambda e, done: (None, None, float(np.mean(np.argmax(scores + e * slope, axis=1) == y)))), \
                 LINEAR_SCORES
         lo, hi = classifier.clip_values if classifier.clip_values is not None else (-np.inf, np.inf)
-        adversarial, method = (lambda e: np.clip(X + e * step, lo, hi)), RESCALED
+        adversarial, method = (lambda e, done: np.clip(X + e * step, lo, hi)), RESCALED
     elif spec.minimal:
-        raw = attack_run(spec, classifier, X, y, budgets[-1], norm, params, seed, unbounded=True) if budgets else X
-        adversarial, method = (lambda e: within_budget(X, raw, e, norm)), THRESHOLDED
+        done = None if progress is None else (lambda share: progress(share, f"{spec.label}: {share:.0%} of the "
+                                                                             "points attacked"))
+        raw = attack_run(spec, classifier, X, y, budgets[-1], norm, params, seed, unbounded=True,
+                         done=done) if budgets else X
+        adversarial, method = (lambda e, done: within_budget(X, raw, e, norm)), THRESHOLDED
     else:
-        adversarial, method = (lambda e: attack_run(spec, classifier, X, y, e, norm, params, seed)), PER_BUDGET
+        adversarial, method = (lambda e, done: attack_run(spec, classifier, X, y, e, norm, params, seed,
+                                                          done=done)), PER_BUDGET
 
-    def outcome(e: float) -> tuple[np.ndarray, np.ndarray, float]:
-        X_adv = adversarial(e)
+    def outcome(e: float, done: Callable[[float], None] | None) -> tuple[np.ndarray, np.ndarray, float]:
+        X_adv = adversarial(e, done)
         pred = np.asarray(predict(X_adv))
         return X_adv, pred, float(np.mean(pred == y))
 
@@ -173,11 +182,14 @@ def sweep(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, grid:
     examples, preds, accuracy = [], [], []
     with art_warnings(images) as notes:
         outcome, method = _plan(spec, classifier, X, y, budgets, norm, params, seed, predict, step, linear,
-                                keep_examples)
+                                keep_examples, progress)
         for i, e in enumerate(grid):
+            done = None
             if progress and method == PER_BUDGET:
-                progress(i / len(grid), f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})")
-            X_adv, pred, correct = outcome(e) if e > 0 else (X, pred_clean, clean)
+                text = f"{spec.label}: eps = {e:.3g} ({i + 1} of {len(grid)})"
+                progress(i / len(grid), text)
+                done = lambda share, i=i, text=text: progress((i + share) / len(grid), text)  # noqa: E731
+            X_adv, pred, correct = outcome(e, done) if e > 0 else (X, pred_clean, clean)
             examples.append(X_adv)
             preds.append(pred)
             accuracy.append(correct)

@@ -147,12 +147,15 @@ def attack_sweep(scenario: Scenario, split: Split, model: FittedModel, grid: Seq
                         images=split.image_shape is not None)
 
 
-def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None) -> AttackOutcome:
+def run_attack(scenario: Scenario, split: Split, model: FittedModel, step: np.ndarray | None = None,
+               progress: budget.Progress | None = None) -> AttackOutcome:
     """Attack the test set of the split with the scenario's attack, against the true labels: a sweep of one budget.
 
-    ``step`` is the attack's :func:`unit_step` when the caller keeps it.
+    ``step`` is the attack's :func:`unit_step` when the caller keeps it; ``progress(fraction, text)`` hears how
+    much of the run is done (the same examples either way).
     """
-    result = attack_sweep(scenario, split, model, (scenario.eps,), step=step, keep_examples=True)
+    result = attack_sweep(scenario, split, model, (scenario.eps,), step=step, keep_examples=True,
+                          progress=progress)
     return AttackOutcome(scenario=scenario, X_test=split.X_test, y_test=split.y_test, X_adv=result.examples[0],
                          pred_clean=model.predict(split.X_test), pred_adv=result.preds[0],
                          seconds=result.seconds, notes=result.notes)

@@ -60,7 +60,8 @@ with attack_col:
     if spec.reference:
         st.caption(f"Reference: {spec.reference}")
 
-if reasons[attack_name]:
+if reasons[attack_name]:  # the address still names the pair, so a copied link opens on the same message
+    dc.sync_link(lab.scenario(model=model_spec.name, model_params=freeze(model_params), attack=attack_name))
     st.info(f"**{spec.label} is unavailable here.** {reasons[attack_name]}", icon=":material/block:")
     st.stop()
 
@@ -124,14 +125,16 @@ while len(runs) > MAX_REMEMBERED_RUNS:
     del runs[next(iter(runs))]
 
 about = f" (about {estimate:.0f} s)" if estimate is not None and estimate >= 1 else ""
-with st.status(f"Running {spec.label} on {n} test points{about}…", expanded=False) as status:
-    run = lw.timed_lab_run(scenario, n, lab.data)
-    if run.outcome is not None:
-        estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""
-        status.update(label=f"{spec.label} on {n} test points took {run.outcome.seconds:.2f} s{estimated}",
-                      state="complete")
-    else:
-        status.update(label=f"{spec.label} failed", state="error")
+bar = st.progress(0.0, text=f"Running {spec.label} on {n} test points{about}…")  # moves per batch of points
+run = lw.timed_lab_run(scenario, n, lab.data, lambda fraction, text: bar.progress(
+    min(fraction, 1.0), text=f"Running {spec.label} on {n} test points{about}: {text}"))
+bar.empty()
+if run.outcome is not None:
+    estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""
+    st.status(f"{spec.label} on {n} test points took {run.outcome.seconds:.2f} s{estimated}", state="complete",
+              expanded=False)
+else:
+    st.status(f"{spec.label} failed", state="error", expanded=False)
 
 if run.outcome is None:
     st.error(run.error, icon=":material/error:")

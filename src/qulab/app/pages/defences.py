@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -23,11 +24,14 @@ from qulab.defences import (
     Baseline,
     DefenceOutcome,
     Progress,
+    defence_kind,
     defendable_models,
-    estimate_seconds,
     evaluate_defence,
+    learned_estimate,
+    record_times,
     undefended_baseline,
 )
+from qulab.evaluation.estimates import MEASURED
 from qulab.evaluation.pipeline import split_with_test_set
 from qulab.figures.defences import build_certified_radius_figure, build_defence_curves_figure
 from qulab.models.registry import MODELS
@@ -37,6 +41,7 @@ from qulab.threats.evasion.attacks import ATTACKS
 # strong until the adaptive attacker stretches them to the whole budget).
 ATTACK_CHOICES = ("pgd", "fgm", "bim", "deepfool", "cw_l2")
 LINK_APPLIED_KEY = "qulab.defences.link_applied"
+DEFENCES_URL = "defences"  # the address's key for the ticked defences
 
 
 st.title("Defences")
@@ -126,6 +131,9 @@ norm = lw.norm_picker(attack.norms, f"def_norm_{attack_name}", help="How the per
 eps = lw.budget_slider(norm, data.X.shape[1], "def_eps", container=right)
 left.caption(model.description)
 middle.caption(attack.description)
+with lw.refusal_shown():  # the address names the model and the attack from the first render on
+    dc.sync_link(dc.choice_scenario(choice, model=model_name, attack=attack_name, eps=float(eps), norm=norm))
+st.query_params["attack"] = attack_name  # always: this page's first attack (PGD) is not a scenario's default (FGM)
 
 if model.needs_images and not images:
     st.error(f"{model.label} needs image data: choose the digits data set on the Data Sets page, or another "
@@ -136,14 +144,17 @@ st.subheader("Defences to compare", divider="gray")
 chosen: dict[str, dict[str, Any]] = {}
 reasons = {defence.name: defence.unsupported_reason(model, images=images, known_range=known_range)
            or defence.attack_reason(attack, norm) for defence in DEFENCES}
-# Ticked at first: the first defence that runs here and works (not a lesson in failure).
-ticked_first = next((d.name for d in DEFENCES if reasons[d.name] is None and d.works), None)
+# Ticked at first: the defences a copied link names, else the first that runs here and works (not a lesson in
+# failure). The address names the ticked ones (DEFENCES_URL) and their parameters (<defence>.<parameter>).
+linked_ticks = dc.url_value(dc.UrlKey(DEFENCES_URL, parse=lambda text: set(filter(None, text.split(",")))))
+ticked_first = linked_ticks if linked_ticks is not None else {
+    next((d.name for d in DEFENCES if reasons[d.name] is None and d.works), None)}
 for defence in DEFENCES:
     reason = reasons[defence.name]
     with st.container(border=True):
         on = lw.kept_widget(lambda k, defence=defence, reason=reason: st.checkbox(
             f"{defence.label} · {defence.kind}", key=k, disabled=reason is not None, help=defence.description),
-            f"def_on_{defence.name}", defence.name == ticked_first)
+            f"def_on_{defence.name}", defence.name in ticked_first)
         if reason is not None:
             st.caption(f":material/block: Not available here: {reason}")
             continue
@@ -154,8 +165,12 @@ for defence in DEFENCES:
             if defence.params:
                 for column, param in zip(st.columns(len(defence.params)), defence.params, strict=True):
                     params[param.name] = param_widget(param, key=f"def_{defence.name}_{param.name}",
-                                                      container=column)
+                                                      container=column, url=f"{defence.name}.{param.name}")
             chosen[defence.name] = params
+dc.show_in_url({DEFENCES_URL: ",".join(chosen)})
+for key in [key for key in st.query_params if key.split(".")[0] in DEFENCES.names()
+            and key.split(".")[0] not in chosen]:  # an unticked defence's parameters leave the address
+    del st.query_params[key]
 
 if not chosen:
     st.info("Tick at least one defence above.", icon=":material/check_box:")
@@ -168,24 +183,31 @@ with lw.refusal_shown():  # each defence's experiment is checked before any trai
                                   dataset_params=dataset_params)
     for name, params in chosen.items():
         replace(scenario, defence=name, defence_params=freeze(params)).validate()
-dc.sync_link(scenario)  # the address names the model and the attack, so a copied link reproduces the page
-st.query_params["attack"] = attack_name  # always: this page's first attack (PGD) is not a scenario's default (FGM)
 upload = data if choice.is_upload else None
 jobs = [(scenario, name, freeze(params)) for name, params in chosen.items()]
 n_train = len(own_split.y_train) if own_split is not None else int(len(data.y) * (1 - choice.test_size))
-estimate = sum(estimate_seconds(scenario, name, params, n_train=n_train) for name, params in chosen.items())
+rows = n_train + len(own_split.y_test) if own_split is not None else len(data.y)  # what the times scale with
 pending = [job for job in jobs if job not in DEFENCE_OUTCOMES]
+# Each pending evaluation's estimate: learned from measured evaluations of its kind (scaled by rows), else the
+# entry's rough one; the undefended side is counted once, with the first, as it is computed once.
+estimates = {job: learned_estimate(MEASURED, scenario, job[1], dict(job[2]), rows, n_train,
+                                   with_baseline=job is pending[0] and scenario not in BASELINES)
+             for job in pending}
+estimate = sum(estimates.values())
+learned = all(MEASURED.estimate(defence_kind(scenario, name, dict(params)), rows) is not None
+              for _, name, params in pending)
 
 if pending:
     prompt = st.empty()  # the estimate and the button, gone once the evaluation starts
     with prompt.container():
-        st.write(f"This evaluation takes about **{max(1, round(estimate))} s** on this machine (training, then the "
+        source = ("from earlier evaluations of the same kind on this machine" if learned else
+                  "a first guess; it learns from each evaluation")
+        st.write(f"This evaluation takes about **{max(1, round(estimate))} s** ({source}: training, then the "
                  "attack at five budgets for each model). Results are kept, so coming back to these settings is "
                  "instant.")
         if not st.button("Evaluate", type="primary", key="def_run", icon=":material/play_arrow:"):
             st.stop()
     prompt.empty()
-
 
 
 def shared_baseline(job_scenario: Scenario, report: Progress) -> Baseline:
@@ -195,29 +217,44 @@ def shared_baseline(job_scenario: Scenario, report: Progress) -> Baseline:
                                                                                progress=report, split=own_split))
 
 
+def evaluated(job_scenario: Scenario, name: str, params: tuple, report: Progress) -> DefenceOutcome:
+    """One defence's evaluation against the shared undefended side, its measured times remembered."""
+    baseline = shared_baseline(job_scenario, report)
+    outcome = evaluate_defence(job_scenario, name, dict(params), data=upload, progress=report, baseline=baseline)
+    record_times(MEASURED, outcome, baseline, rows)
+    return outcome
+
+
 outcomes: list[DefenceOutcome] = []
 errors: list[str] = []
+work = {job: estimates.get(job, 0.0) for job in jobs}  # each evaluation's share of the bar: its estimate
+total = sum(work.values()) or 1.0
+started = time.perf_counter()
 with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
     bar = st.progress(0.0)
-    for i, (job_scenario, name, params) in enumerate(jobs):
+    done = 0.0
+    for job in jobs:
+        job_scenario, name, params = job
         label = DEFENCES.get(name).label
-        seconds = max(1, round(estimate_seconds(job_scenario, name, dict(params))))
+        about = f" (about {max(1, round(estimates[job]))} s)" if job in estimates else ""
 
-        def report(fraction: float, text: str, i: int = i, label: str = label, seconds: int = seconds) -> None:
-            bar.progress(min((i + fraction) / len(jobs), 1.0), text=f"{label} (about {seconds} s): {text}")
+        def report(fraction: float, text: str, before: float = done, share: float = work[job], label: str = label,
+                   about: str = about) -> None:
+            bar.progress(min((before + fraction * share) / total, 1.0), text=f"{label}{about}: {text}")
 
         report(0.0, "starting")
         try:
-            outcomes.append(DEFENCE_OUTCOMES.get_or_compute(
-                (job_scenario, name, params), lambda job_scenario=job_scenario, name=name, params=params,
-                report=report: evaluate_defence(job_scenario, name, dict(params), data=upload, progress=report,
-                                                baseline=shared_baseline(job_scenario, report))))
+            outcomes.append(DEFENCE_OUTCOMES.get_or_compute(job, lambda job=job, report=report: evaluated(
+                *job, report)))
         except InvalidInput as error:
             errors.append(f"{label}: {error}")
         except Exception as error:  # an ART or torch failure: say what, without a traceback
             errors.append(f"{label} failed: {type(error).__name__}: {error}")
-    bar.progress(1.0, text="Done")
-    status.update(label="Evaluation finished" if not errors else "Evaluation finished with errors",
+        done += work[job]
+    bar.empty()
+    took = (f"about {max(1, round(estimate))} s · took {time.perf_counter() - started:.1f} s" if pending else
+            "kept from an earlier evaluation of these settings")
+    status.update(label=f"Evaluation finished: {took}" if not errors else f"Evaluation finished with errors: {took}",
                   state="complete" if not errors else "error", expanded=False)
 
 saved = saving.save_defences(outcomes, data, own_test)

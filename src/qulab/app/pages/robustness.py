@@ -38,21 +38,23 @@ with right:
     st.subheader("Attacks and budget", divider="gray")
     norm = lw.norm_picker(NORMS, "rb_norm",
                           help="The norm every curve's budget is measured in; only attacks that support it are "
-                               "offered.")
+                               "offered.", url="norm")
     r = eps_range(norm, lab.split.X_test.shape[1])
     eps_max = lw.kept_widget(lambda k: st.slider(f"Largest epsilon ({lw.norm_label(norm)})", r.step, r.high,
                                                  step=r.step, key=k, help="The right end of the epsilon grid."),
-                             f"rb_eps_max_{norm}", r.high, lambda v: min(max(float(v), r.step), r.high))
+                             f"rb_eps_max_{norm}", r.high, lambda v: min(max(float(v), r.step), r.high),
+                             dc.UrlKey("eps_max", lw.url_text, float))
     steps = lw.kept_widget(lambda k: st.slider("Grid steps", 2, 41, key=k,
                                                help="Epsilons from 0 to the largest, evenly spaced."),
-                           "rb_steps", 11)
+                           "rb_steps", 11, lambda v: min(max(int(v), 2), 41), dc.UrlKey("steps", str, int))
     reasons = lw.attack_reasons(model_spec, lab)
     compatible = [a.name for a in ATTACKS if not reasons[a.name] and norm in a.norms]
     chosen = lw.kept_widget(lambda k: st.multiselect(
         "Attacks", compatible, format_func=lambda a: ATTACKS.get(a).label, key=k,
         help="The attacks that can run on this model in this norm."),
         f"rb_attacks_{model_spec.name}_{norm}", [a for a in DEFAULT_ATTACKS if a in compatible],
-        lambda picked: [a for a in picked if a in compatible])
+        lambda picked: [a for a in picked if a in compatible],
+        dc.UrlKey("attacks", ",".join, lambda text: [a for a in text.split(",") if a]))
     left_out = [(a, reasons[a.name] or f"it does not measure its budget in {lw.norm_label(norm)} "
                  f"(it supports {', '.join(map(lw.norm_label, a.norms))})")
                 for a in ATTACKS if a.name not in compatible]

@@ -122,9 +122,20 @@ class AttackSpec:
     # Whether ART draws from the process-global generators (then a run is seeded under the lock), or a test on
     # the params (PGD does only with random starts).
     global_draws: bool | Callable[[Mapping[str, Any]], bool] = False
+    # Test points ART works on apart from the others (a multiple of the batch it works in, drawing in point order),
+    # so a run split into batches of this many gives the examples of one run: the page's progress bar advances
+    # per batch. None when a run needs all its points at once (Universal), or a test on the params.
+    batch: int | None | Callable[[Mapping[str, Any]], int | None] = None
+    # Without the model's clip range ART takes the range of the points it is given; QuLab gives it the range of
+    # all the points attacked up front, so that batches see the range of one run.
+    range_from_data: bool = False
 
     def draws_globally(self, params: Mapping[str, Any]) -> bool:
         return self.global_draws(params) if callable(self.global_draws) else self.global_draws
+
+    def batch_size(self, params: Mapping[str, Any]) -> int | None:
+        """:attr:`batch` for these params."""
+        return self.batch(params) if callable(self.batch) else self.batch
 
     @property
     def knowledge(self) -> str:
@@ -368,6 +379,7 @@ for spec in (
     AttackSpec("fgm", "Fast Gradient Method",
                "One step of size epsilon along the sign (L∞) or the direction (L2, L1) of the loss gradient.",
                _fgm, evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf", "2", "1")), rescalable=True,
+               batch=4096,
                reference="Goodfellow et al., 2015, https://arxiv.org/abs/1412.6572"),
     AttackSpec("pgd", "Projected Gradient Descent",
                "Many small FGM steps, each projected back into the epsilon ball: the standard strong attack.",
@@ -376,22 +388,26 @@ for spec in (
                                                  "Runs from random points in the epsilon ball (0 = start at the "
                                                  "clean point); the strongest run is kept.", 0, 10)),
                global_draws=lambda params: params.get("num_random_init", 0) > 0,
+               batch=lambda params: 32 if params.get("num_random_init", 0) <= 1 else None,
                reference="Madry et al., 2018, https://arxiv.org/abs/1706.06083"),
     AttackSpec("bim", "Basic Iterative Method",
                "Iterated FGM (L∞) with small steps, clipped to the epsilon box.", _bim,
                evasion(WHITE_BOX, LOSS_GRADIENTS, norms=("inf",)),
                params=(_ITERATIONS, Param("step_fraction", "Step size (fraction of epsilon)", 0.1,
                                           "Each iteration moves by this fraction of epsilon.", 0.01, 1.0, 0.01)),
+               batch=32,
                reference="Kurakin et al., 2017, https://arxiv.org/abs/1607.02533"),
     AttackSpec("deepfool", "DeepFool",
                "Linearises the model around the point and steps to the nearest boundary, repeatedly.",
                _deepfool, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("2",)), minimal=True,
                params=(Param("max_iter", "Iterations", 50, "Linearisation steps per point.", 1, 500),
                        Param("overshoot", "Overshoot", 0.02, "How far past the boundary to step.", 0.0, 1.0, 0.01)),
+               batch=128,
                reference="Moosavi-Dezfooli et al., 2016, https://arxiv.org/abs/1511.04599"),
     AttackSpec("cw_l2", "Carlini–Wagner L2",
                "Optimises the smallest L2 perturbation that changes the class, trading size against success.",
                _cw_l2, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("2",)), minimal=True, params=_CW_PARAMS,
+               batch=32, range_from_data=True,
                reference="Carlini & Wagner, 2017, https://arxiv.org/abs/1608.04644"),
     AttackSpec("cw_linf", "Carlini–Wagner L∞",
                "The Carlini–Wagner optimisation with an L∞ penalty.", _cw_linf,
@@ -400,12 +416,14 @@ for spec in (
                        Param("max_iter", "Iterations", 10, "Optimiser steps per constant.", 1, 1000),
                        Param("initial_const", "Initial trade-off constant", 1.0,
                              "Weight of the misclassification term.", 0.00001, 20.0)),
+               batch=32, range_from_data=True,
                reference="Carlini & Wagner, 2017, https://arxiv.org/abs/1608.04644"),
     AttackSpec("elastic_net", "Elastic-Net (EAD)",
                "Carlini–Wagner with an L1 + L2 penalty: sparse perturbations that change few features.",
                _elastic_net, evasion(WHITE_BOX, CLASS_GRADIENTS, norms=("1",)), minimal=True,
                params=(Param("beta", "L1 weight β", 0.001, "Larger β gives sparser perturbations.", 0.0, 1.0, 0.001),
                        *_optimiser_params(search_steps=3, max_iter=20, initial_const=1.0)[1:]),
+               batch=32,
                reference="Chen et al., 2018, https://arxiv.org/abs/1709.04114"),
     AttackSpec("jsma", "Saliency Map (JSMA)",
                "Changes the few features whose gradients most favour another class (an L0 attack).",
@@ -413,6 +431,7 @@ for spec in (
                params=(Param("theta", "Change per feature θ", 0.1, "How much each chosen feature moves.", 0.01, 1.0),
                        Param("gamma", "Share of features γ", 1.0, "Largest share of features it may change.",
                              0.01, 1.0, 0.01)),
+               batch=32,
                reference="Papernot et al., 2016, https://arxiv.org/abs/1511.07528"),
     AttackSpec("universal", "Universal Perturbation",
                "One single perturbation, within epsilon, that fools the model on as many inputs as possible.",
@@ -426,16 +445,19 @@ for spec in (
                params=(Param("max_iter", "Iterations", 20, "Boundary walks per point.", 1, 200),
                        Param("max_eval", "Queries per gradient estimate", 1000, "More queries, better estimates.",
                              100, 10000, 100), _INIT_SIZE),
+               batch=1, range_from_data=True,
                reference="Chen et al., 2020, https://arxiv.org/abs/1904.02144"),
     AttackSpec("boundary", "Boundary Attack",
                "Decision-based: starts from a misclassified point and shrinks the distance by random walks.",
                _boundary, evasion(BLACK_BOX, DECISIONS, norms=("2",)), minimal=True, global_draws=True,
                params=(Param("max_iter", "Iterations", 50, "Random-walk steps per point.", 10, 5000, 10), _INIT_SIZE),
+               batch=1, range_from_data=True,
                reference="Brendel et al., 2018, https://arxiv.org/abs/1712.04248"),
     AttackSpec("zoo", "ZOO",
                "Score-based: Carlini–Wagner with gradients estimated by finite differences of the scores.",
                _zoo, evasion(BLACK_BOX, SCORES, norms=("2",)), minimal=True, global_draws=True,
                params=_optimiser_params(search_steps=1, max_iter=100, initial_const=10.0),
+               batch=1,
                reference="Chen et al., 2017, https://arxiv.org/abs/1708.03999"),
     AttackSpec("square", "Square Attack",
                "Score-based random search over square patches of the image.", _square,
@@ -446,6 +468,7 @@ for spec in (
                "Follows the tree to the nearest leaf of another class and moves just past its thresholds.",
                _decision_tree, evasion(WHITE_BOX, TREE_STRUCTURE, norms=("1",)), minimal=True, labels="none",
                params=(Param("offset", "Offset", 0.001, "How far past each threshold to move.", 0.0001, 0.1),),
+               batch=32,
                reference="Papernot et al., 2016, https://arxiv.org/abs/1605.07277"),
     AttackSpec("auto_attack", "AutoAttack (AutoPGD)",
                "A parameter-free ensemble of AutoPGD with cross-entropy and DLR losses.", _auto_attack,
@@ -472,28 +495,34 @@ def within_budget(X: np.ndarray, X_adv: np.ndarray, eps: float, norm: str) -> np
     return np.where(keep.reshape(-1, *([1] * (X.ndim - 1))), X_adv, X)
 
 
+Done = Callable[[float], None]  # told the share of the points attacked so far
+
+
 def generate(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, eps: float, norm: str,
-             params: dict[str, Any] | None = None) -> np.ndarray:
+             params: dict[str, Any] | None = None, done: Done | None = None) -> np.ndarray:
     """Adversarial versions of X, crafted against the true labels y and read at budget eps.
 
     Without labels ART attacks the model's own predictions, and the reported "adversarial accuracy"
     can then exceed the clean accuracy. ART's progress bars and log lines are kept out of the caller's
-    output.
+    output. ``done`` as in :func:`generate_unbounded`.
     """
-    raw = generate_unbounded(spec, classifier, X, y, eps, norm, params)
+    raw = generate_unbounded(spec, classifier, X, y, eps, norm, params, done)
     return within_budget(X, raw, eps, norm) if spec.minimal else raw
 
 
 def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.ndarray, eps: float, norm: str,
-                       params: dict[str, Any] | None = None) -> np.ndarray:
-    """The attack's own output, before a minimal attack's result is held to the budget."""
-    if spec.needs_bounds and classifier.clip_values is None:
+                       params: dict[str, Any] | None = None, done: Done | None = None) -> np.ndarray:
+    """The attack's own output, before a minimal attack's result is held to the budget. With ``done`` an attack
+    that declares a :attr:`AttackSpec.batch` runs batch by batch (the same examples) and ``done`` hears the share
+    of points attacked after each batch."""
+    if (spec.needs_bounds or spec.range_from_data) and classifier.clip_values is None:
         classifier = copy.copy(classifier)  # the cached classifier stays as it is
         classifier.set_params(clip_values=(float(X.min()), float(X.max())))
     attack = spec.build(classifier, eps=eps, norm=norm, **(params or {}))
     one_hot = np.eye(classifier.nb_classes)
     labels = one_hot[y] if spec.labels == "true" else None
-    X_adv = np.asarray(attack.generate(x=X, y=labels), dtype=X.dtype)
+    batch = spec.batch_size(params or {}) if done is not None else None
+    X_adv = _in_batches(attack, X, labels, batch or len(X), done)
     if spec.labels != "true" or spec.minimal:
         # Attacks that aim at a class of their own choosing could move a misclassified point onto its true
         # class, and minimal attacks such as DeepFool and HopSkipJump move away from the *predicted* class
@@ -502,3 +531,14 @@ def generate_unbounded(spec: AttackSpec, classifier: Any, X: np.ndarray, y: np.n
         wrong = np.argmax(classifier.predict(X), axis=1) != y
         X_adv[wrong] = X[wrong]
     return X_adv
+
+
+def _in_batches(attack: Any, X: np.ndarray, labels: np.ndarray | None, batch: int, done: Done | None) -> np.ndarray:
+    """``attack.generate`` on X, ``batch`` points at a time, telling ``done`` after each."""
+    parts = []
+    for start in range(0, len(X), max(batch, 1)):
+        part = slice(start, start + batch)
+        parts.append(np.asarray(attack.generate(x=X[part], y=None if labels is None else labels[part]), dtype=X.dtype))
+        if done is not None:
+            done(min(start + batch, len(X)) / len(X))
+    return np.concatenate(parts) if parts else X.copy()
