@@ -101,13 +101,15 @@ def experiment_dict(value: Experiment) -> dict[str, Any]:
 
 
 def _spelled_out(scenario: Any, plain: dict[str, Any]) -> dict[str, Any]:
-    from qulab.core.experiment import UPLOAD_PREFIXES
+    from qulab.core.experiment import MODEL_FILE_PREFIX, UPLOAD_PREFIXES
     from qulab.data.datasets import DATASETS
     from qulab.models.registry import MODELS
     from qulab.threats.evasion.attacks import ATTACKS
 
     plain = {**plain, "eps": float(scenario.eps), "test_size": float(scenario.test_size)}
-    entries = {"model_params": MODELS.get(scenario.model), "attack_params": ATTACKS.get(scenario.attack)}
+    entries = {"attack_params": ATTACKS.get(scenario.attack)}
+    if not scenario.model.startswith(MODEL_FILE_PREFIX):  # a model file is named by its content, with no parameters
+        entries["model_params"] = MODELS.get(scenario.model)
     if not scenario.dataset.startswith(UPLOAD_PREFIXES):
         entries["dataset_params"] = DATASETS.get(scenario.dataset)
     if scenario.defence is not None:
