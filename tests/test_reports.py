@@ -185,6 +185,8 @@ def test_qulab_report_writes_the_stored_runs(point_run, curve_run, tmp_path, cap
     assert main(["report", point_run.id[:8], curve_run.id, "--store", str(store.path), "-o", str(out)]) == 0
     assert "2 runs" in capsys.readouterr().out
     assert out.read_text(encoding="utf-8").count('<section class="run"') == 2
+    assert main(["report", curve_run.id[:8], "--store", str(store.path), "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<!DOCTYPE html>")  # to stdout, nothing else there
 
     assert main(["report", "ffff", "--store", str(store.path)]) == 2
     error = capsys.readouterr().err
