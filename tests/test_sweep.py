@@ -46,7 +46,7 @@ TIMINGS = {"seconds", "fit_seconds", "attack_seconds"}
 def cluster():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
             Client(local) as client:
         # Each worker imports QuLab and ART once for the module, with a cell of its own.
         client.run(cli.cell_result, "evaluate", ["--data", "moons", "--data-param", f"n_samples={N_SAMPLES}",
@@ -54,9 +54,11 @@ def cluster():
         yield local.scheduler_address
 
 
-def _sweep(capsys, path: Path, *flags: str) -> dict:
+def _sweep(capsys, path: Path, *flags: str, said: str = "") -> dict:
     assert cli.main(["sweep", str(path), *flags, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert said in captured.err
+    return json.loads(captured.out)
 
 
 def _library(flags: dict) -> dict:
@@ -111,7 +113,8 @@ def test_a_stopped_sweep_restarted_computes_only_the_missing_cells(cluster, tmp_
     stored = len(RunStore(store_path))
     assert 4 <= stored < 24, "the first sweep was to be stopped halfway"
     # Restarted on a fresh local cluster of its own (the default), it computes exactly the rest.
-    summary = _sweep(capsys, path, "--store", str(store_path), "--workers", "1")
+    summary = _sweep(capsys, path, "--store", str(store_path), "--workers", "1",
+                     said=f"{24 - stored} to compute on a local cluster; Dask dashboard: http://")
     assert (summary["computed"], summary["skipped"], summary["failed"]) == (24 - stored, stored, 0)
     assert len(RunStore(store_path)) == 24
     again = _sweep(capsys, path, "--store", str(store_path), "--scheduler", cluster)

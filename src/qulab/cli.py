@@ -487,7 +487,9 @@ def _curve_result(args: argparse.Namespace) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------------------
 # The run store: every evaluate / curve is saved; the same experiment is answered from the store
 
-# What each saving command computes (a sweep's cells run these too).
+# What each saving command computes (a sweep's cells run these too), and the experiment its flags name
+# (``EXPERIMENTS[command](args, check) -> (value, extra)``: the run's id, before anything is computed). A new
+# command (poisoning, privacy …) that adds itself to both is saved, answered from the store and sweepable.
 RESULTS = {"evaluate": _evaluate_result, "curve": _curve_result}
 
 
@@ -521,6 +523,9 @@ def _experiment(args: argparse.Namespace, check: bool = True) -> tuple[Scenario,
     return scenario, extra
 
 
+EXPERIMENTS = {"evaluate": _experiment, "curve": _experiment}
+
+
 def _open_store(args: argparse.Namespace):
     from qulab.store import RunStore
 
@@ -534,7 +539,7 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
     from qulab.store.results import timings_of
 
     store = _open_store(args)
-    scenario, extra = _experiment(args)
+    scenario, extra = EXPERIMENTS[args.command](args)
     stored = store.get(id_for(scenario, extra=extra))
     if stored is not None and not stored.failed:
         print(f"qulab: note: this experiment is in the run store ({stored.id[:12]}, {stored.created}); showing "
@@ -565,7 +570,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    sweep = load_sweep(args.file)
+    sweep = load_sweep(args.file, tuple(RESULTS))
     store = _open_store(args)
     parser = build_parser()
     cells: list[dict[str, Any]] = []  # flags, id, status, result, error
@@ -575,10 +580,10 @@ def _sweep(args: argparse.Namespace) -> int:
         argv = flag_argv(flags)
         try:  # a flag the CLI refuses refuses the whole file, before anything runs
             cell_args = parser.parse_args([sweep.command, *argv, "--json"])
-            scenario, extra = _experiment(cell_args, check=False)
+            scenario, extra = EXPERIMENTS[sweep.command](cell_args, check=False)
+            run_id = id_for(scenario, extra=extra)
         except _user_errors() as error:
             raise UsageError(f"cell {number} ({' '.join(argv)}): {_error_text(error)}") from None
-        run_id = id_for(scenario, extra=extra)
         cell = {"flags": flags, "id": run_id, "status": "pending", "result": None, "error": None}
         cells.append(cell)
         experiments[run_id] = scenario, extra
@@ -610,6 +615,8 @@ def _sweep(args: argparse.Namespace) -> int:
                 run_jobs(client, list(jobs.values()), cell_result, finished, bar.update)
     for cell in cells:
         run = store.get(cell["id"])
+        if run is None:  # deleted by another process meanwhile
+            raise UsageError(f"the run {cell['id'][:12]} left the store {store.path} while the sweep ran")
         cell["status"] = ("failed" if run.failed else "computed" if cell["id"] in jobs else "skipped")
         cell["result"], cell["error"] = (None if run.failed else run.results), run.error
     counts = {status: sum(c["status"] == status for c in cells) for status in ("computed", "skipped", "failed")}
@@ -622,10 +629,12 @@ def _sweep(args: argparse.Namespace) -> int:
         result = cell["result"]
         if result is None:
             outcome = f"failed: {cell['error']}"
-        else:
+        elif "adversarial_accuracy" in result:
             adversarial = result["adversarial_accuracy"]
             outcome = (f"clean {result['clean_accuracy']:.4f}  adversarial "
                        f"{adversarial[-1] if isinstance(adversarial, list) else adversarial:.4f}")
+        else:
+            outcome = cell["status"]
         print(f"{cell['id'][:12]}  {what}  {outcome}")
     print(f"{len(cells)} cells: {counts['computed']} computed, {counts['skipped']} already in the store, "
           f"{counts['failed']} failed (store: {store.path})")

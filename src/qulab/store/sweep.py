@@ -30,7 +30,7 @@ from typing import Any
 
 from qulab.core.registry import InvalidInput
 
-COMMANDS = ("evaluate", "curve")
+COMMANDS = ("evaluate", "curve")  # the CLI passes every command it can save
 # Flags a sweep sets itself (or that make no sense per cell).
 RESERVED = {"json", "store", "help"}
 Scalar = str | int | float | bool
@@ -71,7 +71,7 @@ def _value(value: Any, where: str) -> Any:
     return value
 
 
-def parse_sweep(text: str, source: str = "the sweep file") -> Sweep:
+def parse_sweep(text: str, source: str = "the sweep file", commands: Sequence[str] = COMMANDS) -> Sweep:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -81,8 +81,8 @@ def parse_sweep(text: str, source: str = "the sweep file") -> Sweep:
         raise InvalidInput(f"{source} has unknown entries {', '.join(unknown)}; it takes command, [grid] and "
                            "[fixed].")
     command = data.get("command", "evaluate")
-    if command not in COMMANDS:
-        raise InvalidInput(f"{source}: command must be one of {', '.join(COMMANDS)}, not {command!r}.")
+    if command not in commands:
+        raise InvalidInput(f"{source}: command must be one of {', '.join(commands)}, not {command!r}.")
     grid_table, fixed_table = data.get("grid", {}), data.get("fixed", {})
     if not isinstance(grid_table, dict) or not isinstance(fixed_table, dict):
         raise InvalidInput(f"{source}: [grid] and [fixed] must be tables.")
@@ -101,14 +101,14 @@ def parse_sweep(text: str, source: str = "the sweep file") -> Sweep:
     return Sweep(command, tuple(grid), tuple(fixed))
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, commands: Sequence[str] = COMMANDS) -> Sweep:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidInput(f"Cannot read the sweep file {path} ({error.strerror}).") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"The sweep file {path} is not UTF-8 text.") from None
-    return parse_sweep(text, f"The sweep file {path}")
+    return parse_sweep(text, f"The sweep file {path}", commands)
 
 
 def flag_argv(flags: Mapping[str, Any]) -> list[str]:
