@@ -185,6 +185,8 @@ def test_qulab_report_writes_the_stored_runs(point_run, curve_run, tmp_path, cap
     assert main(["report", point_run.id[:8], curve_run.id, "--store", str(store.path), "-o", str(out)]) == 0
     assert "2 runs" in capsys.readouterr().out
     assert out.read_text(encoding="utf-8").count('<section class="run"') == 2
+    assert main(["report", curve_run.id[:8], "--store", str(store.path), "-o", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<!DOCTYPE html>")  # to stdout, nothing else there
 
     assert main(["report", "ffff", "--store", str(store.path)]) == 2
     error = capsys.readouterr().err
@@ -205,6 +207,8 @@ def test_a_frame_becomes_a_table_of_plain_values_that_reads_back():
                                                ("robustness.py", {"rb_gaps_csv", "rb_gaps_json", "rb_report"})])
 def test_result_tables_on_the_lab_pages_download_as_csv_and_json(page, expected):
     app = AppTest.from_file(str(SRC / "qulab" / "app" / "pages" / page), default_timeout=180).run()
+    if any(button.key == "rb_run" for button in app.button):  # a loaded machine: the page asks before computing
+        app.button(key="rb_run").click().run()
     assert not app.exception, app.exception
     assert expected <= {button.key for button in app.get("download_button")}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from qulab.app.downloads import stored_report
+from qulab.cli import main
 from qulab.core.experiment import Scenario
 from qulab.reports import reproduce
 from qulab.store import RunStore, run_for
@@ -122,3 +125,10 @@ def test_a_lab_result_offers_the_report_on_its_saved_run(tmp_path, monkeypatch):
     assert reproduce(run).shell in report and run.id in report
     shown = {m.label: m.value for m in app.metric}
     assert f"{run.results['adversarial_accuracy']:.3f}" == shown["Adversarial accuracy"]
+    # The report's command gives the page's numbers (perturbation sizes to float32: the page rescales FGM's step).
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main([*reproduce(run).argv[1:], "--store", str(tmp_path / "cli.sqlite3")]) == 0
+    again = json.loads(out.getvalue())
+    for key in ("clean_accuracy", "adversarial_accuracy", "attack_success_rate", "flipped", "n_test", "eps"):
+        assert again[key] == run.results[key], key
+    assert again["max_l2"] == pytest.approx(run.results["max_l2"], rel=1e-6)

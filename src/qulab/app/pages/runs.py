@@ -91,12 +91,11 @@ if len(chosen) > 1:
     table_downloads(comparison, "runs_comparison_downloads")
 curves_figure, bars_figure = build_runs_curve_figure(chosen), build_runs_accuracy_figure(chosen)
 if curves_figure.data:
-    curves, bars = st.columns(2)
-    curves.plotly_chart(curves_figure, width="stretch", key="runs_curves")
-    bars.plotly_chart(bars_figure, width="stretch", key="runs_bars")
-    st.caption("Left: each run's accuracy against the budget — a curve where the run has one, else its clean "
-               "accuracy at 0 and its adversarial accuracy at its budget. Right: clean and adversarial accuracy side "
-               "by side.")
+    st.plotly_chart(curves_figure, width="stretch", key="runs_curves")
+    st.caption("Each run's accuracy against the budget: a curve where the run has one (a defence's defended curve, "
+               "its undefended one dotted; a linear model's exact curve dashed), else its clean accuracy at 0 and its "
+               "adversarial accuracy at its budget.")
+    st.plotly_chart(bars_figure, width="stretch", key="runs_bars")
 else:
     st.info("None of these runs has numbers to draw: a failed run keeps only its error.", icon=":material/info:")
 
