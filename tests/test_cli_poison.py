@@ -113,3 +113,18 @@ def test_as_a_process_the_error_is_one_line_and_the_json_one_object():
     assert bad.stderr == "qulab: error: --defense-param needs --defense NAME\n"
     good = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert good.returncode == 0 and json.loads(good.stdout)["n_poisoned"] == 8
+
+
+def test_list_shows_the_poisoning_registries_with_threat_models_and_where_each_runs(capsys):
+    from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+    from qulab.threats.poisoning.defences import POISONING_DEFENCES
+
+    assert cli.main(["list", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in info["poisoning_attacks"]] == POISONING_ATTACKS.names()
+    assert [d["name"] for d in info["poisoning_defences"]] == POISONING_DEFENCES.names()
+    backdoor = next(a for a in info["poisoning_attacks"] if a["name"] == "backdoor")
+    assert backdoor["threat"]["nist_class"] == "poisoning" and backdoor["threat"]["stage"] == "training"
+    assert backdoor["needs_target"] and "training data" in backdoor["threat"]["access"]
+    roni = next(d for d in info["poisoning_defences"] if d["name"] == "roni")
+    assert "torch_mlp" not in roni["supports"] and "decision_tree" in roni["supports"]
