@@ -105,11 +105,25 @@ def test_bad_flags_and_files_are_one_line_and_exit_2(capsys, argv, words):
     assert err.startswith("qulab: error: ") and words in err and err.count("\n") == 1
 
 
-def test_as_a_process_the_error_is_one_line_and_the_json_one_object():
+def test_as_a_process_an_error_from_the_commands_own_module_is_one_line_and_exit_2():
+    """`python -m qulab.cli` runs the file as __main__; the poison command's UsageError must still be caught."""
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    run = [sys.executable, "-m", "qulab.cli", "poison", "--data", "moons", "--data-param", "n_samples=100"]
-    bad = subprocess.run([*run, "--defense-param", "k=3"], capture_output=True, text=True, env=env, timeout=120)
+    bad = subprocess.run([sys.executable, "-m", "qulab.cli", "poison", "--defense-param", "k=3"],
+                         capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert bad.stderr == "qulab: error: --defense-param needs --defense NAME\n"
-    good = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, timeout=120)
-    assert good.returncode == 0 and json.loads(good.stdout)["n_poisoned"] == 8
+
+
+def test_list_shows_the_poisoning_registries_with_threat_models_and_where_each_runs(capsys):
+    from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+    from qulab.threats.poisoning.defences import POISONING_DEFENCES
+
+    assert cli.main(["list", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in info["poisoning_attacks"]] == POISONING_ATTACKS.names()
+    assert [d["name"] for d in info["poisoning_defences"]] == POISONING_DEFENCES.names()
+    backdoor = next(a for a in info["poisoning_attacks"] if a["name"] == "backdoor")
+    assert backdoor["threat"]["nist_class"] == "poisoning" and backdoor["threat"]["stage"] == "training"
+    assert backdoor["needs_target"] and "training data" in backdoor["threat"]["access"]
+    roni = next(d for d in info["poisoning_defences"] if d["name"] == "roni")
+    assert "torch_mlp" not in roni["supports"] and "decision_tree" in roni["supports"]

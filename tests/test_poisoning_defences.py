@@ -73,5 +73,35 @@ def test_knn_cleaning_misses_a_digits_backdoor_because_the_stamped_points_neighb
     assert outcome.defended_attack_success_rate > 0.8
 
 
-def test_every_defence_is_tested_here():
-    assert set(POISONING_DEFENCES.names()) == set(SETTINGS)
+def test_every_sanitiser_is_tested_here():
+    """The defences of qulab.threats.poisoning.sanitise (the network detectors have their own tests)."""
+    sanitisers = {d.name for d in POISONING_DEFENCES if d.flag.__module__ == "qulab.threats.poisoning.sanitise"}
+    assert sanitisers == {*SETTINGS, "roni"}  # RONI: the hand case below
+
+
+def test_roni_flags_the_points_whose_removal_makes_the_refitted_model_more_accurate():
+    """A hand case with one point per group: two clusters on a line, three labels flipped deep inside the other
+    cluster. A tree refitted without one of them gets its neighbours in the validation half right again; removing
+    a clean point changes nothing."""
+    from types import SimpleNamespace
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    from qulab.data.datasets import Split
+
+    X = np.r_[np.linspace(0, 1, 20), np.linspace(3, 4, 20)][:, None]
+    y = np.r_[np.zeros(20, int), np.ones(20, int)]
+    flipped = np.array([5, 10, 30])
+    y[flipped] = 1 - y[flipped]
+    split = Split(X, X[:2], y, y[:2], ("x",), ("a", "b"), None, "none")
+    model = SimpleNamespace(estimator=DecisionTreeClassifier(random_state=0))
+    roni = POISONING_DEFENCES.get("roni")
+    flagged = roni.flag(split, model, {"max_refits": 42, "tolerance": 0.0}, np.random.default_rng(0))
+    assert set(flagged.indices) == set(flipped)
+    assert np.all(flagged.scores[flipped] > 0) and np.all(np.delete(flagged.scores, flipped) <= 0)
+
+
+def test_roni_is_refused_on_networks_in_words():
+    from qulab.models.registry import MODELS
+
+    assert "too slow" in POISONING_DEFENCES.get("roni").unsupported_reason(MODELS.get("torch_mlp"))

@@ -773,7 +773,14 @@ def listing() -> dict[str, Any]:
                      "supports": _supported_models(a), "params": _param_info(a.params)}
                     for a in ATTACKS],
         "defences": _defences(),
+        **_poisoning_listing(),
     }
+
+
+def _poisoning_listing() -> dict[str, Any]:
+    from qulab.cli_poison import listing as poisoning_listing
+
+    return poisoning_listing()
 
 
 def _threat_line(threat: dict[str, Any]) -> str:
@@ -808,6 +815,9 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  {'':<20} evaluated against: {_threat_line(d['threat'])}")
         print(f"  {'':<20} runs on: {', '.join(d['supports']) or 'no registered model'}")
         print(f"  {'':<20} weakness: {d['known_weakness']}")
+    from qulab.cli_poison import print_listing as print_poisoning
+
+    print_poisoning(info)
     return 0
 
 

@@ -186,3 +186,34 @@ def _print(result: dict[str, Any], several: bool) -> None:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"({result['seconds']:.2f} s)")
+
+
+def listing() -> dict[str, Any]:
+    """The poisoning registries as `qulab list --json` prints them (read as data: nothing heavy is imported)."""
+    def supports(entry: Any) -> list[str]:
+        return [model.name for model in MODELS if entry.model_reason(model) is None]
+
+    def params(entry: Any) -> list[dict[str, Any]]:
+        return [{"name": p.name, "default": p.default, "low": p.low, "high": p.high, "choices": list(p.choices),
+                 "help": p.help} for p in entry.params]
+
+    return {
+        "poisoning_attacks": [{"name": a.name, "label": a.label, "description": a.description,
+                               "threat": a.threat.to_dict(), "reference": a.reference, "needs_target": a.needs_target,
+                               "images_only": a.needs_images, "supports": supports(a), "params": params(a)}
+                              for a in POISONING_ATTACKS],
+        "poisoning_defences": [{"name": d.name, "label": d.label, "description": d.description,
+                                "protects_against": d.protects_against, "reference": d.reference,
+                                "images_only": d.needs_images, "supports": supports(d), "params": params(d)}
+                               for d in POISONING_DEFENCES],
+    }
+
+
+def print_listing(info: dict[str, Any]) -> None:
+    print("poisoning attacks (qulab poison --attack):")
+    for a in info["poisoning_attacks"]:
+        tags = [a["threat"]["knowledge"], "needs --target-class"] if a["needs_target"] else [a["threat"]["knowledge"]]
+        print(f"  {a['name']:<20} {a['label']}  [{', '.join(tags)}]")
+    print("poisoning defences (qulab poison --defense):")
+    for d in info["poisoning_defences"]:
+        print(f"  {d['name']:<20} {d['label']}  [runs on: {', '.join(d['supports'])}]")

@@ -15,6 +15,7 @@ import numpy as np
 
 from qulab.core.registry import Param
 from qulab.data.datasets import Split
+from qulab.models.registry import ModelSpec
 from qulab.threats.poisoning.defences import POISONING_DEFENCES, Flagged, PoisoningDefenceSpec
 
 PAUDICE = ("Paudice, Muñoz-González & Lupu, Label Sanitization against Label Flipping Poisoning Attacks, "
@@ -92,3 +93,51 @@ POISONING_DEFENCES.register(PoisoningDefenceSpec(
     params=(Param("share", "Share of the training set removed", 0.1,
                   "How much of the training set to remove, highest loss first: set it to the poison rate you "
                   "expect.", 0.0, 0.5, 0.01),)))
+
+
+def _roni(split: Split, model: Any, params: Mapping[str, Any], rng: np.random.Generator) -> Flagged:
+    """Reject On Negative Impact in groups: the training rows are cut into two halves; each half in turn is the
+    validation set while the other is split into random groups, and a group is flagged when the model refitted
+    without it scores better on the validation half than the model fitted on the whole other half. About
+    ``max_refits`` refits in all, whatever the size of the training set."""
+    from sklearn.base import clone
+
+    n = len(split.y_train)
+    halves = np.array_split(rng.permutation(n), 2)
+    per_half = max(1, (params["max_refits"] - 2) // 2)
+    gain = np.zeros(n)
+
+    def accuracy(rows: np.ndarray, validation: np.ndarray) -> float:
+        if len(np.unique(split.y_train[rows])) < 2:  # nothing to learn from one class: no information
+            return -np.inf
+        fitted = clone(model.estimator).fit(split.X_train[rows], split.y_train[rows])
+        return float(np.mean(fitted.predict(split.X_train[validation]) == split.y_train[validation]))
+
+    for train, validation in ((halves[0], halves[1]), (halves[1], halves[0])):
+        base = accuracy(train, validation)
+        for group in np.array_split(train, min(per_half, len(train))):
+            gain[group] = accuracy(np.setdiff1d(train, group), validation) - base
+    return Flagged(np.flatnonzero(gain > params["tolerance"]), gain, params["tolerance"])
+
+
+def _refits_affordable(model: ModelSpec) -> str | None:
+    if model.family == "neural":
+        return ("RONI refits the model once per group of training points; a PyTorch network's training is too slow "
+                "for that here: choose a scikit-learn model.")
+    return None
+
+
+POISONING_DEFENCES.register(PoisoningDefenceSpec(
+    "roni", "RONI (reject on negative impact)",
+    "Refits the model without each small group of training points and flags the groups whose removal makes it "
+    "more accurate on held-out training data.",
+    _roni, protects_against="Poison that measurably hurts accuracy (label flips), on models cheap to refit.",
+    reference=("Nelson et al., Exploiting Machine Learning to Subvert Your Spam Filter, LEET 2008 (RONI: Reject "
+               "On Negative Impact)"),
+    score_label="Validation accuracy gained by removing the point's group", model_reason=_refits_affordable,
+    params=(Param("max_refits", "Refits (at most)", 60,
+                  "How many times the model is refitted: more refits, smaller groups, finer flags, longer runs.",
+                  4, 400, 2),
+            Param("tolerance", "Gain needed to flag", 0.0,
+                  "How much the held-out accuracy must rise without a group before the group is flagged.",
+                  0.0, 0.1, 0.005))))
