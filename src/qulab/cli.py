@@ -4,6 +4,8 @@
     qulab list [--json]
     qulab evaluate --data DATA --model M --attack A --eps E [--norm inf|2|1] [--param k=v ...] [--json]
     qulab curve    --data DATA --model M --attack A (--eps E1,E2,... | --eps-max E --steps N) [--norm ...] [--json]
+    qulab poison   --data DATA --model M --attack NAME [--rate R | --rates R1,R2,...] [--target-class K]
+                   [--defense NAME] [--json]   (see qulab.cli_poison)
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
@@ -210,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--eps-max", type=_non_negative, metavar="E", help="largest budget (with --steps)")
     curve.add_argument("--steps", type=_steps, metavar="N", help="evenly spaced budgets from 0 to --eps-max")
     _add_scenario_options(curve)
+
+    from qulab.cli_poison import add_parser as add_poison_parser  # the poisoning command lives in its own module
+
+    add_poison_parser(commands)
     return parser
 
 
@@ -477,7 +483,14 @@ def listing() -> dict[str, Any]:
                      "supports": _supported_models(a), "params": _param_info(a.params)}
                     for a in ATTACKS],
         "defences": _defences(),
+        **_poisoning_listing(),
     }
+
+
+def _poisoning_listing() -> dict[str, Any]:
+    from qulab.cli_poison import listing as poisoning_listing
+
+    return poisoning_listing()
 
 
 def _threat_line(threat: dict[str, Any]) -> str:
@@ -512,6 +525,9 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  {'':<20} evaluated against: {_threat_line(d['threat'])}")
         print(f"  {'':<20} runs on: {', '.join(d['supports']) or 'no registered model'}")
         print(f"  {'':<20} weakness: {d['known_weakness']}")
+    from qulab.cli_poison import print_listing as print_poisoning
+
+    print_poisoning(info)
     return 0
 
 
@@ -534,7 +550,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
 
 
-COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve}
+def _poison(args: argparse.Namespace) -> int:
+    from qulab.cli_poison import poison
+
+    return poison(args)
+
+
+COMMANDS = {"app": _app, "list": _list, "evaluate": _evaluate, "curve": _curve, "poison": _poison}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -551,4 +573,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m qulab.cli` runs this file as __main__; the importable module's main is used, so commands kept in
+    # other modules (qulab.cli_poison) raise the very UsageError that main catches.
+    from qulab.cli import main as importable_main
+
+    sys.exit(importable_main())

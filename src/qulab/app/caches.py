@@ -138,3 +138,7 @@ class BoundedCache:
 # The Defences page's evaluations, and the undefended side they share per scenario (both report progress).
 DEFENCE_OUTCOMES = BoundedCache(32)
 BASELINES = BoundedCache(8)
+
+# The Poisoning page's runs and poison-rate curves (both report progress).
+POISON_OUTCOMES = BoundedCache(32)
+POISON_CURVES = BoundedCache(16)

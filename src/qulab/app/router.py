@@ -21,6 +21,7 @@ def sections() -> dict[str, list[st.Page]]:
             st.Page(PAGES / "attack_lab.py", title="Attack Lab", icon=":material/science:", url_path="attack-lab"),
             st.Page(PAGES / "robustness.py", title="Robustness", icon=":material/show_chart:", url_path="robustness"),
             st.Page(PAGES / "defences.py", title="Defences", icon=":material/security:", url_path="defences"),
+            st.Page(PAGES / "poisoning.py", title="Poisoning", icon=":material/coronavirus:", url_path="poisoning"),
         ],
     }
 

@@ -16,4 +16,5 @@ from qulab.threats.poisoning import label_flip  # noqa: I001, F401
 from qulab.threats.poisoning import backdoor  # noqa: F401
 from qulab.threats.poisoning import clean_label  # noqa: F401
 from qulab.threats.poisoning import svm_attack  # noqa: F401
+from qulab.threats.poisoning import sanitise  # noqa: F401
 from qulab.threats.poisoning import detectors  # noqa: F401

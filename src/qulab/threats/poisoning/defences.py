@@ -66,6 +66,7 @@ class PoisoningDefenceSpec:
     model_reason: Callable[[ModelSpec], str | None] = every_model
     needs_images: bool = False
     global_draws: bool = False
+    score_label: str = "Suspicion score"  # what Flagged.scores measure, as an axis title
 
     def unsupported_reason(self, model: ModelSpec, images: bool = True) -> str | None:
         reason = self.model_reason(model)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -232,7 +233,10 @@ class RateCurve:
     seconds: float
 
     def mean(self, metric: str) -> np.ndarray:
-        return np.nanmean(self.metrics[metric], axis=1)
+        """The metric's mean over seeds per rate (NaN where it is undefined at every seed)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(self.metrics[metric], axis=1)
 
 
 CURVE_METRICS = ("clean_accuracy", "poisoned_accuracy", "attack_success_rate", "detection_precision",
