@@ -110,3 +110,32 @@ def test_trigger_gallery_shows_clean_trigger_and_triggered_rows():
     assert {"Clean", "Triggered"} <= texts and any(t.startswith("Trigger (") for t in texts)
     assert isinstance(fig, go.Figure) and len(fig.data) == 6
     assert "trigger" in fig.layout.title.text and "adversarial" not in fig.layout.title.text
+
+
+def test_a_link_sets_the_poisoning_widgets_and_the_page_writes_them_back():
+    query = {"data": "digits", "victim": "decision_tree", "poison": "backdoor", "rate": "0.05", "target_class": "3",
+             "poison.trigger": "pixel", "detector": "knn_cleaning", "detector.k": "5"}
+    app = AppTest.from_file(str(PAGE), default_timeout=180)
+    app.query_params.update(query)
+    app.run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="po_model").value == "decision_tree"
+    assert app.selectbox(key="po_attack").value == "backdoor" and app.slider(key="po_rate").value == 0.05
+    assert app.selectbox(key="po_target_backdoor_digits").value == 3
+    assert app.selectbox(key="po_backdoor_trigger").value == "pixel" and app.slider(key="po_knn_cleaning_k").value == 5
+    expected = run_poisoning(PoisoningScenario(
+        dataset="digits", model="decision_tree", attack="backdoor", rate=0.05, target_class=3,
+        attack_params=(("trigger", "pixel"),), defence="knn_cleaning", defence_params=(("k", 5),)))
+    assert metrics(app)["Attack success rate"] == accuracy_text(expected.attack_success_rate)
+    assert metrics(app)["Detection recall"] == accuracy_text(expected.detection_recall)
+    written = {key: app.query_params[key] for key in app.query_params}
+    assert {k: written.get(k) for k in query} == query  # the page's link reproduces the experiment
+
+
+def test_a_link_the_registries_refuse_is_one_sentence_and_the_page_still_opens():
+    app = AppTest.from_file(str(PAGE), default_timeout=180)
+    app.query_params.update({"data": "moons", "poison": "nope"})
+    app.run()
+    assert not app.exception
+    assert "poisoning settings were not applied: unknown poisoning attack 'nope'" in app.error[0].value
+    assert app.selectbox(key="po_attack").value == "label_flip"

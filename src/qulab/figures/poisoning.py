@@ -101,5 +101,6 @@ def build_score_figure(scores: np.ndarray, poisoned: np.ndarray, threshold: floa
     if threshold is not None:
         fig.add_vline(x=threshold, line={"color": "black", "dash": "dot", "width": 1.5},
                       annotation_text="flagged from here", annotation_position="top right")
-    return fig.update_layout(barmode="overlay", xaxis_title=score_title, yaxis_title="Training points",
-                             height=360, legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
+    # Log counts: the clean points usually outnumber the poisoned ones many times over, and pile up in one bin.
+    return fig.update_layout(barmode="overlay", xaxis_title=score_title, yaxis_title="Training points (log scale)",
+                             yaxis_type="log", height=360, legend={"orientation": "h", "y": -0.25}, margin={"t": 30})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import POISON_CURVES, POISON_OUTCOMES, trained_model
 from qulab.app.widgets import kept_widget, param_widget
@@ -23,6 +24,50 @@ UNTARGETED = -1
 MAX_SHOWN = 1500  # training points drawn in the 2-D view
 GALLERY = 6
 
+LINK_READ_KEY = "qulab.poisoning.link_read"
+# Scenario key → URL key (also as a parameter prefix). The other Lab pages read "model", "attack" and "defence" as
+# an evasion experiment (and refuse a model without gradients for their default attack), so this page has its own.
+URL_NAMES = {"model": "victim", "attack": "poison", "defence": "detector"}
+OWN_KEYS = ("model", "attack", "rate", "target_class", "defence")
+
+
+def _to_url(key: str) -> str:
+    owner, dot, name = key.partition(".")
+    return URL_NAMES.get(owner, owner) + dot + name
+
+
+def _from_url(key: str) -> str:
+    owner, dot, name = key.partition(".")
+    return {url: own for own, url in URL_NAMES.items()}.get(owner, owner) + dot + name
+
+
+def _poisoning_key(url_key: str) -> bool:
+    return _from_url(url_key).partition(".")[0] in OWN_KEYS
+
+
+def _apply_link(named: PoisoningScenario, data: str) -> None:
+    """Set the widgets' starting values from a linked scenario."""
+    state = st.session_state
+    state["po_model"] = named.model
+    state.update({f"po_{named.model}_{name}": value for name, value in named.model_params})
+    state["po_attack"], state["po_rate"] = named.attack, named.rate
+    state[f"po_target_{named.attack}_{data}"] = UNTARGETED if named.target_class is None else named.target_class
+    state.update({f"po_{named.attack}_{name}": value for name, value in named.attack_params})
+    state["po_defence"] = named.defence or NO_DEFENCE
+    state.update({f"po_{named.defence}_{name}": value for name, value in named.defence_params})
+
+
+def _sync_url(scenario: PoisoningScenario) -> None:
+    """Write the poisoning part of the experiment into the URL (defaults left out), so a link reproduces it."""
+    wanted = {_to_url(key): value for key, value in scenario.query_params().items()
+              if key.partition(".")[0] in OWN_KEYS}
+    for key in [key for key in st.query_params if _poisoning_key(key) and key not in wanted]:
+        del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
 st.title("Poisoning")
 st.markdown("The attacker controls part of the **training data** (NIST AI 100-2: poisoning, at training time). "
             "Flip labels to wreck accuracy, or plant a **backdoor**: a trigger the model learns to obey while it "
@@ -32,6 +77,22 @@ lab = lw.data_in_use()
 if lab is None:
     st.stop()
 split = lab.split
+
+# A link names the poisoning part of the experiment as ?victim=decision_tree&poison=backdoor&rate=0.2&target_class=3
+# &poison.trigger=pixel&detector=knn_cleaning&detector.k=5 (the data keys are the Data Sets page's). Applied once
+# per session, before the widgets are drawn.
+if not st.session_state.get(LINK_READ_KEY) and not lab.choice.is_upload:
+    st.session_state[LINK_READ_KEY] = True
+    query = st.query_params.to_dict()
+    linked = {_from_url(key): value for key, value in query.items() if _poisoning_key(key)}
+    if linked:
+        try:
+            named = PoisoningScenario.from_query({**dc.query_from_choice(lab.choice), **linked}, strict=False)
+        except InvalidInput as error:
+            st.error(f"The link's poisoning settings were not applied: {lw.md(str(error))}",
+                     icon=":material/link_off:")
+        else:
+            _apply_link(named, lab.choice.name)
 
 model_col, attack_col, defence_col = st.columns(3, gap="large")
 with model_col:
@@ -103,6 +164,7 @@ with lw.refusal_shown():
     if reason:
         raise InvalidInput(reason)
 
+_sync_url(scenario)
 clean = scenario.clean_scenario()
 trained = lw.fitted(lab, clean)
 if trained is None:
