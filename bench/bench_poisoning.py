@@ -69,10 +69,10 @@ def main() -> None:
             try:
                 scenario.validate()
                 check_data(scenario, split)
+                poisoned = poison_split(scenario, split, clean_model)  # some refuse only once they see the data
             except InvalidInput as reason:
                 print(f"{case.dataset:<14}{case.model:<21}{attack.name:<40}skipped: {reason}")
                 continue
-            poisoned = poison_split(scenario, split, clean_model)
             cost = median_seconds(args.repeats, poison_split, scenario, split, clean_model)
             whole = run_poisoning(scenario, split=split, clean_model=clean_model).seconds
             print(f"{case.dataset:<14}{case.model:<21}{attack.name:<40}{fit:>8.3f}{cost:>9.3f}{cost / fit:>8.2f}"

@@ -14,6 +14,7 @@ them; a new one is a module with its ``register`` calls and one import line here
 # Entries register on import, in the order the page shows them (add a line for a new module; keep the order).
 from qulab.threats.poisoning import label_flip  # noqa: I001, F401
 from qulab.threats.poisoning import backdoor  # noqa: F401
-from qulab.threats.poisoning import sanitise  # noqa: F401
 from qulab.threats.poisoning import clean_label  # noqa: F401
+from qulab.threats.poisoning import svm_attack  # noqa: F401
+from qulab.threats.poisoning import sanitise  # noqa: F401
 from qulab.threats.poisoning import detectors  # noqa: F401
