@@ -47,6 +47,13 @@ def test_top1_hardening_releases_one_hot_rows() -> None:
     assert np.array_equal(released, one_hot(target.predict(split.X_test), split.n_classes))
 
 
+def test_a_network_releases_probabilities_like_every_other_model() -> None:
+    scenario = replace(FOREST, model="torch_mlp", model_params=(("epochs", 5), ("hidden", 8)), attack_params=())
+    split = privacy_split(scenario)
+    target = build_target(scenario, split)
+    assert np.allclose(target.released(split.X_test), target.estimator.predict_proba(split.X_test), atol=1e-6)
+
+
 def test_confidence_attack_matches_a_direct_art_call() -> None:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
 

@@ -24,9 +24,9 @@ def build_roc(curves: Mapping[str, Any], n_nonmembers: int) -> go.Figure:
         keep = (fpr > 0) & (tpr > 0)  # zero has no place on a log axis; the first shown point is FPR = 1/n
         fig.add_trace(go.Scatter(x=fpr[keep], y=tpr[keep], mode="lines", name=name, line_shape="hv",
                                  line={"color": series_colour(i), "width": 2}))
-    fig.update_xaxes(type="log", title="False-positive rate (non-members called members)", range=[np.log10(floor),
-                                                                                                     0.02])
-    fig.update_yaxes(type="log", title="True-positive rate (members found)", range=[np.log10(floor), 0.02])
+    decades = {"type": "log", "dtick": 1, "range": [np.log10(floor), 0.02]}  # a tick per power of ten
+    fig.update_xaxes(title="False-positive rate (non-members called members)", **decades)
+    fig.update_yaxes(title="True-positive rate (members found)", **decades)
     fig.update_layout(height=420, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})
     return fig
 
