@@ -52,7 +52,7 @@ def low_fpr(quick: bool) -> None:
     cases = [("breast_cancer", "gradient_boosting", (("n_estimators", 50),)),
              ("breast_cancer", "torch_mlp", (("hidden", 256), ("epochs", 200))),
              ("digits", "random_forest", (("n_estimators", 50),))]
-    refs = 8 if quick else 32
+    refs = 8 if quick else 16
     for data, model, params in cases[:2] if quick else cases:
         base = PrivacyScenario(dataset=data, model=model, model_params=params)
         split = privacy_split(base)

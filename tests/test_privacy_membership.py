@@ -137,3 +137,15 @@ def test_dp_sgd_reports_its_accountants_epsilon_and_stays_under_the_bound() -> N
     assert outcome.to_json()["epsilon"] == outcome.epsilon
     assert outcome.result.advantage <= dp_bound(outcome.epsilon, 1e-5)
     assert outcome.to_json()["advantage_bound"] == pytest.approx(dp_bound(outcome.epsilon, 1e-5))
+
+
+@pytest.mark.slow  # trains every model family (about 90 s on a loaded 2-core machine)
+def test_across_model_families_the_gap_attack_advantage_is_each_familys_gap() -> None:
+    from qulab.threats.privacy.run import family_sweep
+
+    scenario = PrivacyScenario(dataset="iris", test_size=0.5, seed=1)
+    outcomes = family_sweep(scenario, privacy_split(scenario))
+    assert {o.scenario.model for o in outcomes} >= {"logistic_regression", "decision_tree", "torch_mlp"}
+    assert "torch_cnn" not in {o.scenario.model for o in outcomes}  # iris has no images
+    for outcome in outcomes:
+        assert outcome.result.advantage == pytest.approx(max(outcome.generalisation_gap, 0.0), abs=1e-9)
