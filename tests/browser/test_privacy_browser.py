@@ -1,6 +1,8 @@
 """The Privacy page in Chromium: LiRA on an over-fitted forest (the library's numbers, the log-log ROC), then the
 advantage-against-ε sweep of DP-SGD (logistic regression as a one-layer network) under its bound."""
 
+import pytest
+
 from tests.browser.conftest import screenshot
 
 
@@ -43,6 +45,7 @@ def test_lira_on_an_overfitted_forest(page, app_url):
 
 
 
+@pytest.mark.slow  # five DP-SGD trainings (one to two minutes on 2 cores)
 def test_dp_sweep_stays_under_the_bound(page, app_url):
     """The page's defaults (logistic regression, gap attack) and the advantage-against-ε sweep."""
     page.set_viewport_size({"width": 1400, "height": 3400})
