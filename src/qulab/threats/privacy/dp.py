@@ -10,6 +10,7 @@ Importing this module imports torch and Opacus: import it only when DP training 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -22,12 +23,28 @@ from torch import nn
 from qulab.core.randomness import one_torch_thread, torch_generator
 from qulab.models.torch_nets import TorchMLPClassifier, _check_positive_float, _initialised
 
+# Set once at import, not per fit: reference models train on threads, and warnings.catch_warnings is not
+# thread-safe. Opacus says its secure RNG is off (the lab wants runs repeatable from their seed), and torch that
+# Opacus's backward hooks fire without input gradients (the inputs are data, not parameters).
+warnings.filterwarnings("ignore", message="Secure RNG turned off", category=UserWarning)
+warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+
+
+@functools.lru_cache(maxsize=256)
+def noise_for(epsilon: float, delta: float, sample_rate: float, epochs: int) -> float:
+    """The noise multiplier Opacus's RDP accountant finds for (ε, δ) after ``epochs`` passes at ``sample_rate``
+    (a search of seconds; equal requests, e.g. from reference models of equal size, are answered once)."""
+    from opacus.accountants.utils import get_noise_multiplier
+
+    return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                      epochs=epochs, accountant="rdp"))
+
 
 class DPMLPClassifier(TorchMLPClassifier):
     """:class:`~qulab.models.torch_nets.TorchMLPClassifier` trained with DP-SGD (Opacus); ``hidden_layer_sizes=()``
     gives a differentially private multinomial logistic regression."""
 
-    def __init__(self, hidden_layer_sizes: Any = (64, 64), epochs: int = 30, lr: float = 0.1, batch_size: int = 64,
+    def __init__(self, hidden_layer_sizes: Any = (64, 64), epochs: int = 30, lr: float = 0.5, batch_size: int = 64,
                  target_epsilon: float = 2.0, delta: float = 1e-5, max_grad_norm: float = 1.0,
                  random_state: Any = 0) -> None:
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, epochs=epochs, lr=lr, batch_size=batch_size,
@@ -51,16 +68,17 @@ class DPMLPClassifier(TorchMLPClassifier):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         data = torch.utils.data.TensorDataset(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)),
                                               torch.from_numpy(np.ascontiguousarray(y_idx, dtype=np.int64)))
-        with one_torch_thread(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Opacus warns that secure_mode is off: the lab wants reproducible runs
+        with one_torch_thread():
             module = _initialised(self._build_module, X.shape[1], len(classes), params, torch_generator(seed))
             loader = torch.utils.data.DataLoader(data, batch_size=params["batch_size"],
                                                  generator=torch_generator(seed + 1))
             optimizer = torch.optim.SGD(module.parameters(), lr=params["lr"])
             engine = PrivacyEngine(accountant="rdp")
-            private, optimizer, loader = engine.make_private_with_epsilon(
-                module=module, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
-                epochs=params["epochs"], max_grad_norm=clip, noise_generator=torch_generator(seed + 2))
+            # What make_private_with_epsilon does, with the noise search cached (reference models ask it again)
+            noise = noise_for(epsilon, delta, 1 / len(loader), params["epochs"])
+            private, optimizer, loader = engine.make_private(
+                module=module, optimizer=optimizer, data_loader=loader, noise_multiplier=noise, max_grad_norm=clip,
+                noise_generator=torch_generator(seed + 2))
             loss_fn = nn.CrossEntropyLoss()
             private.train()
             curve = []
