@@ -17,7 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from qulab.core.registry import InvalidInput
+from qulab.core.registry import InvalidInput, Param
+from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES
+from qulab.core.wording import accuracy_text
+from qulab.threats.privacy.attacks import (
+    EXTRACTION,
+    PRIVACY_ATTACKS,
+    FigureView,
+    Metric,
+    PrivacyAttackSpec,
+    Target,
+    privacy_threat,
+)
 
 ProbabilityOracle = Callable[[np.ndarray], np.ndarray]
 
@@ -183,19 +194,6 @@ def extraction_curve(make_attack: Callable[[int], Any], make_thief: Callable[[],
 
 # ---------------------------------------------------------------------------------------------------------------
 # Registry entries
-
-from qulab.core.registry import Param  # noqa: E402
-from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES  # noqa: E402
-from qulab.core.wording import accuracy_text  # noqa: E402
-from qulab.threats.privacy.attacks import (  # noqa: E402
-    EXTRACTION,
-    PRIVACY_ATTACKS,
-    FigureView,
-    Metric,
-    PrivacyAttackSpec,
-    Target,
-    privacy_threat,
-)
 
 
 def _extraction_metrics(queries: int, agreement_: float, accuracy_: float) -> tuple[Metric, ...]:
