@@ -317,8 +317,7 @@ def _copy_views(result: CopyResult) -> list[FigureView]:
 
 
 _QUERIES = Param("queries", "Queries", 400, "The most inputs the attacker sends (the curve's last point); the "
-                 "inputs are the training rows without their labels, so at most that many.", 10, 100_000,
-                 scale="log")
+                 "inputs are the training rows without their labels, so at most that many.", 10, 5000, 10)
 _ANSWERS = Param("answers", "Answers used", "both", "What the attacker trains its copy on: the target's "
                  "probabilities, its top label only, or both side by side.", choices=("both", *ANSWERS),
                  choice_labels=("Both, side by side", "Probabilities", "Top label only"))

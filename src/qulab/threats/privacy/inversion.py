@@ -132,7 +132,7 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
     paper="Fredrikson, Jha, Ristenpart 2015, Model inversion attacks that exploit confidence information and basic "
           "countermeasures (CCS); ART's MIFace",
     params=(Param("max_iter", "Gradient steps", 300, "Steps of gradient ascent per class; more steps give a sharper, "
-                  "more confident picture.", 10, 10_000, scale="log"),
+                  "more confident picture.", 10, 3000, 10),
             Param("learning_rate", "Step size", 0.1, "How far each gradient step moves the image.", 0.001, 10.0,
                   scale="log")),
     data_reason=_images_only))
