@@ -40,3 +40,13 @@ def test_extraction_and_attribute_inference_on_the_page() -> None:
     app.selectbox(key="pv_attack").set_value("inversion_miface").run()
     assert not app.exception
     assert any("image data" in info.value for info in app.info)  # iris has no images: refused in words
+
+
+def test_no_integer_parameter_sits_on_a_log_slider() -> None:
+    """The page's log-scale slider offers 1-2-5 steps as floats, which an integer parameter refuses ("max_iter must
+    be a whole number, not 300.0", seen in Chromium): integer parameters use linear sliders."""
+    from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+
+    for attack in PRIVACY_ATTACKS:
+        for param in attack.params:
+            assert not (param.kind == "int" and param.scale == "log"), f"{attack.name}.{param.name}"
