@@ -3,6 +3,7 @@ class above the class mean) and equation-solving extraction; screenshots in test
 
 from __future__ import annotations
 
+from qulab.core.wording import accuracy_text
 from tests.browser.conftest import screenshot
 
 
@@ -29,16 +30,15 @@ def test_inversion_and_extraction_on_digits(page, app_url):
     page.get_by_role("heading", name="Privacy").first.wait_for(timeout=300_000)
     _choose(page, "Model", "Logistic regression")
     _choose(page, "Attack", "Model inversion (MIFace)")
-    screenshot(page, "privacy_b_chosen")
     page.get_by_text("Reconstructed from the model, beside the class mean").wait_for(timeout=300_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert _metric(page, "Recognised by the model") == "100%"
+    assert _metric(page, "Recognised by the model") == accuracy_text(1.0)
     screenshot(page, "privacy_inversion")
 
     _choose(page, "Attack", "Equation-solving extraction (logistic regression)")
     page.get_by_text("Stolen against true weights").wait_for(timeout=300_000)
     wait_idle(page)
     assert _metric(page, "Queries") == "65"
-    assert _metric(page, "Agreement") == "100%"
+    assert _metric(page, "Agreement") == accuracy_text(1.0)
     screenshot(page, "privacy_extraction")
