@@ -62,3 +62,16 @@ def test_dp_bound_closed_form() -> None:
     assert dp_bound(0.0, 0.0) == 0.0
     assert dp_bound(1.0, 1e-5) == pytest.approx((np.e - 1 + 2e-5) / (np.e + 1))
     assert dp_bound(1000.0, 0.0) == 1.0
+
+
+def test_figures_read_on_log_axes_and_draw_the_bound() -> None:
+    from qulab.figures.privacy import build_advantage_vs_epsilon, build_roc
+
+    fig = build_roc({"attack": Roc(np.array([0.0, 0.0, 0.01, 0.5, 1.0]), np.array([0.0, 0.1, 0.3, 0.9, 1.0]))}, 200)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    attack = fig.data[1]
+    assert list(attack.x) == [0.01, 0.5, 1.0] and list(attack.y) == [0.3, 0.9, 1.0]  # zeros have no log place
+    assert fig.layout.xaxis.range[0] == pytest.approx(np.log10(1 / 200))  # one non-member's FPR
+    fig = build_advantage_vs_epsilon([0.5, 2.0], [0.01, 0.05], 1e-5, "gap attack")
+    bound = fig.data[0]
+    assert all(y == pytest.approx(dp_bound(x, 1e-5)) for x, y in zip(bound.x, bound.y, strict=True))

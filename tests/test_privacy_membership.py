@@ -47,6 +47,13 @@ def test_top1_hardening_releases_one_hot_rows() -> None:
     assert np.array_equal(released, one_hot(target.predict(split.X_test), split.n_classes))
 
 
+def test_a_network_releases_probabilities_like_every_other_model() -> None:
+    scenario = replace(FOREST, model="torch_mlp", model_params=(("epochs", 5), ("hidden", 8)), attack_params=())
+    split = privacy_split(scenario)
+    target = build_target(scenario, split)
+    assert np.allclose(target.released(split.X_test), target.estimator.predict_proba(split.X_test), atol=1e-6)
+
+
 def test_confidence_attack_matches_a_direct_art_call() -> None:
     from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
 
@@ -130,3 +137,15 @@ def test_dp_sgd_reports_its_accountants_epsilon_and_stays_under_the_bound() -> N
     assert outcome.to_json()["epsilon"] == outcome.epsilon
     assert outcome.result.advantage <= dp_bound(outcome.epsilon, 1e-5)
     assert outcome.to_json()["advantage_bound"] == pytest.approx(dp_bound(outcome.epsilon, 1e-5))
+
+
+@pytest.mark.slow  # trains every model family (about 90 s on a loaded 2-core machine)
+def test_across_model_families_the_gap_attack_advantage_is_each_familys_gap() -> None:
+    from qulab.threats.privacy.run import family_sweep
+
+    scenario = PrivacyScenario(dataset="iris", test_size=0.5, seed=1)
+    outcomes = family_sweep(scenario, privacy_split(scenario))
+    assert {o.scenario.model for o in outcomes} >= {"logistic_regression", "decision_tree", "torch_mlp"}
+    assert "torch_cnn" not in {o.scenario.model for o in outcomes}  # iris has no images
+    for outcome in outcomes:
+        assert outcome.result.advantage == pytest.approx(max(outcome.generalisation_gap, 0.0), abs=1e-9)

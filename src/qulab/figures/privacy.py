@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from qulab.figures.style import class_colour, series_colour, series_marker
+from qulab.figures.style import class_colour, series_colour, series_marker, zoom_to_data
 
 
 def build_roc(curves: Mapping[str, Any], n_nonmembers: int) -> go.Figure:
@@ -22,11 +22,13 @@ def build_roc(curves: Mapping[str, Any], n_nonmembers: int) -> go.Figure:
     for i, (name, curve) in enumerate(curves.items()):
         fpr, tpr = np.asarray(curve.fpr), np.asarray(curve.tpr)
         keep = (fpr > 0) & (tpr > 0)  # zero has no place on a log axis; the first shown point is FPR = 1/n
-        fig.add_trace(go.Scatter(x=fpr[keep], y=tpr[keep], mode="lines", name=name, line_shape="hv",
-                                 line={"color": series_colour(i), "width": 2}))
-    fig.update_xaxes(type="log", title="False-positive rate (non-members called members)", range=[np.log10(floor),
-                                                                                                     0.02])
-    fig.update_yaxes(type="log", title="True-positive rate (members found)", range=[np.log10(floor), 0.02])
+        few = keep.sum() <= 10  # a label-only attack's ROC has a point or two: show them, not a hidden corner
+        fig.add_trace(go.Scatter(x=fpr[keep], y=tpr[keep], mode="lines+markers" if few else "lines", name=name,
+                                 line_shape="hv", line={"color": series_colour(i), "width": 2},
+                                 marker={"size": 9, "symbol": series_marker(i)}))
+    decades = {"type": "log", "dtick": 1, "range": [np.log10(floor), 0.02]}  # a tick per power of ten
+    fig.update_xaxes(title="False-positive rate (non-members called members)", **decades)
+    fig.update_yaxes(title="True-positive rate (members found)", **decades)
     fig.update_layout(height=420, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})
     return fig
 
@@ -61,7 +63,7 @@ def build_advantage_vs_epsilon(epsilons: Sequence[float], advantages: Sequence[f
                              fill="tozeroy", fillcolor="rgba(51,160,44,0.10)", line={"color": series_colour(2)}))
     fig.add_trace(go.Scatter(x=eps, y=advantages, mode="lines+markers", name=f"measured: {label}",
                              marker={"symbol": series_marker(0), "size": 9}, line={"color": series_colour(0)}))
-    fig.update_xaxes(type="log", title="ε (Opacus accountant)")
+    fig.update_xaxes(title="ε (Opacus accountant)", **_epsilon_ticks(eps))
     fig.update_yaxes(title="Membership advantage (TPR − FPR)", range=[0, 1.02])
     fig.update_layout(height=380, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})
     return fig
@@ -74,13 +76,22 @@ def build_accuracy_vs_epsilon(epsilons: Sequence[float], train: Sequence[float],
     for i, (name, values) in enumerate((("training accuracy", train), ("test accuracy", test))):
         fig.add_trace(go.Scatter(x=list(epsilons), y=list(values), mode="lines+markers", name=name,
                                  marker={"symbol": series_marker(i)}, line={"color": series_colour(i)}))
-    if undefended is not None:
+    if undefended is not None:  # as flat dotted lines, so zooming to the data keeps them in view
+        ends = [min(epsilons), max(epsilons)]
         for i, (name, value) in enumerate((("training, no DP", undefended[0]), ("test, no DP", undefended[1]))):
-            fig.add_hline(y=value, line_dash="dot", line_color=series_colour(i), annotation_text=name)
-    fig.update_xaxes(type="log", title="ε (Opacus accountant)")
-    fig.update_yaxes(title="Accuracy", range=[0, 1.05])
+            fig.add_trace(go.Scatter(x=ends, y=[value, value], mode="lines", name=name,
+                                     line={"color": series_colour(i), "dash": "dot"}))
+    fig.update_xaxes(title="ε (Opacus accountant)", **_epsilon_ticks(np.asarray(epsilons, dtype=np.float64)))
+    fig.update_yaxes(title="Accuracy")
+    zoom_to_data(fig, (0.0, 1.02))
     fig.update_layout(height=380, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def _epsilon_ticks(epsilons: np.ndarray) -> dict[str, Any]:
+    """A log ε axis labelled at the measured ε values (plotly's minor log labels read as noise here)."""
+    shown = sorted({float(f"{e:.2g}") for e in epsilons})
+    return {"type": "log", "tickvals": shown, "ticktext": [f"{e:g}" for e in shown]}
 
 
 def build_gap_vs_advantage(labels: Sequence[str], gaps: Sequence[float], advantages: Sequence[float]) -> go.Figure:

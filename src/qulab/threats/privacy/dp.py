@@ -27,7 +27,7 @@ class DPMLPClassifier(TorchMLPClassifier):
     """:class:`~qulab.models.torch_nets.TorchMLPClassifier` trained with DP-SGD (Opacus); ``hidden_layer_sizes=()``
     gives a differentially private multinomial logistic regression."""
 
-    def __init__(self, hidden_layer_sizes: Any = (64, 64), epochs: int = 30, lr: float = 0.1, batch_size: int = 64,
+    def __init__(self, hidden_layer_sizes: Any = (64, 64), epochs: int = 30, lr: float = 0.5, batch_size: int = 64,
                  target_epsilon: float = 2.0, delta: float = 1e-5, max_grad_norm: float = 1.0,
                  random_state: Any = 0) -> None:
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, epochs=epochs, lr=lr, batch_size=batch_size,

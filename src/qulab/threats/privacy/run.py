@@ -107,8 +107,8 @@ def build_target(scenario: PrivacyScenario, split: Split) -> Target:
     wrap = defence.wrap if defence is not None and defence.wrap is not None else spec.art_classifier
     classifier = wrap(estimator, split.clip_values)
     postprocessors = defence.postprocessors(defence_params) if defence and defence.postprocessors else []
-    if postprocessors:
-        classifier.set_params(postprocessing_defences=postprocessors)
+    if postprocessors or _outputs_logits(classifier):
+        classifier.set_params(postprocessing_defences=_as_probabilities(classifier) + postprocessors)
 
     def harden(probabilities: np.ndarray) -> np.ndarray:
         for postprocessor in postprocessors:
@@ -118,6 +118,31 @@ def build_target(scenario: PrivacyScenario, split: Split) -> Target:
     return Target(spec, FittedModel(spec, estimator, classifier, fit_seconds), make_estimator,
                   spec.exposes if defence is None else defence.released_by(spec), harden,
                   getattr(estimator, "epsilon_", None), getattr(estimator, "delta_", None))
+
+
+def _outputs_logits(classifier: Any) -> bool:
+    """Whether the ART wrapper's predict returns the network's logits (ART's PyTorch wrapper does)."""
+    from art.estimators.classification import PyTorchClassifier
+
+    return isinstance(classifier, PyTorchClassifier)
+
+
+def _as_probabilities(classifier: Any) -> list[Any]:
+    """The postprocessor that makes a network release probabilities (a softmax of its logits), as scikit-learn
+    models do, so attacks, hardening and LiRA read the same kind of output from every model; none otherwise."""
+    if not _outputs_logits(classifier):
+        return []
+    from art.defences.postprocessor.postprocessor import Postprocessor
+
+    class Softmax(Postprocessor):
+        def __init__(self) -> None:
+            super().__init__(is_fitted=True, apply_fit=False, apply_predict=True)
+
+        def __call__(self, preds: np.ndarray) -> np.ndarray:
+            shifted = np.exp(preds - preds.max(axis=1, keepdims=True))
+            return shifted / shifted.sum(axis=1, keepdims=True)
+
+    return [Softmax()]
 
 
 def attack_target(scenario: PrivacyScenario, split: Split, target: Target) -> PrivacyOutcome:
