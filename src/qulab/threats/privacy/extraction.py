@@ -139,8 +139,9 @@ def probability_answers(predict_proba: ProbabilityOracle) -> ProbabilityOracle:
 def released_probabilities(target: Any) -> ProbabilityOracle:
     """The target's probabilities as its API releases them (after any output hardening).
 
-    Not ``Target.released``: that is the ART wrapper's ``predict``, which for QuLab's torch nets returns logits,
-    not probabilities (a thief trained on logits as soft labels learns nothing: measured 0.10 agreement on digits).
+    The estimator's own ``predict_proba`` rather than ``Target.released`` (the ART wrapper's ``predict``): the
+    wrapper answers in float32, and a bare torch wrapper with logits (a thief trained on logits as soft labels
+    learned nothing: 0.10 agreement on digits).
     """
     return lambda X: target.harden(np.asarray(target.estimator.predict_proba(np.asarray(X, dtype=np.float64)),
                                               dtype=np.float64))
