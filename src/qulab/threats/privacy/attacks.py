@@ -164,6 +164,7 @@ ENTRY_MODULES = (
     "qulab.threats.privacy.membership",
     "qulab.threats.privacy.extraction",
     "qulab.threats.privacy.attribute",
+    "qulab.threats.privacy.inversion",
 )
 
 

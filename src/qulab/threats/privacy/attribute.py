@@ -8,18 +8,31 @@ trained on the binned column; the attacker then guesses a record's bin, not its 
 
 The guess's accuracy alone says little (a column that follows from the others is guessed well without any model),
 so ``AttributeInferenceBaseline`` makes the same guess from the other columns without the model's answers, and the
-leakage is the difference (Jayaraman & Evans 2022 call the gap the attack's real signal).
+leakage is the difference (Jayaraman & Evans 2022 showed that much of what looks like attribute inference is
+imputation the data alone allow).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from qulab.core.registry import InvalidInput
+from qulab.core.registry import InvalidInput, Param
+from qulab.core.threat import BLACK_BOX, DECISIONS, TRAINING_DATA, TREE_STRUCTURE, WHITE_BOX
+from qulab.core.wording import accuracy_text
 from qulab.data.datasets import Split
+from qulab.threats.privacy.attacks import (
+    ATTRIBUTE,
+    PRIVACY_ATTACKS,
+    FigureView,
+    Metric,
+    PrivacyAttackSpec,
+    Target,
+    privacy_threat,
+)
 
 # A column with at most this many distinct values is taken as categorical as it is; others are binned.
 MAX_LEVELS = 10
@@ -188,20 +201,6 @@ def accuracy(guessed: np.ndarray, true: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------------------------
 # Registry entries
 
-from collections.abc import Callable  # noqa: E402
-
-from qulab.core.registry import Param  # noqa: E402
-from qulab.core.threat import BLACK_BOX, DECISIONS, TRAINING_DATA, TREE_STRUCTURE, WHITE_BOX  # noqa: E402
-from qulab.core.wording import accuracy_text  # noqa: E402
-from qulab.threats.privacy.attacks import (  # noqa: E402
-    ATTRIBUTE,
-    PRIVACY_ATTACKS,
-    FigureView,
-    Metric,
-    PrivacyAttackSpec,
-    Target,
-    privacy_threat,
-)
 
 
 @dataclass(frozen=True)

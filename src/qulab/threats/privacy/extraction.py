@@ -17,7 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from qulab.core.registry import InvalidInput
+from qulab.core.registry import InvalidInput, Param
+from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES
+from qulab.core.wording import accuracy_text
+from qulab.threats.privacy.attacks import (
+    EXTRACTION,
+    PRIVACY_ATTACKS,
+    FigureView,
+    Metric,
+    PrivacyAttackSpec,
+    Target,
+    privacy_threat,
+)
 
 ProbabilityOracle = Callable[[np.ndarray], np.ndarray]
 
@@ -128,8 +139,9 @@ def probability_answers(predict_proba: ProbabilityOracle) -> ProbabilityOracle:
 def released_probabilities(target: Any) -> ProbabilityOracle:
     """The target's probabilities as its API releases them (after any output hardening).
 
-    Not ``Target.released``: that is the ART wrapper's ``predict``, which for QuLab's torch nets returns logits,
-    not probabilities (a thief trained on logits as soft labels learns nothing: measured 0.10 agreement on digits).
+    The estimator's own ``predict_proba`` rather than ``Target.released`` (the ART wrapper's ``predict``): the
+    wrapper answers in float32, and a bare torch wrapper with logits (a thief trained on logits as soft labels
+    learned nothing: 0.10 agreement on digits).
     """
     return lambda X: target.harden(np.asarray(target.estimator.predict_proba(np.asarray(X, dtype=np.float64)),
                                               dtype=np.float64))
@@ -183,19 +195,6 @@ def extraction_curve(make_attack: Callable[[int], Any], make_thief: Callable[[],
 
 # ---------------------------------------------------------------------------------------------------------------
 # Registry entries
-
-from qulab.core.registry import Param  # noqa: E402
-from qulab.core.threat import BLACK_BOX, DECISIONS, SCORES  # noqa: E402
-from qulab.core.wording import accuracy_text  # noqa: E402
-from qulab.threats.privacy.attacks import (  # noqa: E402
-    EXTRACTION,
-    PRIVACY_ATTACKS,
-    FigureView,
-    Metric,
-    PrivacyAttackSpec,
-    Target,
-    privacy_threat,
-)
 
 
 def _extraction_metrics(queries: int, agreement_: float, accuracy_: float) -> tuple[Metric, ...]:
@@ -319,8 +318,7 @@ def _copy_views(result: CopyResult) -> list[FigureView]:
 
 
 _QUERIES = Param("queries", "Queries", 400, "The most inputs the attacker sends (the curve's last point); the "
-                 "inputs are the training rows without their labels, so at most that many.", 10, 100_000,
-                 scale="log")
+                 "inputs are the training rows without their labels, so at most that many.", 10, 5000, 10)
 _ANSWERS = Param("answers", "Answers used", "both", "What the attacker trains its copy on: the target's "
                  "probabilities, its top label only, or both side by side.", choices=("both", *ANSWERS),
                  choice_labels=("Both, side by side", "Probabilities", "Top label only"))
