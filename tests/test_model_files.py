@@ -170,3 +170,18 @@ def test_features_and_classes_are_checked_against_the_data_in_one_sentence():
     ):
         with pytest.raises(InvalidInput, match=words.replace(".", r"\.")):
             model_file.check_against(*args)
+
+
+def test_the_server_states_its_upload_limit_and_keeps_xsrf_protection_on():
+    import tomllib
+    from pathlib import Path
+
+    from qulab.data.upload import UPLOAD_LIMITS
+    from qulab.models.files import LIMITS
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    assert server["enableXsrfProtection"] is True
+    # The server's cap (MB) lets through exactly the largest file an uploader states, and no more.
+    assert server["maxUploadSize"] * 2**20 == max(LIMITS.max_bytes, UPLOAD_LIMITS.max_bytes)
+    assert "at most 50 MB" in LIMITS.describe()
