@@ -136,8 +136,8 @@ def test_a_skops_forest_is_a_black_box_queried_in_the_child(capsys, files):
     sio.dump(forest, folder / "forest.skops")
     code, out = _run(capsys, "evaluate", "--data", f"csv:{folder / 'train.csv'}", "--test-data",
                      f"csv:{folder / 'test.csv'}", "--target", "label", "--model-file", str(folder / "forest.skops"),
-                     "--attack", "hop_skip_jump", "--norm", "2", "--eps", "2", "--param", "max_iter=3",
-                     "--param", "max_eval=100", "--param", "init_size=20", "--json")
+                     "--attack", "hop_skip_jump", "--norm", "2", "--eps", "2", "--param", "max_iter=1",
+                     "--param", "max_eval=100", "--param", "init_size=10", "--json")
     assert code == 0, out.err
     result = json.loads(out.out)
     assert result["threat_model"]["label"] == "black box" and "RandomForestClassifier" in result["threat_model"]["why"]

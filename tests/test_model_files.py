@@ -170,3 +170,29 @@ def test_features_and_classes_are_checked_against_the_data_in_one_sentence():
     ):
         with pytest.raises(InvalidInput, match=words.replace(".", r"\.")):
             model_file.check_against(*args)
+
+
+def test_the_server_states_its_upload_limit_and_keeps_xsrf_protection_on():
+    import tomllib
+    from pathlib import Path
+
+    from qulab.data.upload import UPLOAD_LIMITS
+    from qulab.models.files import LIMITS
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    assert server["enableXsrfProtection"] is True
+    # The server's cap (MB) lets through exactly the largest file an uploader states, and no more.
+    assert server["maxUploadSize"] * 2**20 == max(LIMITS.max_bytes, UPLOAD_LIMITS.max_bytes)
+    assert "at most 50 MB" in LIMITS.describe()
+
+
+def test_a_scenario_names_a_model_file_by_content_and_refuses_what_does_not_apply_to_it():
+    from qulab.core.experiment import Scenario
+
+    scenario = Scenario(model="file:0123456789abcdef", attack="hop_skip_jump", norm="2", eps=0.5).validate()
+    assert Scenario.from_query(scenario.to_query()) == scenario
+    assert scenario.model_key[-2:] == ("file:0123456789abcdef", ())
+    for extra in ({"model_params": (("C", 1.0),)}, {"defence": "gaussian_noise"}):
+        with pytest.raises(InvalidInput, match="attacked as it is"):
+            Scenario(model="file:0123456789abcdef", **extra).validate()

@@ -27,15 +27,20 @@ def logistic():
 
 def _onnx_logistic_regression(logistic) -> bytes:
     """The same logistic regression written by hand as an ONNX graph: softmax(x·W + b) with class 0's scores 0."""
+    W = np.column_stack([np.zeros_like(logistic.coef_[0]), logistic.coef_[0]])
+    return _onnx_linear(W, np.array([0.0, logistic.intercept_[0]]))
+
+
+def _onnx_linear(W: np.ndarray, b: np.ndarray) -> bytes:
+    """softmax(x·W + b) as an ONNX graph (W: features × classes)."""
     from onnx import TensorProto, helper, numpy_helper
 
-    W = np.column_stack([np.zeros(2), logistic.coef_[0]]).astype(np.float32)
-    b = np.array([0.0, logistic.intercept_[0]], dtype=np.float32)
+    W, b = W.astype(np.float32), b.astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "W"], ["scores"]), helper.make_node("Add", ["scores", "b"], ["logits"]),
          helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)], "logistic",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", 2])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["rows", 2])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", W.shape[0]])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["rows", W.shape[1]])],
         [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
@@ -89,12 +94,8 @@ def test_an_onnx_model_is_a_black_box_attacked_by_queries_only(logistic):
 
 
 def test_a_model_whose_features_are_not_the_datas_is_refused_on_the_page():
-    import skops.io as sio
-    from sklearn.linear_model import LogisticRegression
-
-    X = np.random.default_rng(0).normal(size=(40, 5))
-    own = open_model_file(sio.dumps(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))), "five.skops")
+    own = open_model_file(_onnx_linear(np.ones((5, 2)), np.zeros(2)), "five.onnx")
     app = _page_with(own)
-    assert [e.value for e in app.error] == ["five.skops expects 5 features; the data have 2. Use the data the model "
+    assert [e.value for e in app.error] == ["five.onnx expects 5 features; the data have 2. Use the data the model "
                                             "was trained on (same feature columns, same order)."]
     assert not app.metric
