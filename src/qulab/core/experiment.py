@@ -42,7 +42,28 @@ def norm_order(norm: str) -> float:
 
 def freeze(params: Mapping[str, Any] | None) -> Params:
     """Parameters as a sorted tuple, so scenarios hash and compare by value."""
+    odd = [name for name in (params or {}) if not isinstance(name, str)]
+    if odd:  # a dict from code or JSON-like data may carry other keys, which would not even sort
+        raise InvalidInput(f"Parameter names must be text, not {odd[0]!r}.")
     return tuple(sorted((params or {}).items()))
+
+
+def read_json(text: str) -> Any:
+    """JSON text as plain data, every way it can fail (bad syntax, numbers of more digits than Python converts,
+    nesting deeper than the parser recurses) refused in one sentence."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
+    except RecursionError:
+        raise InvalidInput("The scenario's JSON is nested too deeply to read.") from None
+    except ValueError:  # int() refuses a number of more than sys.get_int_max_str_digits() digits
+        raise InvalidInput("The scenario's JSON holds a number with too many digits to read.") from None
+
+
+def unknown_fields(data: Mapping[Any, Any], known: set[str]) -> str:
+    """The fields of ``data`` a scenario does not have, quoted and in order (keys of any type), or ''."""
+    return ", ".join(sorted(repr(key) for key in data if key not in known))
 
 
 def _real(value: Any) -> bool:
@@ -171,9 +192,9 @@ class Scenario:
         if not isinstance(data, Mapping):
             raise InvalidInput(f"A scenario is a mapping of fields, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(data, known)
         if unknown:
-            raise InvalidInput(f"A scenario has no field {', '.join(map(repr, unknown))}; "
+            raise InvalidInput(f"A scenario has no field {unknown}; "
                                f"its fields are {', '.join(sorted(known))}.")
         values = dict(data)
         for name in _PARAM_FIELDS:
@@ -188,11 +209,7 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str) -> Scenario:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(text))
 
     def query_params(self) -> dict[str, str]:
         """The URL's query parameters: every field that differs from its default, and every named parameter."""

@@ -28,6 +28,8 @@ from qulab.core.experiment import (
     _sorted_pairs,
     _text,
     freeze,
+    read_json,
+    unknown_fields,
 )
 from qulab.core.registry import InvalidInput, Param, resolve_params
 
@@ -138,9 +140,9 @@ class PoisoningScenario:
         if not isinstance(data, Mapping):
             raise InvalidInput(f"A poisoning scenario is a mapping of fields, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(data, known)
         if unknown:
-            raise InvalidInput(f"A poisoning scenario has no field {', '.join(map(repr, unknown))}; "
+            raise InvalidInput(f"A poisoning scenario has no field {unknown}; "
                                f"its fields are {', '.join(sorted(known))}.")
         values = dict(data)
         for name in _PARAM_FIELDS:
@@ -155,11 +157,7 @@ class PoisoningScenario:
 
     @classmethod
     def from_json(cls, text: str) -> PoisoningScenario:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(text))
 
     def query_params(self) -> dict[str, str]:
         """The URL's query parameters: every field that differs from its default, and every named parameter."""

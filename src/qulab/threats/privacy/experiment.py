@@ -28,6 +28,8 @@ from qulab.core.experiment import (
     _sorted_pairs,
     _text,
     freeze,
+    read_json,
+    unknown_fields,
 )
 from qulab.core.registry import InvalidInput, Param, resolve_params
 
@@ -140,9 +142,9 @@ class PrivacyScenario:
         if not isinstance(data, Mapping):
             raise InvalidInput(f"A privacy scenario is a mapping of fields, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(data, known)
         if unknown:
-            raise InvalidInput(f"A privacy scenario has no field {', '.join(map(repr, unknown))}; "
+            raise InvalidInput(f"A privacy scenario has no field {unknown}; "
                                f"its fields are {', '.join(sorted(known))}.")
         values = dict(data)
         for name in _PARAM_FIELDS:
@@ -157,11 +159,7 @@ class PrivacyScenario:
 
     @classmethod
     def from_json(cls, text: str) -> PrivacyScenario:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(text))
 
     def query_params(self) -> dict[str, str]:
         """Every field that differs from its default, and every named parameter (``attack.n_reference=8``)."""
