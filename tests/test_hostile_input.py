@@ -2,6 +2,7 @@
 traceback, always one message on one line. Property-based (hypothesis), with few, cheap examples each."""
 
 import json
+import os
 import string
 from pathlib import Path
 
@@ -30,7 +31,8 @@ NUMBER_TEXTS = st.one_of(
 )
 JUNK_TEXTS = st.one_of(
     st.sampled_from(["../../etc/passwd", "<script>alert(1)</script>", "csv:", "csv:/nonexistent.csv", "upload:x",
-                     "file:x", "\x00", "'; DROP TABLE runs;--", "%ff", "a=b", "\u202e", "x" * 2000]),
+                     "file:x", "csv:" + "x" * 2000, "\x00", "'; DROP TABLE runs;--", "%ff", "a=b", "\u202e",
+                     "x" * 2000]),
     st.text(max_size=30),
 )
 ANY_TEXT = st.one_of(NUMBER_TEXTS, JUNK_TEXTS)
@@ -109,6 +111,34 @@ def test_cli_flags_either_run_or_refuse_in_one_line(argv, in_tmp, capsys):
         assert lines[0].startswith("qulab: error: ")
         assert_one_line(lines[0].removeprefix("qulab: error: "))
     assert "Traceback" not in err
+
+
+LONG_NAME = "x" * 2000  # longer than any file system's name limit: the operating system refuses the path itself
+
+
+@pytest.mark.timeout(60)  # before the fix the pipe was read forever (as /dev/zero was, until memory ran out)
+@pytest.mark.parametrize("flags", [
+    ["--data", f"csv:{LONG_NAME}", "--target", "a"],
+    ["--data", f"csv:{LONG_NAME}"],
+    ["--data", "csv:pipe.csv", "--target", "a"],
+    ["--data", "csv:pipe.csv"],
+    ["--data", "csv:pipe.csv", "--target", "a", "--test-data", "csv:pipe.csv"],
+    ["--data", "iris", "--model-file", "pipe.skops"],
+    ["--data", "iris", "--store", LONG_NAME],
+], ids=["long-data", "long-data-no-target", "pipe-data", "pipe-data-no-target", "pipe-test-data", "pipe-model",
+        "long-store"])
+def test_cli_refuses_paths_the_system_cannot_read_in_one_line(flags, in_tmp, capsys):
+    """What the properties and their probes found: a name too long for the file system (OSError tracebacks from the
+    CSV reader and the run store) and a device or pipe given as a file (read to the end for its hash)."""
+    os.mkfifo("pipe.csv")
+    os.symlink("pipe.csv", "pipe.skops")
+    argv = ["evaluate", "--eps", "0.1", *flags]
+    code = cli.main(argv if "--store" in flags else [*argv, "--store", CLI_STORE])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line for line in err.splitlines() if not line.startswith("qulab: note:")]
+    assert len(lines) == 1 and lines[0].startswith("qulab: error: "), err
+    assert len(lines[0]) < 200, "the refused path is shortened, not echoed in full"
 
 
 # ---------------------------------------------------------------------------------------------------------------
