@@ -182,6 +182,24 @@ def test_scenario_json_refusals_found_by_the_properties(cls):
 
 
 @pytest.mark.parametrize("cls", SCENARIOS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("key", ["seed", "eps", "test_size"])
+def test_a_link_number_of_thousands_of_digits_is_refused_without_echoing_it(cls, key):
+    """Found on the Attack Lab opened with ?seed=999…: the page's message repeated all 5,000 digits."""
+    for text in ("9" * 5000 + "x", "9" * 4000):
+        with pytest.raises(InvalidInput) as refused:
+            cls.from_query({key: text})
+        assert_one_line(str(refused.value))
+        assert len(str(refused.value)) < 200
+
+
+@pytest.mark.parametrize("cls", SCENARIOS, ids=lambda cls: cls.__name__)
+def test_a_seed_too_long_to_print_is_refused_in_one_sentence(cls):
+    """Python cannot even print an integer of 5,000 digits: the seed's message raised ValueError instead."""
+    with pytest.raises(InvalidInput, match="seed"):
+        cls.from_dict({"seed": 10**5000})
+
+
+@pytest.mark.parametrize("cls", SCENARIOS, ids=lambda cls: cls.__name__)
 @CHEAP
 @given(text=st.one_of(st.text(max_size=60), JSON_VALUES.map(json.dumps)))
 def test_scenario_json_text_is_a_scenario_or_one_sentence(cls, text):
@@ -269,6 +287,7 @@ def test_attack_lab_with_a_hostile_url_says_so_and_starts_from_defaults():
     assert any("<script>" in message for message in shown), shown
     for message in shown:
         assert_one_line(message)
+        assert len(message) < 400, message
         assert "Traceback" not in message
     assert app.title[0].value == "Attack Lab"
     assert app.metric, "the page shows its numbers from the defaults"

@@ -66,6 +66,16 @@ def unknown_fields(data: Mapping[Any, Any], known: set[str]) -> str:
     return ", ".join(sorted(repr(key) for key in data if key not in known))
 
 
+def shown(value: Any, width: int = 40) -> str:
+    """A refused value as a message quotes it: its repr cut to ``width`` characters (a pasted page of digits is not
+    echoed in full; an integer too long for Python to print is described)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # int's repr refuses more than sys.get_int_max_str_digits() digits
+        return "a number of thousands of digits"
+    return text if len(text) <= width else f"{text[:width - 3]}..."
+
+
 def _real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -105,7 +115,7 @@ class Scenario:
                                f"norm, not {self.eps:g}.")
         low, high = SEED_RANGE
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
         if not _real(self.test_size) or not 0 < self.test_size < 1:
             raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
         for name in _PARAM_FIELDS:  # in name order, so the same parameters give the same (hashable) scenario
@@ -299,7 +309,7 @@ def _parse_number(text: str, name: str) -> Any:
         return int(text) if name == "seed" else float(text)
     except ValueError:
         kind = f"a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}" if name == "seed" else "a number"
-        raise InvalidInput(f"The {name.replace('_', ' ')} '{text}' is not {kind}.") from None
+        raise InvalidInput(f"The {name.replace('_', ' ')} '{shown(text)}' is not {kind}.") from None
 
 
 def _defences() -> Any:

@@ -29,6 +29,7 @@ from qulab.core.experiment import (
     _text,
     freeze,
     read_json,
+    shown,
     unknown_fields,
 )
 from qulab.core.registry import InvalidInput, Param, resolve_params
@@ -80,7 +81,7 @@ class PoisoningScenario:
                                f"not {target!r}.")
         low, high = SEED_RANGE
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
         if not _real(self.test_size) or not 0 < self.test_size < 1:
             raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
         for name in _PARAM_FIELDS:
