@@ -99,6 +99,7 @@ def in_tmp(tmp_path, monkeypatch):
 @example(argv=["evaluate", "--data", "iris", "--eps", "0.1", "--seed", str(2**40), "--store", CLI_STORE])
 @example(argv=["evaluate", "--data", "../../etc/passwd", "--eps", "0.1", "--store", CLI_STORE])
 @example(argv=["evaluate", "--data", "iris", "--eps", "0.1", "--store", CLI_STORE])
+@example(argv=["curve", "--data", "iris", "--eps", "0,0.1,0.2", "--json", "--store", CLI_STORE])
 def test_cli_flags_either_run_or_refuse_in_one_line(argv, in_tmp, capsys):
     capsys.readouterr()
     code = cli.main(argv)
@@ -260,6 +261,7 @@ def csv_bytes(draw) -> bytes:
 @CHEAP
 @given(data=st.one_of(st.binary(max_size=200), csv_bytes()))
 @example(data=b"")
+@example(data=b"a,b,label\n" + b"".join(b"%d,%d,%d\n" % (i, i * i % 7, i % 2) for i in range(60)))  # loads
 @example(data=b"a,b,label\n")
 @example(data=b"a,b\n1,2,3,4\n5\n")
 @example(data=b"a,label\n" + b"1e999,x\n" * 20 + b"-1e999,y\n" * 20)
