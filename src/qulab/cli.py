@@ -540,11 +540,18 @@ RESULTS = {"evaluate": _evaluate_result, "curve": _curve_result}
 
 
 def _file_sha256(path: str) -> str | None:
-    """The file's content hash; None when it cannot be read (reading it for the run then says why, as before)."""
+    """The file's content hash; None when it cannot be read, is not a regular file or is over the upload limit
+    (reading it for the run then says why): `csv:/dev/zero` must not be read to the end."""
     import hashlib
 
+    from qulab.data.upload import UPLOAD_LIMITS
+
+    file = Path(path)
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if not file.is_file() or file.stat().st_size > UPLOAD_LIMITS.max_bytes:
+            return None
+        with file.open("rb") as opened:
+            return hashlib.file_digest(opened, "sha256").hexdigest()
     except OSError:
         return None
 

@@ -42,7 +42,38 @@ def norm_order(norm: str) -> float:
 
 def freeze(params: Mapping[str, Any] | None) -> Params:
     """Parameters as a sorted tuple, so scenarios hash and compare by value."""
+    odd = [name for name in (params or {}) if not isinstance(name, str)]
+    if odd:  # a dict from code or JSON-like data may carry other keys, which would not even sort
+        raise InvalidInput(f"Parameter names must be text, not {odd[0]!r}.")
     return tuple(sorted((params or {}).items()))
+
+
+def read_json(text: str) -> Any:
+    """JSON text as plain data, every way it can fail (bad syntax, numbers of more digits than Python converts,
+    nesting deeper than the parser recurses) refused in one sentence."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
+    except RecursionError:
+        raise InvalidInput("The scenario's JSON is nested too deeply to read.") from None
+    except ValueError:  # int() refuses a number of more than sys.get_int_max_str_digits() digits
+        raise InvalidInput("The scenario's JSON holds a number with too many digits to read.") from None
+
+
+def unknown_fields(data: Mapping[Any, Any], known: set[str]) -> str:
+    """The fields of ``data`` a scenario does not have, quoted and in order (keys of any type), or ''."""
+    return ", ".join(sorted(repr(key) for key in data if key not in known))
+
+
+def shown(value: Any, width: int = 40) -> str:
+    """A refused value as a message quotes it: its repr cut to ``width`` characters (a pasted page of digits is not
+    echoed in full; an integer too long for Python to print is described)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # int's repr refuses more than sys.get_int_max_str_digits() digits
+        return "a number of thousands of digits"
+    return text if len(text) <= width else f"{text[:width - 3]}..."
 
 
 def _real(value: Any) -> bool:
@@ -84,7 +115,7 @@ class Scenario:
                                f"norm, not {self.eps:g}.")
         low, high = SEED_RANGE
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
         if not _real(self.test_size) or not 0 < self.test_size < 1:
             raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
         for name in _PARAM_FIELDS:  # in name order, so the same parameters give the same (hashable) scenario
@@ -171,9 +202,9 @@ class Scenario:
         if not isinstance(data, Mapping):
             raise InvalidInput(f"A scenario is a mapping of fields, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(data, known)
         if unknown:
-            raise InvalidInput(f"A scenario has no field {', '.join(map(repr, unknown))}; "
+            raise InvalidInput(f"A scenario has no field {unknown}; "
                                f"its fields are {', '.join(sorted(known))}.")
         values = dict(data)
         for name in _PARAM_FIELDS:
@@ -188,11 +219,7 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str) -> Scenario:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(text))
 
     def query_params(self) -> dict[str, str]:
         """The URL's query parameters: every field that differs from its default, and every named parameter."""
@@ -282,7 +309,7 @@ def _parse_number(text: str, name: str) -> Any:
         return int(text) if name == "seed" else float(text)
     except ValueError:
         kind = f"a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}" if name == "seed" else "a number"
-        raise InvalidInput(f"The {name.replace('_', ' ')} '{text}' is not {kind}.") from None
+        raise InvalidInput(f"The {name.replace('_', ' ')} '{shown(text)}' is not {kind}.") from None
 
 
 def _defences() -> Any:

@@ -226,11 +226,16 @@ def read_csv_bytes(path: str) -> bytes:
     from qulab.data.upload import UPLOAD_LIMITS
 
     file = Path(path)
-    if not file.is_file():
-        raise InvalidInput(f"no CSV file at {path!r}")
-    if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
-        raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
-    return file.read_bytes()
+    try:  # the operating system refuses some paths outright: too long, no permission, a device that fails
+        if not file.is_file():
+            raise InvalidInput(f"no CSV file at {path!r}")
+        if file.stat().st_size > UPLOAD_LIMITS.max_bytes:
+            raise InvalidInput(f"{path}: larger than the limit. {UPLOAD_LIMITS.describe()}")
+        return file.read_bytes()
+    except OSError as error:
+        shown = path if len(path) <= 80 else f"{path[:77]}..."
+        reason = error.strerror or str(error)
+        raise InvalidInput(f"cannot read the CSV file {shown!r}: {reason}") from None
 
 
 def read_csv_file(path: str, target: str | None = None) -> TabularData:

@@ -81,7 +81,12 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
-        if self.path.is_dir():
+        try:
+            is_dir = self.path.is_dir()
+        except OSError as error:  # a name too long for the file system, a loop of links
+            raise StoreError(f"The run store's path cannot be used ({error.strerror}); give another with --store or "
+                             "QULAB_STORE.") from None
+        if is_dir:
             raise StoreError(f"The run store {self.path} is a directory; give a file path.")
         _check_header(self.path)
         self._local = threading.local()

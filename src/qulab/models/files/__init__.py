@@ -418,6 +418,8 @@ def read_model_file(path: str | Path, limits: FileLimits = LIMITS) -> ModelFile:
     kind_of(path.name)
     try:
         size = path.stat().st_size
+        if not path.is_file():  # a device, pipe or folder: /dev/zero behind a .skops link would be read forever
+            raise InvalidInput(f"{path.name} is not a regular file; give the saved model file itself.")
         if size > limits.max_bytes:
             raise InvalidInput(f"{path.name} is {size / 2**20:.1f} MB; a model file may be at most "
                                f"{limits.max_bytes // 2**20} MB.")

@@ -28,6 +28,9 @@ from qulab.core.experiment import (
     _sorted_pairs,
     _text,
     freeze,
+    read_json,
+    shown,
+    unknown_fields,
 )
 from qulab.core.registry import InvalidInput, Param, resolve_params
 
@@ -61,7 +64,7 @@ class PrivacyScenario:
             raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
         low, high = SEED_RANGE
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {self.seed!r}.")
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
         if not _real(self.test_size) or not 0 < self.test_size < 1:
             raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
         for name in _PARAM_FIELDS:
@@ -140,9 +143,9 @@ class PrivacyScenario:
         if not isinstance(data, Mapping):
             raise InvalidInput(f"A privacy scenario is a mapping of fields, not {type(data).__name__}.")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(data, known)
         if unknown:
-            raise InvalidInput(f"A privacy scenario has no field {', '.join(map(repr, unknown))}; "
+            raise InvalidInput(f"A privacy scenario has no field {unknown}; "
                                f"its fields are {', '.join(sorted(known))}.")
         values = dict(data)
         for name in _PARAM_FIELDS:
@@ -157,11 +160,7 @@ class PrivacyScenario:
 
     @classmethod
     def from_json(cls, text: str) -> PrivacyScenario:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidInput(f"The scenario is not valid JSON ({error.msg} at character {error.pos}).") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(text))
 
     def query_params(self) -> dict[str, str]:
         """Every field that differs from its default, and every named parameter (``attack.n_reference=8``)."""
