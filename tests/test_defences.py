@@ -637,7 +637,10 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
     scenario = cancer(model="torch_mlp", model_params=SMALL_MLP)
     evaluate_defence(scenario, "adversarial_training", {"epochs": 3}, eps_grid=(0.05, 0.1),
                      progress=lambda fraction, text: seen.append((fraction, text)))
-    texts = [text for _, text in seen]
+    # Each budget reports once per batch of test points, so a text repeats while its fraction moves on.
+    texts = [text for i, (_, text) in enumerate(seen) if i == 0 or text != seen[i - 1][1]]
+    per_budget = [fraction for fraction, text in seen if text.endswith("eps = 0.05 (1 of 2)") and "the defended" in text]
+    assert len(set(per_budget)) > 1, "the bar should move within one budget's attack"
     assert [t for t in texts if "epoch" in t] == [f"Adversarial training: epoch {i} of 3" for i in (1, 2, 3)]
     attacking = "Attacking the defended model: Projected Gradient Descent:"
     assert [t for t in texts if "the defended model" in t] == [f"{attacking} eps = 0.05 (1 of 2)",
