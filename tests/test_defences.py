@@ -639,7 +639,8 @@ def test_progress_reports_every_epoch_and_eps_and_art_prints_no_bars(capfd):
                      progress=lambda fraction, text: seen.append((fraction, text)))
     # Each budget reports once per batch of test points, so a text repeats while its fraction moves on.
     texts = [text for i, (_, text) in enumerate(seen) if i == 0 or text != seen[i - 1][1]]
-    per_budget = [fraction for fraction, text in seen if text.endswith("eps = 0.05 (1 of 2)") and "the defended" in text]
+    first = "Attacking the defended model: Projected Gradient Descent: eps = 0.05 (1 of 2)"
+    per_budget = [fraction for fraction, text in seen if text == first]
     assert len(set(per_budget)) > 1, "the bar should move within one budget's attack"
     assert [t for t in texts if "epoch" in t] == [f"Adversarial training: epoch {i} of 3" for i in (1, 2, 3)]
     attacking = "Attacking the defended model: Projected Gradient Descent:"
