@@ -155,9 +155,17 @@ def test_every_page_in_every_state_keeps_the_whole_sidebar(page, app_url):
     screenshot(page, "issue16_defences_finished")
 
 
-def _frame(page) -> str:
-    """The gap table's cells (Streamlit draws them on a canvas; its accessible cells hold the text)."""
-    return page.locator('[data-testid="stDataFrame"]').first.text_content() or ""
+def _frame(page) -> list[list[str]]:
+    """The gap table's rows without the time column (Streamlit draws the table on a canvas; its accessible grid
+    cells hold the text)."""
+    frame = page.locator('[data-testid="stDataFrame"]').first
+    headers = [h.strip() for h in frame.locator('[role="columnheader"]').all_text_contents()]
+    cells = [c.strip() for c in frame.locator('[role="gridcell"]').all_text_contents()]
+    width = len(headers)
+    rows = [cells[i:i + width] for i in range(0, len(cells), width)]
+    kept = [k for k, header in enumerate(headers) if header != "Seconds"]
+    assert width == 4 and len(kept) == 3, headers
+    return [[row[k] for k in kept] for row in rows]
 
 
 def _slider_value(page, label: str) -> str:
@@ -165,10 +173,12 @@ def _slider_value(page, label: str) -> str:
 
 
 def _robustness_choices(page) -> dict[str, str]:
-    chosen = page.locator('[data-testid="stMultiSelect"] [data-baseweb="tag"]').all_inner_texts()
+    chosen = [tag.get_attribute("aria-label") or "" for tag in
+              page.locator('[data-testid="stMultiSelect"] [data-tag]').all()]
     return {"norm": page.locator('[data-testid="stRadio"] label:has(input:checked)').first.inner_text().strip(),
             "eps max": _slider_value(page, "Largest epsilon (L2)"), "steps": _slider_value(page, "Grid steps"),
-            "attacks": ", ".join(sorted(chosen)), "points": page.get_by_label("Test points to attack").input_value()}
+            "attacks": ", ".join(sorted(chosen)),
+            "points": page.get_by_label("Test points to attack", exact=True).input_value()}
 
 
 def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_them(page, browser, app_url):
