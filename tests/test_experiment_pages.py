@@ -159,3 +159,18 @@ def test_the_defences_page_offers_a_defence_only_in_the_norms_of_its_threat_mode
     app.radio(key="def_norm_pgd").set_value("2").run()
     assert not app.exception, app.exception
     assert not app.checkbox(key="def_on_adversarial_training").disabled
+
+
+def test_a_link_to_a_model_that_runs_only_some_attacks_keeps_the_model_with_its_attack():
+    """A copied address of a decision tree under HopSkipJump: the model is read with the link's attack, not
+    refused for the default FGM; a pair that cannot run is refused in the words of the link's attack."""
+    from qulab.app.state import link_from_query
+
+    link, messages = link_from_query({"data": "breast_cancer", "model": "decision_tree", "attack": "hop_skip_jump",
+                                      "norm": "2", "eps": "0.5"})
+    assert messages == [] and link.named == {"model", "attack"}
+    assert (link.scenario.model, link.scenario.attack, link.scenario.eps) == ("decision_tree", "hop_skip_jump", 0.5)
+    link, messages = link_from_query({"data": "breast_cancer", "model": "decision_tree", "attack": "pgd"})
+    assert link.named == {"attack"} and link.scenario.model == "logistic_regression"
+    assert [m.split(";")[0] for m in messages] == ["Projected Gradient Descent needs loss gradients"]
+

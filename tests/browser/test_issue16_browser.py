@@ -11,7 +11,7 @@ from unittest import mock
 
 from qulab.app import router
 from tests.browser.conftest import screenshot, wait_idle
-from tests.browser.test_lab_browser import _choose, _no_exception
+from tests.browser.test_lab_browser import _choose, _no_exception, _run_until
 
 BREAST = "data=breast_cancer&scaling=minmax"
 # A run that asks for its button on any machine (HopSkipJump on an RBF SVM: about 0.2 s a point idle, more under
@@ -23,6 +23,16 @@ def page_titles() -> list[str]:
     """Every page's title as the router builds its navigation (st.Page recorded by its title)."""
     with mock.patch.object(router.st, "Page", lambda page, *, title=None, **_: title):
         return [title for pages in router.sections().values() for title in pages]
+
+
+def page_paths() -> list[str]:
+    """Every page's address path as the router declares it ('' for the default page, else its url_path or, as
+    Streamlit derives it, its file name)."""
+    def path(page, *, default=False, url_path=None, **_):
+        return "" if default else url_path or page.stem
+
+    with mock.patch.object(router.st, "Page", path):
+        return [p for pages in router.sections().values() for p in pages]
 
 
 def assert_whole_sidebar(page) -> None:
@@ -42,33 +52,42 @@ def progress_values(page) -> list[str]:
             page.locator('[data-testid="stProgress"] [role="progressbar"]').all()]
 
 
-def test_titles_come_from_the_router():
+def test_titles_and_paths_come_from_the_router():
     assert page_titles()[:6] == ["Data Overview", "Attack Demo", "Data Sets", "Attack Lab", "Robustness", "Defences"]
+    assert page_paths()[:6] == ["", "attack_demo", "data-sets", "attack-lab", "robustness", "defences"]
+
+
+def test_every_page_of_the_router_opens_with_the_whole_sidebar(page, app_url):
+    """Pages added later (another section, another threat class) are opened too, in their first state."""
+    page.set_viewport_size({"width": 1400, "height": 2200})
+    page.set_default_timeout(180_000)
+    for path in page_paths():
+        page.goto(f"{app_url}/{path}")
+        page.locator('[data-testid="stMain"] h1').first.wait_for()
+        wait_idle(page)
+        assert_whole_sidebar(page)
+        _no_exception(page)
+        screenshot(page, f"issue16_page_{path or 'default'}")
 
 
 def test_every_page_in_every_state_keeps_the_whole_sidebar(page, app_url):
     page.set_viewport_size({"width": 1400, "height": 2200})
     page.set_default_timeout(180_000)
-    for path, heading, name in [("", "Data Overview", "data_overview"), ("attack_demo", "Attack Demo", "attack_demo"),
-                                ("data-sets", "Data Sets", "data_sets")]:
-        page.goto(f"{app_url}/{path}")
-        page.get_by_role("heading", name=heading).first.wait_for()
-        wait_idle(page)
-        assert_whole_sidebar(page)
-        _no_exception(page)
-        screenshot(page, f"issue16_{name}")
-
-    # The Attack Lab: an unavailable pair, then finished (FGM once the model runs it).
-    page.goto(f"{app_url}/attack-lab?{BREAST}&model=decision_tree")
+    # The Attack Lab: finished (FGM), then an unavailable pair chosen on purpose (a model change alone switches
+    # to an attack the model runs), its address naming the pair.
+    page.goto(f"{app_url}/attack-lab?{BREAST}&points=20")
+    page.get_by_text(re.compile(r"Fast Gradient Method on 20 test points took [\d.]+ s")).wait_for()
+    wait_idle(page)
+    assert_whole_sidebar(page)
+    _choose(page, "Model", "Decision tree")
+    page.get_by_text(re.compile("does not run on the decision tree; switched to")).wait_for()
+    wait_idle(page)
+    _choose(page, "Attack", "Fast Gradient Method (unavailable)")
     page.get_by_text("Fast Gradient Method is unavailable here.").wait_for()
     wait_idle(page)
-    assert "model=decision_tree" in page.url
+    assert "model=decision_tree" in page.url and "attack=" not in page.url  # FGM, the default, goes unnamed
     assert_whole_sidebar(page)
     screenshot(page, "issue16_attack_lab_unavailable")
-    _choose(page, "Model", "Logistic regression")
-    page.get_by_text(re.compile(r"Fast Gradient Method on 114 test points took [\d.]+ s")).wait_for()
-    wait_idle(page)
-    assert_whole_sidebar(page)
 
     # Waiting for its button, then mid-run (the bar moves with the points attacked), then finished.
     page.goto(f"{app_url}/attack-lab?{SLOW_RUN}")
@@ -113,7 +132,7 @@ def test_every_page_in_every_state_keeps_the_whole_sidebar(page, app_url):
     page.get_by_role("heading", name="Data Sets").first.wait_for()
     wait_idle(page)
     page.goto(f"{app_url}/robustness?{BREAST}")  # finished: the default quick attacks on logistic regression
-    page.locator('[data-testid="stDataFrame"]').wait_for()
+    _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]'))
     wait_idle(page)
     assert_whole_sidebar(page)
     _no_exception(page)
@@ -151,15 +170,42 @@ def test_every_page_in_every_state_keeps_the_whole_sidebar(page, app_url):
     screenshot(page, "issue16_defences_finished")
 
 
+def _frame(page) -> list[list[str]]:
+    """The gap table's rows without the time column (Streamlit draws the table on a canvas; its accessible grid
+    cells hold the text)."""
+    frame = page.locator('[data-testid="stDataFrame"]').first
+    headers = [h.strip() for h in frame.locator('[role="columnheader"]').all_text_contents()]
+    cells = [c.strip() for c in frame.locator('[role="gridcell"]').all_text_contents()]
+    width = len(headers)
+    rows = [cells[i:i + width] for i in range(0, len(cells), width)]
+    kept = [k for k, header in enumerate(headers) if header != "Seconds"]
+    assert width == 4 and len(kept) == 3, headers
+    return [[row[k] for k in kept] for row in rows]
+
+
+def _tick(page, label: str, on: bool) -> None:
+    """Set a checkbox as a user would, clicking again if a click landed while the page was still rerunning."""
+    box = page.locator('[data-testid="stCheckbox"]', has=page.get_by_text(label)).locator("input")
+    for _ in range(3):
+        if box.is_checked() == on:
+            break
+        page.get_by_text(label).click()
+        page.wait_for_timeout(1000)
+        wait_idle(page)
+    assert box.is_checked() == on, label
+
+
 def _slider_value(page, label: str) -> str:
     return page.locator(f'input[aria-label="{label}"]').first.get_attribute("aria-valuetext") or ""
 
 
 def _robustness_choices(page) -> dict[str, str]:
-    chosen = page.locator('[data-testid="stMultiSelect"] [data-baseweb="tag"]').all_inner_texts()
+    chosen = [tag.get_attribute("aria-label") or "" for tag in
+              page.locator('[data-testid="stMultiSelect"] [data-tag]').all()]
     return {"norm": page.locator('[data-testid="stRadio"] label:has(input:checked)').first.inner_text().strip(),
             "eps max": _slider_value(page, "Largest epsilon (L2)"), "steps": _slider_value(page, "Grid steps"),
-            "attacks": ", ".join(sorted(chosen)), "points": page.get_by_label("Test points to attack").input_value()}
+            "attacks": ", ".join(sorted(chosen)),
+            "points": page.get_by_label("Test points to attack", exact=True).input_value()}
 
 
 def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_them(page, browser, app_url):
@@ -168,7 +214,7 @@ def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_t
     page.set_viewport_size({"width": 1400, "height": 2400})
     page.set_default_timeout(180_000)
     page.goto(f"{app_url}/robustness?{BREAST}")
-    page.locator('[data-testid="stDataFrame"]').wait_for()
+    _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]'))  # a loaded host asks
     wait_idle(page)
     page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()
     wait_idle(page)
@@ -177,9 +223,9 @@ def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_t
     for _ in range(6):  # 11 -> 5 steps
         page.keyboard.press("ArrowLeft")
     wait_idle(page)
-    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for()
+    _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool"))
     wait_idle(page)
-    chosen, numbers = _robustness_choices(page), page.locator('[data-testid="stDataFrame"]').inner_text()
+    chosen, numbers = _robustness_choices(page), _frame(page)
     assert chosen["norm"] == "L2" and chosen["steps"] == "5" and "DeepFool" in chosen["attacks"]
     address = page.url
     for part in ("data=breast_cancer", "norm=2", "steps=5", "eps_max=", "attacks="):
@@ -191,20 +237,20 @@ def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_t
     wait_idle(page)
     sidebar.get_by_role("link", name=re.compile("Robustness")).click()
     page.get_by_role("heading", name="Robustness").wait_for()
-    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for()
+    page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for(state="attached")
     wait_idle(page)
     assert _robustness_choices(page) == chosen
-    assert page.locator('[data-testid="stDataFrame"]').inner_text() == numbers
+    assert _frame(page) == numbers
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 2400})
     try:
         other = fresh.new_page()
         other.set_default_timeout(180_000)
         other.goto(address)
-        other.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for()
+        other.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool").wait_for(state="attached")
         wait_idle(other)
         assert _robustness_choices(other) == chosen
-        assert other.locator('[data-testid="stDataFrame"]').inner_text() == numbers
+        assert _frame(other) == numbers
         screenshot(other, "issue16_robustness_from_copied_address")
     finally:
         fresh.close()
@@ -215,10 +261,8 @@ def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_t
     wait_idle(page)
     _choose(page, "Attack", "DeepFool")
     wait_idle(page)
-    page.get_by_text("Adversarial training (Madry) · training").click()
-    wait_idle(page)
-    page.get_by_text("Gaussian noise at test time · preprocessing").click()
-    wait_idle(page)
+    _tick(page, "Adversarial training (Madry) · training", False)
+    _tick(page, "Gaussian noise at test time · preprocessing", True)
     assert "defences=gaussian_noise" in page.url and "gaussian_noise.sigma=0.1" in page.url  # before evaluating
     page.get_by_role("button", name="Evaluate").click()
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()

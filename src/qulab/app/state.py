@@ -152,7 +152,7 @@ def link_from_query(query: Mapping[str, str]) -> tuple[Link | None, list[str]]:
             continue
         trial = {**accepted, **{key: query[key] for key in keys}}
         try:
-            scenario = Scenario.from_query(trial, strict=False)
+            scenario = _read_part(trial, {key: query[key] for key in parts["attack"]} if part == "model" else {})
         except InvalidInput as error:
             messages.append(str(error))
             continue
@@ -163,6 +163,20 @@ def link_from_query(query: Mapping[str, str]) -> tuple[Link | None, list[str]]:
         accepted = trial
         named.add(part)
     return Link(Scenario.from_query(accepted, strict=False), frozenset(named)), messages
+
+
+def _read_part(trial: Mapping[str, str], attack: Mapping[str, str]) -> Scenario:
+    """The scenario of a link's part; the model is read with the link's attack (when that reading works), so a
+    model that runs only some attacks (a decision tree with HopSkipJump) is not refused for the default FGM."""
+    if not attack:
+        return Scenario.from_query(trial, strict=False)
+    try:
+        return Scenario.from_query({**trial, **attack}, strict=False)
+    except InvalidInput as with_attack:
+        try:  # the attack may be refused on its own (its sentence comes with its part), the model still fine
+            return Scenario.from_query(trial, strict=False)
+        except InvalidInput:
+            raise with_attack from None  # the pair: said for the link's attack, not the default one
 
 
 def _part_of(key: str) -> str | None:

@@ -323,7 +323,7 @@ def available_after_model_change(attack: str, model: ModelSpec, reasons: dict[st
     first = next((name for name, reason in reasons.items() if reason is None), None)
     if not reasons[attack] or before in (None, model.name) or first is None:
         return attack
-    st.caption(f":material/swap_horiz: {ATTACKS.get(attack).label} does not run on the {model.label}; "
+    st.caption(f":material/swap_horiz: {ATTACKS.get(attack).label} does not run on the {model.in_text}; "
                f"switched to {ATTACKS.get(first).label}.")
     return first
 

@@ -127,7 +127,7 @@ while len(runs) > MAX_REMEMBERED_RUNS:
 about = f" (about {estimate:.0f} s)" if estimate is not None and estimate >= 1 else ""
 bar = st.progress(0.0, text=f"Running {spec.label} on {n} test points{about}…")  # moves per batch of points
 run = lw.timed_lab_run(scenario, n, lab.data, lambda fraction, text: bar.progress(
-    min(fraction, 1.0), text=f"Running {spec.label} on {n} test points{about}: {text}"))
+    min(fraction, 1.0), text=f"{text} ({n} test points{about})"))
 bar.empty()
 if run.outcome is not None:
     estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -77,17 +79,21 @@ keys = {a: (s, n, float(eps_max), int(steps)) for a, s in scenarios.items()}
 pending = [a for a in chosen if keys[a] not in lw.CURVES]
 
 work = dict.fromkeys(pending, 1.0)  # each curve's share of the progress bar: its estimated seconds when timed
+estimate = None
 if pending and n > 3 * PILOT_POINTS:
-    with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
-        work = {a: lw.estimate_curve(scenarios[a], n, steps, lab.data) or 0.0 for a in pending}
-        estimate = sum(work.values())
-        status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
-    if estimate > lw.AUTO_RUN_SECONDS:
-        st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} test "
-                "points (from earlier curves of the same kind, else timed on a pilot run and scaled up). Fewer "
-                "points, attacks or grid steps make it faster.", icon=":material/timer:")
-        if not st.button("Compute the curves", type="primary", key="rb_run"):
-            st.stop()
+    prompt = st.empty()  # the timing, the estimate and the button, gone once the curves are computed
+    with prompt.container():
+        with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
+            work = {a: lw.estimate_curve(scenarios[a], n, steps, lab.data) or 0.0 for a in pending}
+            estimate = sum(work.values())
+            status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
+        if estimate > lw.AUTO_RUN_SECONDS:
+            st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} "
+                    "test points (from earlier curves of the same kind, else timed on a pilot run and scaled up). "
+                    "Fewer points, attacks or grid steps make it faster.", icon=":material/timer:")
+            if not st.button("Compute the curves", type="primary", key="rb_run"):
+                st.stop()
+    prompt.empty()
     if sum(work.values()) <= 0:  # nothing timed: equal shares
         work = dict.fromkeys(pending, 1.0)
 
@@ -106,7 +112,7 @@ def curve_or_failure(attack: str, progress=None) -> Curve | str:
 computed: dict[str, Curve | str] = {}
 if pending:
     bar = st.progress(0.0, text="Computing the curves…")
-    total, done = sum(work.values()), 0.0
+    total, done, started = sum(work.values()), 0.0, time.perf_counter()
     for a in pending:
         def report(fraction: float, text: str, before: float = done, share: float = work[a]) -> None:
             bar.progress(min((before + fraction * share) / total, 1.0), text=text)
@@ -114,6 +120,9 @@ if pending:
         computed[a] = curve_or_failure(a, report)
         done += work[a]
     bar.empty()
+    about = f"about {max(1, round(estimate))} s · " if estimate is not None else ""
+    st.status(f"{len(pending)} curve(s) computed: {about}took {time.perf_counter() - started:.1f} s",
+              state="complete", expanded=False)
 
 results = {a: computed[a] if a in computed else curve_or_failure(a) for a in chosen}
 for result in results.values():
