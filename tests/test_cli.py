@@ -62,6 +62,35 @@ def test_list_text(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "fgm" in out and "white-box" in out and "defences:" in out
+    assert "privacy attacks (qulab privacy --attack):" in out and "privacy mitigations" in out
+    lira = next(line for line in out.splitlines() if line.strip().startswith("membership_lira"))
+    assert "Likelihood-ratio attack (LiRA)" in lira and "grey-box, needs scores" in lira
+    assert "Carlini et al. 2022" in out and "Abadi et al. 2016" in out
+
+
+def test_list_json_lists_the_privacy_attacks_and_mitigations(capsys):
+    from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+    from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+    info = run_json(capsys, ["list"])
+    assert [a["name"] for a in info["privacy_attacks"]] == PRIVACY_ATTACKS.names()
+    assert [d["name"] for d in info["privacy_defences"]] == PRIVACY_DEFENCES.names()
+    by_name = {a["name"]: a for a in info["privacy_attacks"]}
+    gap = by_name["membership_gap"]
+    assert gap["threat"] == {"nist_class": "privacy", "knowledge": "black-box", "access": ["decisions"],
+                             "stage": "deployment", "norms": []}
+    assert gap["kind"] == "membership" and gap["paper"].startswith("Yeom et al. 2018")
+    assert set(gap["supports"]) == set(MODELS.names())  # decisions are what every model releases
+    # Equation solving reads a logistic regression's scores; the loss attack needs a network's loss.
+    assert by_name["extraction_equation_solving"]["supports"] == ["logistic_regression"]
+    assert set(by_name["membership_loss"]["supports"]) == {"torch_mlp", "torch_cnn"}
+    assert "training data" in by_name["membership_confidence"]["threat"]["access"]
+    mitigations = {d["name"]: d for d in info["privacy_defences"]}
+    assert mitigations["top1_label"]["releases"] == ["decisions"] and mitigations["top1_label"]["kind"] == "output"
+    assert mitigations["regularisation"]["releases"] is None
+    dp = mitigations["dp_sgd"]
+    assert dp["differentially_private"] and dp["reference"].startswith("Abadi et al. 2016")
+    assert {p["name"] for p in dp["params"]} == {"epsilon", "delta", "max_grad_norm", "epochs"}
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -90,3 +90,27 @@ def test_a_progress_callback_cancels_by_raising_and_the_budget_refuses_in_words(
 def test_big_or_multiclass_data_is_refused_in_words(scenario, words):
     with pytest.raises(InvalidInput, match=words):
         run_poisoning(PoisoningScenario(**scenario, model="linear_svm", attack="svm_poisoning", rate=0.05))
+
+
+def test_run_poisoning_forwards_its_progress_so_the_bar_moves_per_poison_point():
+    """Each crafted point moves the run's bar, inside the poisoning step (0.2 to 0.4 of the run); the number of
+    points is the rate's share of the training rows, counted by hand here."""
+    scenario = PoisoningScenario(dataset="moons", dataset_params=(("n_samples", 100),), test_size=0.5,
+                                 model="linear_svm", attack="svm_poisoning", rate=0.06,
+                                 attack_params=(("max_iter", 2), ("n_val", 10)))
+    heard: list[tuple[float, str]] = []
+    outcome = run_poisoning(scenario, progress=lambda fraction, text: heard.append((fraction, text)))
+    n_points = round(0.06 * 50)  # 50 training rows
+    assert outcome.n_poisoned == n_points == 3
+    crafting = [(fraction, text) for fraction, text in heard if text.startswith("Crafting poison points")]
+    assert [text for _, text in crafting] == [f"Crafting poison points: {k} of 3 done…" for k in range(4)]
+    np.testing.assert_allclose([fraction for fraction, _ in crafting], [0.2 + 0.2 * k / 3 for k in range(4)])
+    fractions = [fraction for fraction, _ in heard]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_entries_that_do_not_report_ignore_the_progress():
+    heard: list[float] = []
+    run_poisoning(PoisoningScenario(dataset="moons", dataset_params=(("n_samples", 100),), model="linear_svm",
+                                    attack="label_flip", rate=0.1), progress=lambda f, _: heard.append(f))
+    assert heard == [0.0, 0.2, 0.4, 1.0]

@@ -781,6 +781,7 @@ def listing() -> dict[str, Any]:
                     for a in ATTACKS],
         "defences": _defences(),
         **_poisoning_listing(),
+        **_privacy_listing(),
     }
 
 
@@ -788,6 +789,12 @@ def _poisoning_listing() -> dict[str, Any]:
     from qulab.cli_poison import listing as poisoning_listing
 
     return poisoning_listing()
+
+
+def _privacy_listing() -> dict[str, Any]:
+    from qulab.threats.privacy.command import listing as privacy_listing
+
+    return privacy_listing()
 
 
 def _threat_line(threat: dict[str, Any]) -> str:
@@ -825,6 +832,9 @@ def _list(args: argparse.Namespace) -> int:
     from qulab.cli_poison import print_listing as print_poisoning
 
     print_poisoning(info)
+    from qulab.threats.privacy.command import print_listing as print_privacy
+
+    print_privacy(info)
     return 0
 
 

@@ -183,8 +183,10 @@ def data_in_use() -> LabData | None:
     return LabData(choice, data, split)
 
 
-def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
-    """Model selectbox (the CNN only for image data), its description and its parameters."""
+def model_picker(lab: LabData, prefix: str, url: str | None = None) -> tuple[ModelSpec, dict[str, Any]]:
+    """Model selectbox (the CNN only for image data), its description and its parameters. ``url``: the model's
+    key in the page's address (its parameters under ``<url>.<parameter>``), for a page whose link does not name
+    an evasion experiment's ``model``."""
     state = st.session_state
     linked = dc.link()
     if linked is not None and "model" in linked.named and not state.get(LINK_MODEL_KEY):  # once per session
@@ -197,7 +199,8 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
         state[key] = state[MODEL_KEY]
     name = kept_widget(lambda k: st.selectbox("Model", names, format_func=lambda n: MODELS.get(n).label, key=k,
                                               help="The model families in QuLab's registry."),
-                       key, state.get(MODEL_KEY), lambda v: v if v in names else names[0])
+                       key, state.get(MODEL_KEY), lambda v: v if v in names else names[0],
+                       None if url is None else dc.UrlKey(url))
     state[MODEL_KEY] = name
     spec = MODELS.get(name)
     hidden = [m.label for m in MODELS if m.needs_images and not lab.images]
@@ -209,7 +212,8 @@ def model_picker(lab: LabData, prefix: str) -> tuple[ModelSpec, dict[str, Any]]:
             key = f"{prefix}_{name}_{param.name}"
             if key not in state and param.name in last:  # as last set on any page
                 state[key] = last[param.name]
-            params[param.name] = param_widget(param, key=key, container=column)
+            params[param.name] = param_widget(param, key=key, container=column,
+                                              url=None if url is None else f"{url}.{param.name}")
     state[MODEL_PARAMS_KEY][name] = params
     return spec, params
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import PRIVACY_COMPARISONS, PRIVACY_OUTCOMES, PRIVACY_TARGETS
 from qulab.app.widgets import param_widget
@@ -39,6 +40,9 @@ from qulab.threats.privacy.run import (
 
 NO_DEFENCE = "none"
 DP_GRID = (0.5, 1.0, 2.0, 4.0, 8.0)
+# The page's address keys (parameters under "<key>.<parameter>"): its own, since the other Lab pages read "model",
+# "attack" and "defence" as an evasion experiment's (and refuse a model without gradients for their default attack).
+MODEL_URL, ATTACK_URL, DEFENCE_URL = "target_model", "privacy_attack", "mitigation"
 
 
 def threat_tags(spec: PrivacyAttackSpec) -> str:
@@ -64,6 +68,14 @@ def _under_bar(label: str, compute: Callable[[Callable[[float, str], None]], Any
         return compute(progress)
     finally:
         bar.empty()
+
+
+def only_current_params(owner: str, params: dict[str, Any]) -> None:
+    """Drop from the address the parameters under ``owner`` that the shown entry does not have (another model's,
+    attack's or mitigation's), so a copied link names only what the page shows."""
+    for key in [key for key in st.query_params if key.startswith(owner + ".")
+                and key.partition(".")[2] not in params]:
+        del st.query_params[key]
 
 
 def outcome_metrics(outcome: PrivacyOutcome, container: Any = st) -> None:
@@ -100,7 +112,7 @@ if lab is None:
 model_col, attack_col, defence_col = st.columns(3, gap="large")
 with model_col:
     st.subheader("Model", divider="gray")
-    model_spec, model_params = lw.model_picker(lab, "pv")
+    model_spec, model_params = lw.model_picker(lab, "pv", url=MODEL_URL)
 
 with defence_col:
     st.subheader("Mitigation", divider="gray")
@@ -110,14 +122,15 @@ with defence_col:
         "Mitigation", defence_names, key=k, help="Re-trains or hardens the model; the attack then runs against it.",
         format_func=lambda n: "None" if n == NO_DEFENCE else PRIVACY_DEFENCES.get(n).label
         + (" (unavailable)" if defence_reasons[n] else "")), "pv_defence", NO_DEFENCE,
-        lambda n: n if n in defence_names else NO_DEFENCE)
+        lambda n: n if n in defence_names else NO_DEFENCE, dc.UrlKey(DEFENCE_URL))
     defence = None if defence_name == NO_DEFENCE else PRIVACY_DEFENCES.get(defence_name)
     defence_params: dict[str, Any] = {}
     if defence is not None:
         st.caption(f"{defence.description} *Bounds or hides:* {defence.protects}")
         st.caption(f"Reference: {defence.reference}")
         for param in defence.params:
-            defence_params[param.name] = param_widget(param, key=f"pv_{defence.name}_{param.name}")
+            defence_params[param.name] = param_widget(param, key=f"pv_{defence.name}_{param.name}",
+                                                      url=f"{DEFENCE_URL}.{param.name}")
 
 reasons = {a.name: attack_reason(a, model_spec, defence, lab.split) for a in PRIVACY_ATTACKS}
 with attack_col:
@@ -127,7 +140,7 @@ with attack_col:
         "each one's threat model.",
         format_func=lambda a: PRIVACY_ATTACKS.get(a).label + (" (unavailable)" if reasons[a] else "")),
         "pv_attack", PRIVACY_ATTACKS.names()[0],
-        lambda a: a if a in reasons else PRIVACY_ATTACKS.names()[0])
+        lambda a: a if a in reasons else PRIVACY_ATTACKS.names()[0], dc.UrlKey(ATTACK_URL))
     spec = PRIVACY_ATTACKS.get(attack_name)
     st.caption(spec.description)
     st.markdown(threat_tags(spec))
@@ -136,7 +149,10 @@ with attack_col:
     if spec.params:
         with st.expander("Attack settings", expanded=False):
             for param in spec.params:
-                attack_params[param.name] = param_widget(param, key=f"pv_{attack_name}_{param.name}")
+                attack_params[param.name] = param_widget(param, key=f"pv_{attack_name}_{param.name}",
+                                                         url=f"{ATTACK_URL}.{param.name}")
+for owner, shown in ((MODEL_URL, model_params), (ATTACK_URL, attack_params), (DEFENCE_URL, defence_params)):
+    only_current_params(owner, shown)
 
 if defence is not None and defence_reasons[defence.name]:
     st.info(f"**{defence.label} is unavailable here.** {defence_reasons[defence.name]}", icon=":material/block:")

@@ -3,7 +3,7 @@
 Adding an attack is one :class:`PoisoningAttackSpec` registered in :data:`POISONING_ATTACKS` (from any module
 imported by :mod:`qulab.threats.poisoning`); the Poisoning page, ``qulab poison`` and the test tables read it::
 
-    def _my_poison(split, rate, target_class, params, rng, model):
+    def _my_poison(split, rate, target_class, params, rng, model, progress=None):
         n = poison_count(rate, split)                         # round(rate · n_train), refused in words if too many
         idx = np.sort(rng.choice(len(split.y_train), n, replace=False))
         y = split.y_train.copy(); y[idx] = ...
@@ -21,7 +21,9 @@ The ``poison`` callable gets
   run's seed (draw only from it; an ART class that draws from the global generators must run under
   :func:`qulab.core.randomness.seeded`, and its entry says ``global_draws=True``);
 - ``model``: the victim's :class:`~qulab.evaluation.pipeline.FittedModel` trained on the clean data (its
-  ``estimator`` and ART ``classifier``): what a white-box attacker knows; others ignore it.
+  ``estimator`` and ART ``classifier``): what a white-box attacker knows; others ignore it;
+- ``progress``: None, or ``progress(fraction, text)`` for an attack slow enough to report how far it got (the
+  fraction of its own work, 0 to 1; the SVM attack reports each crafted point); the others ignore it.
 
 It returns a :class:`Poisoned`: the training set the victim will learn from, the rows the attacker wrote (their
 indices in that returned set: rows may be changed in place or appended), and for a backdoor the ``trigger`` that
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -73,8 +75,12 @@ class Poisoned:
         return self.trigger is not None
 
 
-PoisonFunction = Callable[[Split, float, "int | None", Mapping[str, Any], np.random.Generator, "FittedModel"],
-                          Poisoned]
+class PoisonFunction(Protocol):
+    """An entry's attack (see the module docstring); ``progress`` is optional, and most entries ignore it."""
+
+    def __call__(self, split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
+                 rng: np.random.Generator, model: FittedModel,
+                 progress: Callable[[float, str], None] | None = None) -> Poisoned: ...
 
 
 def every_model(model: ModelSpec) -> str | None:

@@ -81,7 +81,7 @@ def make_trigger(split: Split, params: Mapping[str, Any]) -> Trigger:
 
 
 def _backdoor(split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
-              rng: np.random.Generator, model: Any) -> Poisoned:
+              rng: np.random.Generator, model: Any, progress: Any = None) -> Poisoned:
     from art.attacks.poisoning import PoisoningAttackBackdoor
 
     trigger = make_trigger(split, params)

@@ -56,7 +56,7 @@ def _needs_network(model: ModelSpec) -> str | None:
 
 
 def _clean_label(split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
-                 rng: np.random.Generator, model: Any) -> Poisoned:
+                 rng: np.random.Generator, model: Any, progress: Any = None) -> Poisoned:
     trigger = make_trigger(split, {"trigger": params["trigger"], "distance": params["distance"]})
     rows = np.flatnonzero(split.y_train == target_class)
     n = poison_count(rate, split, len(rows), "The clean-label backdoor (on points of the target class)")

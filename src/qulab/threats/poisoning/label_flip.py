@@ -28,7 +28,7 @@ def _flippable(split: Split, target_class: int | None) -> np.ndarray:
 
 
 def _label_flip(split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
-                rng: np.random.Generator, model: Any) -> Poisoned:
+                rng: np.random.Generator, model: Any, progress: Any = None) -> Poisoned:
     rows = _flippable(split, target_class)
     n = poison_count(rate, split, len(rows), "Label flipping towards that class")
     chosen = np.sort(rng.choice(rows, size=n, replace=False))
@@ -54,7 +54,7 @@ def surrogate_probabilities(split: Split) -> np.ndarray:
 
 
 def _damaging_flip(split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
-                   rng: np.random.Generator, model: Any) -> Poisoned:
+                   rng: np.random.Generator, model: Any, progress: Any = None) -> Poisoned:
     rows = _flippable(split, target_class)
     n = poison_count(rate, split, len(rows), "Label flipping towards that class")
     proba = surrogate_probabilities(split)[rows]

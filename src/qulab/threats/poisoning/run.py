@@ -160,13 +160,16 @@ def _fit_on(scenario: PoisoningScenario, split: Split, X: np.ndarray, y: np.ndar
     return fit_model(scenario.clean_scenario(), replace(split, X_train=X, y_train=y))
 
 
-def poison_split(scenario: PoisoningScenario, split: Split, clean_model: FittedModel) -> Poisoned:
-    """The attacker's move: the scenario's attack on the clean training set, drawing from the run's seed."""
+def poison_split(scenario: PoisoningScenario, split: Split, clean_model: FittedModel,
+                 progress: Progress | None = None) -> Poisoned:
+    """The attacker's move: the scenario's attack on the clean training set, drawing from the run's seed;
+    ``progress(fraction, text)`` hears from an entry that reports its own progress."""
     attack = POISONING_ATTACKS.get(scenario.attack)
     params = resolve_params(attack.params, dict(scenario.attack_params), attack.label)
     rng = np.random.default_rng([scenario.seed, _ATTACK_STREAM])
     with seeded(scenario.seed) if attack.global_draws else contextlib.nullcontext():
-        return attack.poison(split, scenario.rate, scenario.target_class, params, rng, clean_model)
+        return attack.poison(split, scenario.rate, scenario.target_class, params, rng, clean_model,
+                             progress=progress)
 
 
 def run_poisoning(scenario: PoisoningScenario, data: Dataset | None = None, *, split: Split | None = None,
@@ -182,7 +185,8 @@ def run_poisoning(scenario: PoisoningScenario, data: Dataset | None = None, *, s
     else:
         check_data(scenario, split)
     report(0.2, "Poisoning the training set…")
-    poisoned = poison_split(scenario, split, clean_model)
+    poisoned = poison_split(scenario, split, clean_model,
+                            lambda fraction, text: report(0.2 + 0.2 * fraction, text))  # within 0.2 to 0.4
     report(0.4, "Training on the poisoned data…")
     model = _fit_on(scenario, split, poisoned.X_train, poisoned.y_train, "The poison")
     triggered = pred_clean_triggered = pred_poisoned_triggered = None

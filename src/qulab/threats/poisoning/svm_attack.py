@@ -85,7 +85,8 @@ def svm_poison_points(X_train: np.ndarray, y_train: np.ndarray, starts: np.ndarr
 
 
 def _svm_poison(split: Split, rate: float, target_class: int | None, params: Mapping[str, Any],
-                rng: np.random.Generator, model: Any) -> Poisoned:
+                rng: np.random.Generator, model: Any,
+                progress: Callable[[float, str], None] | None = None) -> Poisoned:
     n_train = len(split.y_train)
     if split.n_classes != 2:
         raise InvalidInput(f"ART's SVM poisoning attack works on two classes; this data set has {split.n_classes}.")
@@ -100,7 +101,9 @@ def _svm_poison(split: Split, rate: float, target_class: int | None, params: Map
     points, labels = svm_poison_points(
         split.X_train, split.y_train, split.X_train[starts], split.X_train[val], split.y_train[val],
         clip_values=(low, high), seed=int(rng.integers(2**31 - 1)), C=params["C"], step=params["step"],
-        max_iter=params["max_iter"], time_budget=params["time_budget"])
+        max_iter=params["max_iter"], time_budget=params["time_budget"],
+        progress=None if progress is None else lambda done, total: progress(
+            done / total if total else 1.0, f"Crafting poison points: {done} of {total} done…"))
     X = np.vstack([split.X_train, points])
     y = np.concatenate([split.y_train, labels])
     return Poisoned(X, y, np.arange(n_train, n_train + n), target_class=target_class)

@@ -103,3 +103,39 @@ def run(args: argparse.Namespace, cli: ModuleType) -> int:
         print(f"epsilon {outcome.epsilon:.4g} (delta {outcome.delta:g}); advantage bound {outcome.bound:.4f}")
     print(f"({result['seconds']:.2f} s)")
     return 0
+
+
+def listing() -> dict[str, Any]:
+    """The privacy registries as `qulab list --json` prints them (read as data: nothing heavy is imported; a
+    mitigation's model support is left out because telling it builds the model)."""
+    def params(entry: Any) -> list[dict[str, Any]]:
+        return [{"name": p.name, "default": p.default, "low": p.low, "high": p.high, "choices": list(p.choices),
+                 "help": p.help} for p in entry.params]
+
+    return {
+        "privacy_attacks": [{"name": a.name, "label": a.label, "description": a.description, "kind": a.kind,
+                             "threat": a.threat.to_dict(), "paper": a.paper,
+                             "supports": [m.name for m in MODELS if a.unsupported_reason(m) is None],
+                             "params": params(a)} for a in PRIVACY_ATTACKS],
+        "privacy_defences": [{"name": d.name, "label": d.label, "description": d.description, "kind": d.kind,
+                              "protects": d.protects, "releases": None if d.releases is None else sorted(d.releases),
+                              "differentially_private": d.differentially_private, "reference": d.reference,
+                              "params": params(d)} for d in PRIVACY_DEFENCES],
+    }
+
+
+def print_listing(info: dict[str, Any]) -> None:
+    print("privacy attacks (qulab privacy --attack):")
+    for a in info["privacy_attacks"]:
+        threat = a["threat"]
+        print(f"  {a['name']:<28} {a['label']}  [{a['kind']}; {threat['knowledge']}, "
+              f"needs {' and '.join(threat['access'])}]")
+        print(f"  {'':<28} runs on: {', '.join(a['supports']) or 'no registered model'}")
+        print(f"  {'':<28} paper: {a['paper']}")
+    print("privacy mitigations (qulab privacy --defense):")
+    for d in info["privacy_defences"]:
+        released = ("releases " + " and ".join(d["releases"]) if d["releases"] is not None
+                    else "releases what the model exposes")
+        print(f"  {d['name']:<28} {d['label']}  [{d['kind']}; {released}]")
+        print(f"  {'':<28} protects: {d['protects']}")
+        print(f"  {'':<28} paper: {d['reference']}")
