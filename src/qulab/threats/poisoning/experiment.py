@@ -15,7 +15,7 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.experiment import (
@@ -51,6 +51,8 @@ class PoisoningScenario:
     ``rate`` is the share of the training set the attacker poisons (``round(rate · n_train)`` points);
     ``target_class`` is the class index a targeted attack or a backdoor aims at (None: untargeted).
     """
+
+    kind: ClassVar[str] = "poisoning"  # its runs' kind in the run store (not a field)
 
     dataset: str = "synthetic"
     model: str = "logistic_regression"

@@ -16,7 +16,7 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.experiment import (
@@ -43,6 +43,8 @@ _QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "seed":
 @dataclass(frozen=True)
 class PrivacyScenario:
     """Everything that determines a privacy result; equal scenarios give equal numbers."""
+
+    kind: ClassVar[str] = "privacy"  # its runs' kind in the run store (not a field)
 
     dataset: str = "breast_cancer"
     model: str = "decision_tree"
