@@ -33,6 +33,7 @@ from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
 from qulab.data.datasets import DATASETS, SCALINGS
 from qulab.models.registry import MODELS
+from qulab.store.results import poisoning_header
 from qulab.threats.poisoning.attacks import POISONING_ATTACKS
 from qulab.threats.poisoning.defences import POISONING_DEFENCES
 from qulab.threats.poisoning.experiment import PoisoningScenario
@@ -180,9 +181,7 @@ def poison_result(args: argparse.Namespace) -> dict[str, Any]:
         clean_model = fit_model(scenario.clean_scenario(), split)
         rates = args.rates if args.rates is not None else (scenario.rate,)
         runs = [run_poisoning(replace(scenario, rate=rate), split=split, clean_model=clean_model) for rate in rates]
-    result = {"data": scenario.dataset, "model": scenario.model, "attack": scenario.attack,
-              "target_class": scenario.target_class, "defence": scenario.defence, "seed": scenario.seed,
-              "scaling": scenario.scaling}
+    result = poisoning_header(scenario)
     if target is not None:
         result["target"] = target
     if args.test_data is not None:

@@ -96,9 +96,8 @@ def run(args: argparse.Namespace, cli: ModuleType) -> int:
     print(f"{PRIVACY_ATTACKS.get(result['attack']).label} on {MODELS.get(result['model']).a_name}"
           + (f" under {PRIVACY_DEFENCES.get(result['defence']).label.lower()}" if result['defence'] else ""))
     print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
-    for key, value in result.items():
-        if key not in NOT_SUMMARY:
-            print(f"{key}: {json.dumps(value)}")
+    for key in sorted(set(result) - NOT_SUMMARY):  # sorted: a result read from the store keeps no key order
+        print(f"{key}: {json.dumps(result[key], sort_keys=True)}")
     if "epsilon" in result:
         print(f"epsilon {result['epsilon']:.4g} (delta {result['delta']:g}); advantage bound "
               f"{result['advantage_bound']:.4f}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -105,6 +105,22 @@ class PrivacyScenario:
         if reason:
             raise InvalidInput(reason)
         return self
+
+    def spelled_out(self) -> PrivacyScenario:
+        """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
+        those given): the form the run store names a run by, so both give one id."""
+        from qulab.data.datasets import DATASETS
+        from qulab.models.registry import MODELS
+        from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+        from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+        entries = {"model_params": MODELS.get(self.model), "attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            entries["dataset_params"] = DATASETS.get(self.dataset)
+        if self.defence is not None:
+            entries["defence_params"] = PRIVACY_DEFENCES.get(self.defence)
+        return replace(self, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
+                                for name, entry in entries.items()})
 
     @property
     def data_key(self) -> tuple:
