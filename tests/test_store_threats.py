@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from qulab import cli
 from qulab.core.experiment import freeze
+from qulab.core.wording import accuracy_text
 from qulab.store import RunStore, run_for
 from qulab.threats.poisoning.experiment import PoisoningScenario
 from qulab.threats.privacy.command import NOT_SUMMARY
@@ -19,7 +20,8 @@ from qulab.threats.privacy.experiment import PrivacyScenario
 
 POISON = ["poison", "--data", "moons", "--data-param", "n_samples=120", "--rate", "0.2"]
 PRIVACY = ["privacy", "--data", "iris"]
-RUNS_PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "runs.py"
+PAGES = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages"
+RUNS_PAGE = PAGES / "runs.py"
 
 
 def _json(capsys, argv):
@@ -112,3 +114,38 @@ def test_the_runs_page_lists_poisoning_and_privacy_runs(tmp_path, monkeypatch):
     comparison = app.dataframe[1].value.set_index("field")
     assert comparison.loc["dataset"].tolist()[:2] == ["moons", "iris"] or \
         comparison.loc["dataset"].tolist()[:2] == ["iris", "moons"]
+
+
+def test_the_privacy_page_saves_its_run_and_the_cli_answers_it_from_the_store(capsys, monkeypatch):
+    from qulab.app import state as dc
+
+    app = AppTest.from_file(str(PAGES / "privacy.py"), default_timeout=240)
+    app.session_state[dc.CHOICE_KEY] = dc.builtin_choice("iris", scaling="minmax", test_size=0.5)
+    app.session_state["pv_model"] = "decision_tree"
+    app.run()
+    assert not app.exception, app.exception
+    (run,) = RunStore().list()
+    assert run.kind == "privacy" and run.experiment["attack"] == "membership_gap"
+    monkeypatch.setitem(cli.RESULTS, "privacy", _not_again)
+    answered, err = _json(capsys, PRIVACY)  # the CLI's defaults are this page's choices
+    assert "run store" in err and answered == run.results
+    assert {m.label: m.value for m in app.metric}["AUC"] == accuracy_text(answered["auc"])
+
+
+def test_the_poisoning_page_saves_its_run_and_the_cli_answers_it_from_the_store(capsys, monkeypatch):
+    from qulab.app import state as dc
+
+    app = AppTest.from_file(str(PAGES / "poisoning.py"), default_timeout=180)
+    app.session_state[dc.CHOICE_KEY] = dc.builtin_choice("moons", {"n_samples": 120})
+    app.run()
+    assert not app.exception, app.exception
+    (run,) = RunStore().list()
+    made = run.experiment
+    assert run.kind == "poisoning" and made["dataset_params"]["n_samples"] == 120
+    monkeypatch.setitem(cli.RESULTS, "poison", _not_again)
+    answered, err = _json(capsys, [
+        "poison", "--data", "moons", "--data-param", "n_samples=120", "--scaling", made["scaling"], "--test-size",
+        str(made["test_size"]), "--seed", str(made["seed"]), "--model", made["model"], "--attack", made["attack"],
+        "--rate", str(made["rate"])])
+    assert "run store" in err and answered == run.results
+    assert {m.label: m.value for m in app.metric}["Clean model's accuracy"] == accuracy_text(answered["clean_accuracy"])
