@@ -15,9 +15,9 @@
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
 
-``evaluate`` and ``curve`` save their run in the run store (``--store PATH``, else $QULAB_STORE, else the user's
-data directory); the same experiment asked again is answered from the store. DATA is a built-in data set
-(``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
+``evaluate``, ``curve``, ``poison`` and ``privacy`` save their run in the run store (``--store PATH``, else
+$QULAB_STORE, else the user's data directory); the same experiment asked again is answered from the store.
+DATA is a built-in data set (``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
 input prints one line ``qulab: error: ...`` on stderr and exits with status 2.
 """
 
