@@ -149,3 +149,18 @@ def test_the_poisoning_page_saves_its_run_and_the_cli_answers_it_from_the_store(
         "--rate", str(made["rate"])])
     assert "run store" in err and answered == run.results
     assert {m.label: m.value for m in app.metric}["Clean model's accuracy"] == accuracy_text(answered["clean_accuracy"])
+
+
+@pytest.mark.parametrize("command", ["poison", "privacy"])
+def test_a_csv_files_content_is_part_of_the_experiment(tmp_path, capsys, command):
+    path = tmp_path / "points.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(80)))
+    argv = [command, "--data", f"csv:{path}", "--target", "label", "--model", "decision_tree"]
+    _json(capsys, argv)
+    _, err = _json(capsys, argv)
+    assert "run store" in err  # the same file: answered from the store
+    path.write_text("a,b,label\n" + "".join(f"{i % 7},{(i * 3) % 5},{(i // 3) % 2}\n" for i in range(80)))
+    _, err = _json(capsys, argv)
+    assert "run store" not in err  # changed file: computed again
+    runs = RunStore().list()
+    assert len(runs) == 2 and len({run.experiment["data_sha256"] for run in runs}) == 2
