@@ -164,3 +164,22 @@ def test_a_csv_files_content_is_part_of_the_experiment(tmp_path, capsys, command
     assert "run store" not in err  # changed file: computed again
     runs = RunStore().list()
     assert len(runs) == 2 and len({run.experiment["data_sha256"] for run in runs}) == 2
+
+
+@pytest.mark.parametrize("argv", [
+    [*POISON[:-2], "--rates", "0.1,0.3", "--attack", "backdoor", "--target-class", "1", "--defense", "knn_cleaning"],
+    [*PRIVACY, "--model", "logistic_regression", "--defense", "top1_label"],
+])
+def test_a_reports_command_computes_the_run_again(capsys, tmp_path, argv):
+    """The report's `qulab poison …` / `qulab privacy …` line (not `qulab evaluate`), run in another store, gives
+    the run's numbers."""
+    from qulab.reports import reproduce
+
+    first, _ = _json(capsys, argv)
+    (run,) = RunStore().list()
+    command = reproduce(run)
+    assert command.argv[:2] == ("qulab", argv[0]) and "--eps" not in command.argv and not command.caveat
+    again, err = _json(capsys, [*command.argv[1:-1], "--store", str(tmp_path / "other.sqlite3")])
+    assert "run store" not in err
+    assert {k: v for k, v in again.items() if "seconds" not in k} == \
+        {k: v for k, v in first.items() if "seconds" not in k}
