@@ -239,3 +239,21 @@ seed = 5
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def test_a_poison_sweep_gives_the_commands_numbers_and_stores_poisoning_runs(cluster, tmp_path, capsys):
+    """A command plugged into the CLI's RESULTS / EXPERIMENTS hooks sweeps like evaluate: `qulab poison` here."""
+    path = tmp_path / "poison.toml"
+    path.write_text(f'command = "poison"\n[grid]\nrate = [0.1, 0.3]\n[fixed]\ndata = "moons"\n'
+                    f'data-param = ["n_samples={N_SAMPLES}"]\n')
+    summary = _sweep(capsys, path, "--scheduler", cluster)
+    assert (summary["cells"], summary["computed"], summary["failed"]) == (2, 2, 0)
+    for cell in summary["results"]:
+        other = str(tmp_path / "other.sqlite3")  # a store of its own: computed, not looked up
+        assert cli.main(["poison", *flag_argv(cell["flags"]), "--store", other, "--json"]) == 0
+        alone = json.loads(capsys.readouterr().out)
+        assert alone["rate"] == cell["flags"]["rate"]
+        assert {k: v for k, v in alone.items() if k != "seconds"} == \
+            {k: v for k, v in cell["result"].items() if k != "seconds"}
+        assert RunStore().get(cell["id"]).kind == "poisoning"
+    assert _sweep(capsys, path, "--scheduler", cluster)["skipped"] == 2

@@ -15,9 +15,9 @@
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
 
-``evaluate`` and ``curve`` save their run in the run store (``--store PATH``, else $QULAB_STORE, else the user's
-data directory); the same experiment asked again is answered from the store. DATA is a built-in data set
-(``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
+``evaluate``, ``curve``, ``poison`` and ``privacy`` save their run in the run store (``--store PATH``, else
+$QULAB_STORE, else the user's data directory); the same experiment asked again is answered from the store.
+DATA is a built-in data set (``qulab list``) or ``csv:PATH``. Every choice comes from the registries. Bad
 input prints one line ``qulab: error: ...`` on stderr and exits with status 2.
 """
 
@@ -249,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     from qulab.threats.privacy import command as privacy_command
 
     privacy_command.add_parser(commands)
+    for saving in ("poison", "privacy"):
+        _store_option(commands.choices[saving])
     return parser
 
 
@@ -568,15 +570,48 @@ def _experiment(args: argparse.Namespace, check: bool = True) -> tuple[Scenario,
         extra["eps_grid"] = list(_curve_grid(args))
     if args.clip is not None:
         extra["clip"] = list(args.clip)
+    return scenario, {**extra, **data_files(args)}
+
+
+def data_files(args: argparse.Namespace) -> dict[str, Any]:
+    """What a command's csv files add to its experiment: their content hashes (and the test file's name)."""
+    extra: dict[str, Any] = {}
     if args.data.startswith(CSV_PREFIX):
         extra["data_sha256"] = _file_sha256(_csv_path(args.data, "--data"))
     if args.test_data is not None:
         extra["test_data"] = args.test_data
         extra["test_data_sha256"] = _file_sha256(_csv_path(args.test_data, "--test-data"))
-    return scenario, extra
+    return extra
+
+
+def _poison_result(args: argparse.Namespace) -> dict[str, Any]:
+    from qulab.cli_poison import poison_result
+
+    return poison_result(args)
+
+
+def _poison_experiment(args: argparse.Namespace, check: bool = True) -> tuple[Any, dict[str, Any]]:
+    from qulab.cli_poison import experiment
+
+    return experiment(args, check)
+
+
+def _privacy_result(args: argparse.Namespace) -> dict[str, Any]:
+    from qulab.threats.privacy import command as privacy_command
+
+    return privacy_command.result(args, sys.modules[__name__])
+
+
+def _privacy_experiment(args: argparse.Namespace, check: bool = True) -> tuple[Any, dict[str, Any]]:
+    from qulab.threats.privacy import command as privacy_command
+
+    return privacy_command.experiment(args, sys.modules[__name__], check)
 
 
 EXPERIMENTS = {"evaluate": _experiment, "curve": _experiment}
+# `qulab poison` and `qulab privacy` plug in here: saved (kind "poisoning" / "privacy"), answered and swept alike.
+RESULTS.update(poison=_poison_result, privacy=_privacy_result)
+EXPERIMENTS.update(poison=_poison_experiment, privacy=_privacy_experiment)
 
 
 def _open_store(args: argparse.Namespace):

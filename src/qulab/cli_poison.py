@@ -25,12 +25,15 @@ from qulab.cli import (
     _fraction,
     _parse_params,
     _read_csv,
+    _saved_result,
     _stdout_for,
+    data_files,
 )
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
 from qulab.data.datasets import DATASETS, SCALINGS
 from qulab.models.registry import MODELS
+from qulab.store.results import poisoning_header
 from qulab.threats.poisoning.attacks import POISONING_ATTACKS
 from qulab.threats.poisoning.defences import POISONING_DEFENCES
 from qulab.threats.poisoning.experiment import PoisoningScenario
@@ -112,8 +115,9 @@ def _class_index(text: str, class_names: tuple[str, ...]) -> int:
     return index
 
 
-def _scenario(args: argparse.Namespace) -> tuple[PoisoningScenario, str | None]:
-    """The scenario the flags name (target class still unresolved), checked before any data is loaded."""
+def _scenario(args: argparse.Namespace, check: bool = True) -> tuple[PoisoningScenario, str | None]:
+    """The scenario the flags name (target class still unresolved), checked before any data is loaded (unless not
+    ``check``: a sweep names a cell's run first, and records what the registries refuse as a failed cell)."""
     attack, model = POISONING_ATTACKS.get(args.attack), MODELS.get(args.model)
     if args.defence_param and not args.defence:
         raise UsageError("--defense-param needs --defense NAME")
@@ -126,10 +130,35 @@ def _scenario(args: argparse.Namespace) -> tuple[PoisoningScenario, str | None]:
         model_params=freeze(_parse_params(model.params, args.model_param, args.model, "--model-param")),
         attack_params=freeze(_parse_params(attack.params, args.param, args.attack, "--param")),
         defence=args.defence, defence_params=freeze(defence_params))
-    return scenario.validate(), target
+    return scenario.validate() if check else scenario, target
+
+
+def experiment(args: argparse.Namespace, check: bool = True) -> tuple[PoisoningScenario, dict[str, Any]]:
+    """The run's experiment before any data is loaded: the scenario, and what else the numbers depend on (the
+    rates of --rates, the --target-class as given — a name is resolved against the data only later — and the
+    content of csv files). A proposed csv target is kept in ``args``, proposed once."""
+    scenario, target = _scenario(args, check)
+    if target is not None:
+        args.target = target
+    extra: dict[str, Any] = data_files(args)
+    if args.rates is not None:
+        extra["rates"] = list(args.rates)
+    if args.target_class is not None:
+        extra["target_class_given"] = args.target_class
+    return scenario, extra
 
 
 def poison(args: argparse.Namespace) -> int:
+    result = _saved_result(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print(result, args.rates is not None)
+    return 0
+
+
+def poison_result(args: argparse.Namespace) -> dict[str, Any]:
+    """What `qulab poison --json` prints, computed (a sweep cell's result too)."""
     from qulab.data.datasets import load_dataset
     from qulab.evaluation.pipeline import fit_model, prepare_split, split_with_test_set
     from qulab.threats.poisoning.run import check_data, run_poisoning
@@ -152,9 +181,7 @@ def poison(args: argparse.Namespace) -> int:
         clean_model = fit_model(scenario.clean_scenario(), split)
         rates = args.rates if args.rates is not None else (scenario.rate,)
         runs = [run_poisoning(replace(scenario, rate=rate), split=split, clean_model=clean_model) for rate in rates]
-    result = {"data": scenario.dataset, "model": scenario.model, "attack": scenario.attack,
-              "target_class": scenario.target_class, "defence": scenario.defence, "seed": scenario.seed,
-              "scaling": scenario.scaling}
+    result = poisoning_header(scenario)
     if target is not None:
         result["target"] = target
     if args.test_data is not None:
@@ -164,11 +191,7 @@ def poison(args: argparse.Namespace) -> int:
     if args.rates is not None:
         result.update({key: [s[key] for s in summaries] for key in ("rate", *ALIGNED) if key in summaries[0]})
     result["seconds"] = time.perf_counter() - start
-    if args.json:
-        print(json.dumps(result))
-    else:
-        _print(result, args.rates is not None)
-    return 0
+    return result
 
 
 def _print(result: dict[str, Any], several: bool) -> None:

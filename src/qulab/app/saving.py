@@ -15,12 +15,13 @@ from qulab.core.experiment import Scenario
 from qulab.data.datasets import Dataset, Split, clip_after_scaling
 from qulab.evaluation.pipeline import AttackOutcome, FittedModel
 from qulab.store import RunStore, StoreError, id_for, run_for
-from qulab.store.results import attack_result, curve_result, defence_result, header, timings_of
+from qulab.store.results import attack_result, curve_result, defence_result, header, poisoning_header, timings_of
 
 
-def _save(scenario: Scenario, results: Callable[[], dict[str, Any]],
+def _save(scenario: Any, results: Callable[[], dict[str, Any]],
           extra: Mapping[str, Any] | None = None) -> str | None:
-    """The run's id once it is in the store (None when the store cannot be used)."""
+    """The run's id once it is in the store (None when the store cannot be used); ``scenario`` is any experiment
+    value (Scenario, PoisoningScenario, PrivacyScenario)."""
     try:
         store = RunStore()
         run_id = id_for(scenario, extra=extra)
@@ -76,3 +77,14 @@ def save_defences(outcomes: Sequence[Any], data: Dataset, own_test: tuple[Split,
                        {"test_data": own_test[1]} if own_test else None)
         saved += _ids(run_id)
     return saved
+
+
+def save_poisoning(scenario: Any, outcome: Any) -> list[str]:
+    """The Poisoning page's run (a PoisoningScenario and its PoisoningOutcome), as `qulab poison --json` gives it."""
+    return _ids(_save(scenario, lambda: {**poisoning_header(scenario), **outcome.summary(),
+                                         "seconds": outcome.seconds}))
+
+
+def save_privacy(scenario: Any, outcome: Any) -> list[str]:
+    """The Privacy page's run (a PrivacyScenario and its PrivacyOutcome), as `qulab privacy --json` gives it."""
+    return _ids(_save(scenario, outcome.to_json))

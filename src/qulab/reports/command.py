@@ -22,6 +22,9 @@ _PARAM_FLAGS = {"dataset_params": "--data-param", "model_params": "--model-param
 _EXTRAS = {"eps_grid": "--eps", "clip": "--clip", "test_data": "--test-data", "data_sha256": None,
            "test_data_sha256": None}
 _SCENARIO_FIELDS = frozenset(f.name for f in fields(Scenario))
+# The command of each kind of run that is not an evasion one (no budget, no norm), and its own fields and extras.
+_COMMANDS = {"poisoning": "poison", "privacy": "privacy"}
+_THREAT_FIELDS = frozenset({"rate", "target_class", "rates", "target_class_given"})
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,17 @@ def _numbers(values: Any) -> str:
 
 
 def reproduce(run: Any) -> Reproduction:
-    """`qulab evaluate …` (one budget) or `qulab curve …` (a run with an ``eps_grid``) with every field of the
-    experiment spelled out, defaults included, so the command does not depend on today's defaults."""
+    """`qulab evaluate …` (one budget), `qulab curve …` (a run with an ``eps_grid``), `qulab poison …` or
+    `qulab privacy …` (by the run's kind) with every field of the experiment spelled out, defaults included, so
+    the command does not depend on today's defaults."""
     experiment: Mapping[str, Any] = run.experiment or {}
     dataset = str(experiment.get("dataset", ""))
     if dataset.startswith(UPLOAD_PREFIX):
         return Reproduction(None, "The data was a file uploaded to the app; save it as a CSV and pass "
                                   "--data csv:PATH --target COLUMN to compute this run from the command line.")
     grid = experiment.get("eps_grid")
-    argv = ["qulab", "curve" if grid is not None else "evaluate"]
+    threat = _COMMANDS.get(getattr(run, "kind", None))
+    argv = ["qulab", threat or ("curve" if grid is not None else "evaluate")]
     for name, flag in _FLAGS:
         value = experiment.get(name)
         if value is None:
@@ -67,7 +72,13 @@ def reproduce(run: Any) -> Reproduction:
             argv += ["--target", flag_value(params.pop("target"))]
         for key, param in sorted(params.items()):
             argv += [_PARAM_FLAGS[f"{name}_params"], f"{key}={flag_value(param)}"]
-        if name == "attack":  # the budget goes with the attack
+        if name == "attack" and threat == "poison":  # the rate and the class aimed at go with the attack
+            rates = experiment.get("rates")
+            argv += ["--rates", _numbers(rates)] if rates is not None else ["--rate", flag_value(experiment["rate"])]
+            target = experiment.get("target_class")
+            target = experiment.get("target_class_given") if target is None else target
+            argv += ["--target-class", str(target)] if target is not None else []
+        elif name == "attack" and threat is None:  # the budget goes with the attack
             argv += ["--eps", _numbers(grid) if grid is not None else flag_value(float(experiment.get("eps", 0.0)))]
     if experiment.get("clip") is not None:
         argv += ["--clip", _numbers(experiment["clip"])]
@@ -80,7 +91,8 @@ def reproduce(run: Any) -> Reproduction:
     if experiment.get("test_points"):
         caveats.append(f"The app attacked a sample of {experiment['test_points']} test points; the command attacks "
                        "the whole test set, so its numbers may differ a little.")
-    unknown = sorted(set(experiment) - _SCENARIO_FIELDS - set(_EXTRAS) - {"test_points"})
+    unknown = sorted(set(experiment) - _SCENARIO_FIELDS - set(_EXTRAS) - {"test_points"}
+                     - (_THREAT_FIELDS if threat else frozenset()))
     if unknown:
         caveats.append(f"The command line has no flag for this run's {', '.join(unknown)}; the command computes the "
                        "closest experiment it can name, whose numbers may differ.")

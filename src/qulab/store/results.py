@@ -56,3 +56,10 @@ def timings_of(result: dict[str, Any]) -> dict[str, float]:
     """A result's times (every number under a key ending in 'seconds'), as a run's timings."""
     return {key: float(value) for key, value in result.items()
             if key.endswith("seconds") and isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def poisoning_header(scenario: Any) -> dict[str, Any]:
+    """What `qulab poison --json` starts with (a PoisoningScenario's names, target class, defence, seed, scaling)."""
+    return {"data": scenario.dataset, "model": scenario.model, "attack": scenario.attack,
+            "target_class": scenario.target_class, "defence": scenario.defence, "seed": scenario.seed,
+            "scaling": scenario.scaling}

@@ -90,11 +90,12 @@ def now() -> str:
 
 
 def experiment_dict(value: Experiment) -> dict[str, Any]:
-    """The experiment as a run records it: ``value.to_dict()``; for an evasion Scenario every parameter is spelled
-    out with its default (as the pages name them and the CLI leaves them out), so both give the same id."""
+    """The experiment as a run records it: ``value.to_dict()``, every parameter spelled out with its default (as
+    the pages name them and the CLI leaves them out), so both give the same id."""
     from qulab.core.experiment import Scenario
 
-    plain = value.to_dict()
+    spelled_out = getattr(value, "spelled_out", None)  # a poisoning or privacy scenario names its defaults itself
+    plain = (spelled_out() if spelled_out is not None else value).to_dict()
     if isinstance(value, Scenario):
         plain = _spelled_out(value, plain)
     return json.loads(canonical_json(plain))  # a JSON round trip: tuples become lists, as they come back

@@ -2,7 +2,7 @@
 
 A sweep file (TOML) names the command, a ``[grid]`` of flag values and the ``[fixed]`` flags every cell shares::
 
-    command = "evaluate"                        # or "curve"; default "evaluate"
+    command = "evaluate"                        # or "curve", "poison", "privacy"; default "evaluate"
     [grid]
     data = ["breast_cancer", "iris"]
     model = ["logistic_regression", "linear_svm"]

@@ -8,6 +8,7 @@ import streamlit as st
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import POISON_CURVES, POISON_OUTCOMES, trained_model
+from qulab.app.saving import save_poisoning
 from qulab.app.widgets import kept_widget, param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
@@ -189,6 +190,7 @@ except Exception as error:  # noqa: BLE001 — a library failing on odd data mus
     st.stop()
 if bar is not None:
     bar.empty()
+save_poisoning(scenario, outcome)
 
 # ---------------------------------------------------------------------------------------------------------
 # Results

@@ -11,6 +11,7 @@ import streamlit as st
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import PRIVACY_COMPARISONS, PRIVACY_OUTCOMES, PRIVACY_TARGETS
+from qulab.app.saving import save_privacy
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
@@ -193,6 +194,7 @@ except Exception as error:  # noqa: BLE001 — an attack failing on odd data mus
     st.error(f"{spec.label} failed on this model and data: {lw.md(str(error).strip().splitlines()[0])}",
              icon=":material/error:")
     st.stop()
+save_privacy(scenario, outcome)
 
 st.subheader("Results", divider="gray")
 outcome_metrics(outcome)

@@ -28,8 +28,8 @@ def delete_confirmed(store: RunStore, ids: list[str]) -> None:
 
 
 st.title("Runs")
-st.markdown("Every evaluation is saved in the run store — from the lab pages, `qulab evaluate`, `qulab curve` and "
-            "sweeps. Filter them, compare two or more side by side, download a report, or delete them.")
+st.markdown("Every evaluation is saved in the run store — from the lab pages, `qulab evaluate`, `curve`, `poison`, "
+            "`privacy` and sweeps. Filter them, compare two or more side by side, download a report, or delete them.")
 
 try:
     store = RunStore()

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.experiment import (
@@ -51,6 +51,8 @@ class PoisoningScenario:
     ``rate`` is the share of the training set the attacker poisons (``round(rate · n_train)`` points);
     ``target_class`` is the class index a targeted attack or a backdoor aims at (None: untargeted).
     """
+
+    kind: ClassVar[str] = "poisoning"  # its runs' kind in the run store (not a field)
 
     dataset: str = "synthetic"
     model: str = "logistic_regression"
@@ -121,6 +123,22 @@ class PoisoningScenario:
         elif self.defence_params:
             raise InvalidInput("Defence parameters were given without a defence.")
         return self
+
+    def spelled_out(self) -> PoisoningScenario:
+        """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
+        those given): the form the run store names a run by, so both give one id."""
+        from qulab.data.datasets import DATASETS
+        from qulab.models.registry import MODELS
+        from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+        from qulab.threats.poisoning.defences import POISONING_DEFENCES
+
+        entries = {"model_params": MODELS.get(self.model), "attack_params": POISONING_ATTACKS.get(self.attack)}
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            entries["dataset_params"] = DATASETS.get(self.dataset)
+        if self.defence is not None:
+            entries["defence_params"] = POISONING_DEFENCES.get(self.defence)
+        return replace(self, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
+                                for name, entry in entries.items()})
 
     def clean_scenario(self) -> Scenario:
         """The evasion scenario of the same data, split and model: its ``data_key`` and ``model_key`` key the split

@@ -21,6 +21,10 @@ from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
 from qulab.threats.privacy.experiment import PrivacyScenario
 from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
+# The keys of `--json` around the attack's own summary (which the text output lists).
+NOT_SUMMARY = {"data", "model", "attack", "defence", "seed", "train_accuracy", "test_accuracy", "epsilon", "delta",
+               "advantage_bound", "fit_seconds", "attack_seconds", "seconds"}
+
 
 def add_parser(commands: Any) -> None:
     """The ``privacy`` subcommand on the CLI's subparsers."""
@@ -49,10 +53,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def scenario_from(args: argparse.Namespace, cli: ModuleType) -> tuple[PrivacyScenario, str | None]:
-    """The validated scenario the flags name, and the csv class column (when the data is a file). ``cli`` is the
-    CLI module, whose flag helpers and UsageError this shares (passed in: under ``python -m qulab.cli`` it is
-    ``__main__``, and a second import would raise a UsageError of another class)."""
+def scenario_from(args: argparse.Namespace, cli: ModuleType,
+                  check: bool = True) -> tuple[PrivacyScenario, str | None]:
+    """The validated scenario the flags name (unvalidated without ``check``: a sweep records what the registries
+    refuse as a failed cell), and the csv class column (when the data is a file). ``cli`` is the CLI module, whose
+    flag helpers and UsageError this shares (passed in: under ``python -m qulab.cli`` it is ``__main__``, and a
+    second import would raise a UsageError of another class)."""
     UsageError, _data_params, _parse_params = cli.UsageError, cli._data_params, cli._parse_params  # noqa: N806
 
     if not 0 < args.test_size < 1:
@@ -69,10 +75,38 @@ def scenario_from(args: argparse.Namespace, cli: ModuleType) -> tuple[PrivacySce
         model_params=freeze(_parse_params(model.params, args.model_param, args.model, "--model-param")),
         attack_params=freeze(_parse_params(attack.params, args.param, args.attack, "--param")),
         defence=args.defence, defence_params=freeze(defence_params))
-    return scenario.validate(), target
+    return scenario.validate() if check else scenario, target
+
+
+def experiment(args: argparse.Namespace, cli: ModuleType,
+               check: bool = True) -> tuple[PrivacyScenario, dict[str, Any]]:
+    """The run's experiment before any data is loaded: the scenario and its csv files' content. A proposed csv
+    target is kept in ``args``, proposed once."""
+    scenario, target = scenario_from(args, cli, check)
+    if target is not None:
+        args.target = target
+    return scenario, cli.data_files(args)
 
 
 def run(args: argparse.Namespace, cli: ModuleType) -> int:
+    result = cli._saved_result(args)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{PRIVACY_ATTACKS.get(result['attack']).label} on {MODELS.get(result['model']).a_name}"
+          + (f" under {PRIVACY_DEFENCES.get(result['defence']).label.lower()}" if result['defence'] else ""))
+    print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
+    for key in sorted(set(result) - NOT_SUMMARY):  # sorted: a result read from the store keeps no key order
+        print(f"{key}: {json.dumps(result[key], sort_keys=True)}")
+    if "epsilon" in result:
+        print(f"epsilon {result['epsilon']:.4g} (delta {result['delta']:g}); advantage bound "
+              f"{result['advantage_bound']:.4f}")
+    print(f"({result['seconds']:.2f} s)")
+    return 0
+
+
+def result(args: argparse.Namespace, cli: ModuleType) -> dict[str, Any]:
+    """What `qulab privacy --json` prints, computed (a sweep cell's result too)."""
     from qulab.data.datasets import load_dataset
     from qulab.evaluation.pipeline import split_with_test_set
     from qulab.threats.privacy.run import privacy_split, run_privacy
@@ -90,19 +124,7 @@ def run(args: argparse.Namespace, cli: ModuleType) -> int:
         else:
             split = privacy_split(scenario, data)
         outcome = run_privacy(scenario, split=split)
-    result = {**outcome.to_json(), "seconds": time.perf_counter() - start}
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(f"{PRIVACY_ATTACKS.get(scenario.attack).label} on {MODELS.get(scenario.model).a_name}"
-          + (f" under {PRIVACY_DEFENCES.get(scenario.defence).label.lower()}" if scenario.defence else ""))
-    print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
-    for key, value in outcome.result.summary().items():
-        print(f"{key}: {json.dumps(value)}")
-    if outcome.epsilon is not None:
-        print(f"epsilon {outcome.epsilon:.4g} (delta {outcome.delta:g}); advantage bound {outcome.bound:.4f}")
-    print(f"({result['seconds']:.2f} s)")
-    return 0
+    return {**outcome.to_json(), "seconds": time.perf_counter() - start}
 
 
 def listing() -> dict[str, Any]:

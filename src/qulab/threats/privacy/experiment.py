@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.experiment import (
@@ -43,6 +43,8 @@ _QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "seed":
 @dataclass(frozen=True)
 class PrivacyScenario:
     """Everything that determines a privacy result; equal scenarios give equal numbers."""
+
+    kind: ClassVar[str] = "privacy"  # its runs' kind in the run store (not a field)
 
     dataset: str = "breast_cancer"
     model: str = "decision_tree"
@@ -103,6 +105,22 @@ class PrivacyScenario:
         if reason:
             raise InvalidInput(reason)
         return self
+
+    def spelled_out(self) -> PrivacyScenario:
+        """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
+        those given): the form the run store names a run by, so both give one id."""
+        from qulab.data.datasets import DATASETS
+        from qulab.models.registry import MODELS
+        from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+        from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
+
+        entries = {"model_params": MODELS.get(self.model), "attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            entries["dataset_params"] = DATASETS.get(self.dataset)
+        if self.defence is not None:
+            entries["defence_params"] = PRIVACY_DEFENCES.get(self.defence)
+        return replace(self, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
+                                for name, entry in entries.items()})
 
     @property
     def data_key(self) -> tuple:
