@@ -14,6 +14,7 @@
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
+    evaluate, curve, poison, privacy: [--timeout SECONDS]  (the work in a child process, killed at the deadline)
 
 ``evaluate`` and ``curve`` save their run in the run store (``--store PATH``, else $QULAB_STORE, else the user's
 data directory); the same experiment asked again is answered from the store. DATA is a built-in data set
@@ -33,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from qulab.core.bounded import WorkStopped, add_timeout_option, run_bounded
 from qulab.core.experiment import NORMS, Scenario, freeze
 from qulab.core.registry import InvalidInput, Param
 from qulab.data.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
@@ -215,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(curve)
     for saving in (evaluate, curve):
         _store_option(saving)
+        add_timeout_option(saving)
 
     runs = commands.add_parser("runs", help="the saved runs: list, show, delete")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
@@ -598,9 +601,21 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
         print(f"qulab: note: this experiment is in the run store ({stored.id[:12]}, {stored.created}); showing "
               f"its saved result (`qulab runs delete {stored.id[:12]}` to compute it again)", file=sys.stderr)
         return stored.results
-    result = RESULTS[args.command](args)
+    work_args = args if args.timeout is None else _picklable(args)
+    result = run_bounded(RESULTS[args.command], (work_args,), args.timeout, f"qulab {args.command}",
+                         HINTS[args.command])
     store.put(run_for(scenario, result, timings_of(result), extra=extra))
     return result
+
+
+# How to make a command's work cheaper, said when --timeout stops it.
+HINTS = {"evaluate": "try a smaller --param max_iter, a faster attack or fewer test points",
+         "curve": "try fewer budgets (--steps or a shorter --eps list), a faster attack or fewer test points"}
+
+
+def _picklable(args: argparse.Namespace) -> argparse.Namespace:
+    """The flags without the opened --model-file (its process stays here; a child under --timeout reopens it)."""
+    return argparse.Namespace(**{key: value for key, value in vars(args).items() if key != "opened_model_file"})
 
 
 def cell_result(command: str, argv: list[str]) -> dict[str, Any]:
@@ -844,7 +859,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """The errors that end in one line and exit 2 (evaluated when one is raised). DataError lives with the upload
     validator and pandas, which only commands reading a CSV import, so `list` does not load them."""
     upload = sys.modules.get("qulab.data.upload")
-    return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
+    return (UsageError, InvalidInput, WorkStopped) + ((upload.DataError,) if upload is not None else ())
 
 
 def _poison(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from qulab.cli import (
     _read_csv,
     _stdout_for,
 )
+from qulab.core.bounded import add_timeout_option, run_bounded
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
 from qulab.data.datasets import DATASETS, SCALINGS
@@ -95,6 +96,7 @@ def add_parser(commands: Any) -> None:
     defence.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
                          metavar="K=V", help="defence parameter (repeatable)")
     poison.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_timeout_option(poison)
 
 
 def _class_index(text: str, class_names: tuple[str, ...]) -> int:
@@ -130,6 +132,17 @@ def _scenario(args: argparse.Namespace) -> tuple[PoisoningScenario, str | None]:
 
 
 def poison(args: argparse.Namespace) -> int:
+    result = run_bounded(poison_result, (args,), args.timeout, "qulab poison",
+                         "try fewer --rates, a smaller attack --param or a smaller data set")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print(result, args.rates is not None)
+    return 0
+
+
+def poison_result(args: argparse.Namespace) -> dict[str, Any]:
+    """What `qulab poison --json` prints, computed."""
     from qulab.data.datasets import load_dataset
     from qulab.evaluation.pipeline import fit_model, prepare_split, split_with_test_set
     from qulab.threats.poisoning.run import check_data, run_poisoning
@@ -164,11 +177,7 @@ def poison(args: argparse.Namespace) -> int:
     if args.rates is not None:
         result.update({key: [s[key] for s in summaries] for key in ("rate", *ALIGNED) if key in summaries[0]})
     result["seconds"] = time.perf_counter() - start
-    if args.json:
-        print(json.dumps(result))
-    else:
-        _print(result, args.rates is not None)
-    return 0
+    return result
 
 
 def _print(result: dict[str, Any], several: bool) -> None:

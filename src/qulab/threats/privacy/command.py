@@ -15,6 +15,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+from qulab.core.bounded import add_timeout_option
 from qulab.core.experiment import freeze
 from qulab.models.registry import MODELS
 from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
@@ -47,6 +48,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
                         metavar="K=V", help="mitigation parameter")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_timeout_option(parser)
 
 
 def scenario_from(args: argparse.Namespace, cli: ModuleType) -> tuple[PrivacyScenario, str | None]:
@@ -73,10 +75,36 @@ def scenario_from(args: argparse.Namespace, cli: ModuleType) -> tuple[PrivacySce
 
 
 def run(args: argparse.Namespace, cli: ModuleType) -> int:
+    from qulab.core.bounded import run_bounded
+
+    computed = run_bounded(result_of, (args, cli.__name__), args.timeout, "qulab privacy",
+                           "try a smaller data set (--data-param), smaller attack parameters or no DP mitigation")
+    result = computed["result"]
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{PRIVACY_ATTACKS.get(result['attack']).label} on {MODELS.get(result['model']).a_name}"
+          + (f" under {PRIVACY_DEFENCES.get(result['defence']).label.lower()}" if result["defence"] else ""))
+    print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
+    for key in computed["summary_keys"]:
+        print(f"{key}: {json.dumps(result[key])}")
+    if result.get("epsilon") is not None:
+        print(f"epsilon {result['epsilon']:.4g} (delta {result['delta']:g}); advantage bound "
+              f"{result['advantage_bound']:.4f}")
+    print(f"({result['seconds']:.2f} s)")
+    return 0
+
+
+def result_of(args: argparse.Namespace, cli_name: str) -> dict[str, Any]:
+    """``result``: what `qulab privacy --json` prints, computed; ``summary_keys``: the attack's own numbers in it.
+    ``cli_name`` names the CLI module (a name travels to a --timeout child process; a module does not)."""
+    import importlib
+
     from qulab.data.datasets import load_dataset
     from qulab.evaluation.pipeline import split_with_test_set
     from qulab.threats.privacy.run import privacy_split, run_privacy
 
+    cli = importlib.import_module(cli_name)
     start = time.perf_counter()
     with cli._stdout_for(args):
         scenario, target = scenario_from(args, cli)
@@ -90,16 +118,5 @@ def run(args: argparse.Namespace, cli: ModuleType) -> int:
         else:
             split = privacy_split(scenario, data)
         outcome = run_privacy(scenario, split=split)
-    result = {**outcome.to_json(), "seconds": time.perf_counter() - start}
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(f"{PRIVACY_ATTACKS.get(scenario.attack).label} on {MODELS.get(scenario.model).a_name}"
-          + (f" under {PRIVACY_DEFENCES.get(scenario.defence).label.lower()}" if scenario.defence else ""))
-    print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
-    for key, value in outcome.result.summary().items():
-        print(f"{key}: {json.dumps(value)}")
-    if outcome.epsilon is not None:
-        print(f"epsilon {outcome.epsilon:.4g} (delta {outcome.delta:g}); advantage bound {outcome.bound:.4f}")
-    print(f"({result['seconds']:.2f} s)")
-    return 0
+    return {"result": {**outcome.to_json(), "seconds": time.perf_counter() - start},
+            "summary_keys": list(outcome.result.summary())}
