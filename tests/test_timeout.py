@@ -10,6 +10,7 @@ import os
 import time
 
 import bounded_work
+import numpy as np
 import psutil
 import pytest
 
@@ -86,6 +87,29 @@ def test_a_generous_budget_gives_the_same_numbers_and_no_budget_no_child(capsys,
     assert _numbers(bounded) == _numbers(plain) and bounded["adversarial_accuracy"] < bounded["clean_accuracy"]
     (run,) = RunStore(store[1]).list()  # a run that finished in time is saved like any other
     assert run.results == bounded
+
+
+def test_a_model_file_is_opened_again_in_the_child(capsys, tmp_path) -> None:
+    """The opened --model-file (and the model name filled in beside it) stays here; the child opens the file itself
+    and gives FGM's closed form for a logistic regression: a point flips when its margin is at most eps·‖w‖₁."""
+    import skops.io as sio
+    from own_files import CLASSES, TEST, TRAIN, csv_bytes, own_arrays
+    from sklearn.linear_model import LogisticRegression
+
+    for name, rows in (("train.csv", TRAIN), ("test.csv", TEST)):
+        (tmp_path / name).write_bytes(csv_bytes(rows))
+    X, y = own_arrays()
+    logistic = LogisticRegression().fit(X[TRAIN], np.array(CLASSES)[y[TRAIN]])
+    sio.dump(logistic, tmp_path / "own.skops")
+    argv = ["evaluate", "--data", f"csv:{tmp_path / 'train.csv'}", "--test-data", f"csv:{tmp_path / 'test.csv'}",
+            "--target", "label", "--model-file", str(tmp_path / "own.skops"), "--eps", "0.3", "--json",
+            "--store", str(tmp_path / "runs.sqlite3"), "--timeout", "300"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    w, b = logistic.coef_[0], logistic.intercept_[0]
+    margin = (2 * y[TEST] - 1) * (X[TEST] @ w + b)
+    assert result["adversarial_accuracy"] == pytest.approx(np.mean(margin > 0.3 * np.abs(w).sum()), abs=1e-12)
+    assert result["adversarial_accuracy"] < result["clean_accuracy"] == pytest.approx(np.mean(margin > 0))
 
 
 @pytest.mark.parametrize("command", list(QUICK))

@@ -614,8 +614,12 @@ HINTS = {"evaluate": "try a smaller --param max_iter, a faster attack or fewer t
 
 
 def _picklable(args: argparse.Namespace) -> argparse.Namespace:
-    """The flags without the opened --model-file (its process stays here; a child under --timeout reopens it)."""
-    return argparse.Namespace(**{key: value for key, value in vars(args).items() if key != "opened_model_file"})
+    """The flags for a child under --timeout: without the opened --model-file (its process stays here; the child
+    reopens the file) and so without the model name filled in beside it."""
+    state = dict(vars(args))
+    if state.pop("opened_model_file", None) is not None:
+        state["model"] = None
+    return argparse.Namespace(**state)
 
 
 def cell_result(command: str, argv: list[str]) -> dict[str, Any]:
