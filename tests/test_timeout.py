@@ -4,9 +4,11 @@ number, and without the flag no child process is started."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import os
+import pickle
 import time
 
 import bounded_work
@@ -89,6 +91,15 @@ def test_a_generous_budget_gives_the_same_numbers_and_no_budget_no_child(capsys,
     assert run.results == bounded
 
 
+def test_the_child_gets_the_flags_as_given_without_the_opened_model_file() -> None:
+    opened = argparse.Namespace(model="logistic_regression", model_file="own.skops", opened_model_file=os, eps=0.3)
+    assert vars(pickle.loads(pickle.dumps(cli._picklable(opened)))) == {"model": None, "model_file": "own.skops",
+                                                                         "eps": 0.3}
+    named = argparse.Namespace(model="svm", model_file=None, eps=0.3)
+    assert cli._picklable(named) == named
+
+
+@pytest.mark.slow  # opening a model file costs some 10 s of CPU; the fast tier checks the flags the child gets
 def test_a_model_file_is_opened_again_in_the_child(capsys, tmp_path) -> None:
     """The opened --model-file (and the model name filled in beside it) stays here; the child opens the file itself
     and gives FGM's closed form for a logistic regression: a point flips when its margin is at most eps·‖w‖₁."""
