@@ -14,6 +14,7 @@
 
     common: [--target COL] [--test-data csv:PATH] [--scaling none|minmax|standard] [--clip LO,HI] [--seed N]
             [--test-size F] [--model-param k=v ...] [--data-param k=v ...]
+    evaluate, curve, poison, privacy: [--timeout SECONDS]  (the work in a child process, killed at the deadline)
 
 ``evaluate``, ``curve``, ``poison`` and ``privacy`` save their run in the run store (``--store PATH``, else
 $QULAB_STORE, else the user's data directory); the same experiment asked again is answered from the store.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from qulab.core.bounded import WorkStopped, add_timeout_option, run_bounded
 from qulab.core.experiment import NORMS, Scenario, freeze
 from qulab.core.registry import InvalidInput, Param
 from qulab.data.datasets import CSV_PREFIX, DATASETS, SCALINGS, Dataset, Split
@@ -215,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(curve)
     for saving in (evaluate, curve):
         _store_option(saving)
+        add_timeout_option(saving)
 
     runs = commands.add_parser("runs", help="the saved runs: list, show, delete")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
@@ -633,9 +636,27 @@ def _saved_result(args: argparse.Namespace) -> dict[str, Any]:
         print(f"qulab: note: this experiment is in the run store ({stored.id[:12]}, {stored.created}); showing "
               f"its saved result (`qulab runs delete {stored.id[:12]}` to compute it again)", file=sys.stderr)
         return stored.results
-    result = RESULTS[args.command](args)
+    work_args = args if args.timeout is None else _picklable(args)
+    result = run_bounded(RESULTS[args.command], (work_args,), args.timeout, f"qulab {args.command}",
+                         HINTS[args.command])
     store.put(run_for(scenario, result, timings_of(result), extra=extra))
     return result
+
+
+# How to make a command's work cheaper, said when --timeout stops it.
+HINTS = {"evaluate": "try a smaller --param max_iter, a faster attack or fewer test points",
+         "curve": "try fewer budgets (--steps or a shorter --eps list), a faster attack or fewer test points",
+         "poison": "try fewer --rates, a smaller attack --param or a smaller data set",
+         "privacy": "try a smaller data set (--data-param), smaller attack parameters or no DP mitigation"}
+
+
+def _picklable(args: argparse.Namespace) -> argparse.Namespace:
+    """The flags for a child under --timeout: without the opened --model-file (its process stays here; the child
+    reopens the file) and so without the model name filled in beside it."""
+    state = dict(vars(args))
+    if state.pop("opened_model_file", None) is not None:
+        state["model"] = None
+    return argparse.Namespace(**state)
 
 
 def cell_result(command: str, argv: list[str]) -> dict[str, Any]:
@@ -889,7 +910,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """The errors that end in one line and exit 2 (evaluated when one is raised). DataError lives with the upload
     validator and pandas, which only commands reading a CSV import, so `list` does not load them."""
     upload = sys.modules.get("qulab.data.upload")
-    return (UsageError, InvalidInput) + ((upload.DataError,) if upload is not None else ())
+    return (UsageError, InvalidInput, WorkStopped) + ((upload.DataError,) if upload is not None else ())
 
 
 def _poison(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from qulab.cli import (
     _stdout_for,
     data_files,
 )
+from qulab.core.bounded import add_timeout_option
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
 from qulab.data.datasets import DATASETS, SCALINGS
@@ -98,6 +99,7 @@ def add_parser(commands: Any) -> None:
     defence.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
                          metavar="K=V", help="defence parameter (repeatable)")
     poison.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_timeout_option(poison)
 
 
 def _class_index(text: str, class_names: tuple[str, ...]) -> int:

@@ -15,6 +15,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+from qulab.core.bounded import add_timeout_option
 from qulab.core.experiment import freeze
 from qulab.models.registry import MODELS
 from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
@@ -51,6 +52,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--defense-param", "--defence-param", dest="defence_param", action="append", default=[],
                         metavar="K=V", help="mitigation parameter")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_timeout_option(parser)
 
 
 def scenario_from(args: argparse.Namespace, cli: ModuleType,
