@@ -13,7 +13,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.registry import InvalidInput, Param, resolve_params
@@ -80,9 +80,79 @@ def _real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+class RoundTrips:
+    """The dict, JSON and URL round trips every experiment value shares (evasion, poisoning, privacy). A subclass
+    (a frozen dataclass) names its parameter fields and their owners (``param_fields``: ``"model_params":
+    "model"``), its URL keys (``query_names``: ``"data": "dataset"``) and what it is ``called`` in messages."""
+
+    param_fields: ClassVar[dict[str, str]]
+    query_names: ClassVar[dict[str, str]]
+    called: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (parameters as dicts), as JSON and a run store keep it."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**plain, **{name: dict(plain[name]) for name in self.param_fields}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        """The value :meth:`to_dict` wrote; missing fields take their defaults, unknown ones are refused."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"A {cls.called} is a mapping of fields, not {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = unknown_fields(data, known)
+        if unknown:
+            raise InvalidInput(f"A {cls.called} has no field {unknown}; "
+                               f"its fields are {', '.join(sorted(known))}.")
+        values = dict(data)
+        for name in cls.param_fields:
+            if name in values:
+                if not isinstance(values[name], Mapping):
+                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
+                values[name] = freeze(values[name])
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Any:
+        return cls.from_dict(read_json(text))
+
+    def query_params(self) -> dict[str, str]:
+        """The URL's query parameters: every field that differs from its default, and every named parameter
+        (the data set's unprefixed, as ``noise=0.3``; the others as ``attack.max_iter=10``)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        query = {key: _text(getattr(self, name)) for key, name in self.query_names.items()
+                 if getattr(self, name) != defaults[name]}
+        for name, owner in self.param_fields.items():
+            prefix = "" if owner == "dataset" else f"{owner}."
+            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
+        return query
+
+    def to_query(self) -> str:
+        """The URL query string (``data=moons&noise=0.3&attack=pgd&attack.max_iter=10``)."""
+        return urlencode(self.query_params())
+
+
+def query_pairs(query: str | Mapping[str, str]) -> dict[str, str]:
+    """A URL query's keys and values; a key given twice is refused."""
+    pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(query.items())
+    seen: dict[str, str] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidInput(f"The query gives {key!r} twice.")
+        seen[key] = value
+    return seen
+
+
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(RoundTrips):
     """Everything that determines a result; equal scenarios give equal numbers."""
+
+    param_fields = _PARAM_FIELDS
+    query_names = _QUERY_NAMES
+    called = "scenario"
 
     dataset: str = "synthetic"
     model: str = "logistic_regression"
@@ -188,53 +258,6 @@ class Scenario:
     def with_eps(self, eps: float) -> Scenario:
         return replace(self, eps=eps)
 
-    # -----------------------------------------------------------------------------------------------------
-    # Round trips: dict, JSON, URL query
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (parameters as dicts), as JSON and a run store keep it."""
-        plain = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**plain, **{name: dict(plain[name]) for name in _PARAM_FIELDS}}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
-        """The scenario :meth:`to_dict` wrote; missing fields take their defaults, unknown ones are refused."""
-        if not isinstance(data, Mapping):
-            raise InvalidInput(f"A scenario is a mapping of fields, not {type(data).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = unknown_fields(data, known)
-        if unknown:
-            raise InvalidInput(f"A scenario has no field {unknown}; "
-                               f"its fields are {', '.join(sorted(known))}.")
-        values = dict(data)
-        for name in _PARAM_FIELDS:
-            if name in values:
-                if not isinstance(values[name], Mapping):
-                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
-                values[name] = freeze(values[name])
-        return cls(**values)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> Scenario:
-        return cls.from_dict(read_json(text))
-
-    def query_params(self) -> dict[str, str]:
-        """The URL's query parameters: every field that differs from its default, and every named parameter."""
-        defaults = {f.name: f.default for f in fields(self)}
-        query = {key: _text(getattr(self, name)) for key, name in _QUERY_NAMES.items()
-                 if getattr(self, name) != defaults[name]}
-        for name, owner in _PARAM_FIELDS.items():
-            prefix = "" if owner == "dataset" else f"{owner}."
-            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
-        return query
-
-    def to_query(self) -> str:
-        """The URL query string (``data=moons&noise=0.3&attack=pgd&attack.max_iter=10``)."""
-        return urlencode(self.query_params())
-
     @classmethod
     def from_query(cls, query: str | Mapping[str, str], strict: bool = True) -> Scenario:
         """The validated scenario a URL query names; values are parsed by the registries' parameters.
@@ -242,13 +265,7 @@ class Scenario:
         ``strict=False`` skips keys that belong to nothing here (a page's own keys, another data set's
         parameters) instead of refusing them.
         """
-        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(
-            query.items())
-        seen: dict[str, str] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise InvalidInput(f"The query gives {key!r} twice.")
-            seen[key] = value
+        seen = query_pairs(query)
         values: dict[str, Any] = {name: seen[key] for key, name in _QUERY_NAMES.items() if key in seen}
         if isinstance(values.get("dataset"), str) and values["dataset"].startswith("upload:"):
             raise InvalidInput(f"The data set {values['dataset']!r} is an uploaded file, which a link cannot carry; "

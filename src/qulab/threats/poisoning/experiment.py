@@ -11,26 +11,23 @@ query string; :meth:`PoisoningScenario.clean_scenario` is the evasion scenario o
 
 from __future__ import annotations
 
-import json
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode
 
 from qulab.core.experiment import (
     SEED_RANGE,
     UPLOAD_PREFIXES,
     Params,
+    RoundTrips,
     Scenario,
     _parse_number,
     _real,
     _sorted_pairs,
-    _text,
     freeze,
-    read_json,
+    query_pairs,
     shown,
-    unknown_fields,
 )
 from qulab.core.registry import InvalidInput, Param, resolve_params
 
@@ -45,7 +42,7 @@ MAX_CLASS_INDEX = 10_000
 
 
 @dataclass(frozen=True)
-class PoisoningScenario:
+class PoisoningScenario(RoundTrips):
     """Everything a poisoning result depends on; equal scenarios give equal numbers.
 
     ``rate`` is the share of the training set the attacker poisons (``round(rate · n_train)`` points);
@@ -53,6 +50,9 @@ class PoisoningScenario:
     """
 
     kind: ClassVar[str] = "poisoning"  # its runs' kind in the run store (not a field)
+    param_fields = _PARAM_FIELDS
+    query_names = _QUERY_NAMES
+    called = "poisoning scenario"
 
     dataset: str = "synthetic"
     model: str = "logistic_regression"
@@ -150,57 +150,10 @@ class PoisoningScenario:
     # -----------------------------------------------------------------------------------------------------
     # Round trips: dict, JSON, URL query
 
-    def to_dict(self) -> dict[str, Any]:
-        plain = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**plain, **{name: dict(plain[name]) for name in _PARAM_FIELDS}}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PoisoningScenario:
-        if not isinstance(data, Mapping):
-            raise InvalidInput(f"A poisoning scenario is a mapping of fields, not {type(data).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = unknown_fields(data, known)
-        if unknown:
-            raise InvalidInput(f"A poisoning scenario has no field {unknown}; "
-                               f"its fields are {', '.join(sorted(known))}.")
-        values = dict(data)
-        for name in _PARAM_FIELDS:
-            if name in values:
-                if not isinstance(values[name], Mapping):
-                    raise InvalidInput(f"{name} must map parameter names to values, not {values[name]!r}.")
-                values[name] = freeze(values[name])
-        return cls(**values)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> PoisoningScenario:
-        return cls.from_dict(read_json(text))
-
-    def query_params(self) -> dict[str, str]:
-        """The URL's query parameters: every field that differs from its default, and every named parameter."""
-        defaults = {f.name: f.default for f in fields(self)}
-        query = {key: _text(getattr(self, name)) for key, name in _QUERY_NAMES.items()
-                 if getattr(self, name) != defaults[name]}
-        for name, owner in _PARAM_FIELDS.items():
-            prefix = "" if owner == "dataset" else f"{owner}."
-            query.update({prefix + key: _text(value) for key, value in getattr(self, name)})
-        return query
-
-    def to_query(self) -> str:
-        return urlencode(self.query_params())
-
     @classmethod
     def from_query(cls, query: str | Mapping[str, str], strict: bool = True) -> PoisoningScenario:
         """The validated scenario a URL query names; ``strict=False`` skips keys that belong to nothing here."""
-        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(
-            query.items())
-        seen: dict[str, str] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise InvalidInput(f"The query gives {key!r} twice.")
-            seen[key] = value
+        seen = query_pairs(query)
         values: dict[str, Any] = {name: seen[key] for key, name in _QUERY_NAMES.items() if key in seen}
         if isinstance(values.get("dataset"), str) and values["dataset"].startswith("upload:"):
             raise InvalidInput(f"The data set {values['dataset']!r} is an uploaded file, which a link cannot carry; "
