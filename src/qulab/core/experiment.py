@@ -134,6 +134,35 @@ class RoundTrips:
         """The URL query string (``data=moons&noise=0.3&attack=pgd&attack.max_iter=10``)."""
         return urlencode(self.query_params())
 
+    @classmethod
+    def params_from_query(cls, base: Any, seen: Mapping[str, str], declared: Mapping[str, tuple[str, Mapping]],
+                          strict: bool) -> dict[str, Params]:
+        """The named parameters in a URL query (the data set's as ``noise=0.3``, the others as
+        ``attack.max_iter=10``), each parsed by its entry's declared Param (``declared``: field → (whose, name →
+        Param or None)); ``strict=False`` skips keys that belong to nothing here."""
+        params: dict[str, dict[str, Any]] = {name: {} for name in cls.param_fields}
+        for key, text in seen.items():
+            if key in cls.query_names:
+                continue
+            owner, dot, name = key.rpartition(".")
+            field_name = f"{owner or 'dataset'}_params"
+            if field_name not in cls.param_fields or (dot and owner == "dataset"):
+                if strict:
+                    raise InvalidInput(f"The query has an unknown key {key!r}.")
+                continue
+            label, known = declared[field_name]
+            if name not in known:
+                if strict or dot:
+                    entry = getattr(base, owner or "dataset")
+                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
+                                       f"{entry!r}; its parameters are {', '.join(known) or 'none'}.")
+                continue
+            try:
+                params[field_name][name] = known[name].parse(text) if known[name] else text
+            except InvalidInput as error:
+                raise InvalidInput(f"{label}: {error}") from None
+        return {name: freeze(given) for name, given in params.items()}
+
 
 def query_pairs(query: str | Mapping[str, str]) -> dict[str, str]:
     """A URL query's keys and values; a key given twice is refused."""
@@ -276,29 +305,7 @@ class Scenario(RoundTrips):
             values["defence"] = None
         base = cls(**{k: v for k, v in values.items() if k not in ("eps", "norm")})  # names checked below
         declared = _declared_params(base.dataset, base.model, base.attack, base.defence)
-        params: dict[str, dict[str, Any]] = {name: {} for name in _PARAM_FIELDS}
-        for key, text in seen.items():
-            if key in _QUERY_NAMES:
-                continue
-            owner, dot, name = key.rpartition(".")
-            field_name = f"{owner or 'dataset'}_params"
-            if field_name not in _PARAM_FIELDS or (dot and owner == "dataset"):
-                if strict:
-                    raise InvalidInput(f"The query has an unknown key {key!r}.")
-                continue
-            label, known = declared[field_name]
-            if name not in known:
-                if strict or dot:
-                    entry = getattr(base, owner or "dataset")
-                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
-                                       f"{entry!r}; its parameters are {', '.join(known) or 'none'}.")
-                continue
-            try:
-                params[field_name][name] = known[name].parse(text) if known[name] else text
-            except InvalidInput as error:
-                raise InvalidInput(f"{label}: {error}") from None
-        scenario = cls(**values, **{name: freeze(given) for name, given in params.items()})
-        return scenario.validate()
+        return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
 
 
 def _sorted_pairs(name: str, pairs: Any) -> Params:

@@ -168,28 +168,7 @@ class PoisoningScenario(RoundTrips):
             values["defence"] = None
         base = cls(**values)
         declared = _declared_params(base)
-        params: dict[str, dict[str, Any]] = {name: {} for name in _PARAM_FIELDS}
-        for key, text in seen.items():
-            if key in _QUERY_NAMES:
-                continue
-            owner, dot, name = key.rpartition(".")
-            field_name = f"{owner or 'dataset'}_params"
-            if field_name not in _PARAM_FIELDS or (dot and owner == "dataset"):
-                if strict:
-                    raise InvalidInput(f"The query has an unknown key {key!r}.")
-                continue
-            label, known = declared[field_name]
-            if name not in known:
-                if strict or dot:
-                    raise InvalidInput(f"The query key {key!r} names no parameter of the {owner or 'data set'} "
-                                       f"{getattr(base, owner or 'dataset')!r}; its parameters are "
-                                       f"{', '.join(known) or 'none'}.")
-                continue
-            try:
-                params[field_name][name] = known[name].parse(text) if known[name] else text
-            except InvalidInput as error:
-                raise InvalidInput(f"{label}: {error}") from None
-        return cls(**values, **{name: freeze(given) for name, given in params.items()}).validate()
+        return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
 
 
 def _class_number(text: str) -> int:
