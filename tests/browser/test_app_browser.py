@@ -2,7 +2,7 @@
 
 import re
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 
 def _metric(page, label: str) -> float:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ROOT
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 NUMBER = r"([0-9.]+)"

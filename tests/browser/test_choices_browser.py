@@ -3,8 +3,8 @@ its copied address reproduces the page, choices and numbers, in a fresh browser 
 
 import re
 
-from tests.browser.conftest import screenshot, wait_idle
-from tests.browser.test_lab_browser import _choose, _metric, _no_exception, _run_until
+from .conftest import screenshot, wait_idle
+from .test_lab_browser import _choose, _metric, _no_exception, _run_until
 
 NUMBERS = ("Clean accuracy", "Adversarial accuracy", "Attack success rate", "Predictions flipped")
 

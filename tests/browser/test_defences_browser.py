@@ -1,6 +1,6 @@
 """The Defences page in Chromium: adversarial training on breast cancer, undefended vs defended side by side."""
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 
 def _metric(page, label: str) -> str:

@@ -10,8 +10,9 @@ import re
 from unittest import mock
 
 from qulab.app import router
-from tests.browser.conftest import screenshot, wait_idle
-from tests.browser.test_lab_browser import _choose, _no_exception, _run_until
+
+from .conftest import screenshot, wait_idle
+from .test_lab_browser import _choose, _no_exception, _run_until
 
 BREAST = "data=breast_cancer&scaling=minmax"
 # A run that asks for its button on any machine (HopSkipJump on an RBF SVM: about 0.2 s a point idle, more under

@@ -4,7 +4,7 @@ sample), then the robustness curves for the same model."""
 import re
 import time
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 
 def _no_exception(page) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import psutil
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 CHANGES, WARM_UP = 100, 10
 # The caches are bounded (max_entries): growth after the warm-up is allocator noise. A leak of more than about

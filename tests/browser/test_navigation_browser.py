@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import streamlit_server, wait_idle
+from .conftest import streamlit_server, wait_idle
 
 # The real router with one page that blocks until the test creates the release file.
 SLOW_APP = """

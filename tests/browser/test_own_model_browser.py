@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 
 def _metric(page, label: str) -> str:

@@ -1,7 +1,7 @@
 """The Poisoning page in Chromium: a digits backdoor with its triggered images and ASR curve, then label flips
 caught by kNN cleaning; the page shows the library's numbers."""
 
-from tests.browser.conftest import screenshot, wait_idle
+from .conftest import screenshot, wait_idle
 
 
 def _metric(page, label: str) -> str:

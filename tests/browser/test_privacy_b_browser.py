@@ -4,7 +4,8 @@ class above the class mean) and equation-solving extraction; screenshots in test
 from __future__ import annotations
 
 from qulab.core.wording import accuracy_text
-from tests.browser.conftest import screenshot
+
+from .conftest import screenshot
 
 
 def wait_idle(page) -> None:

@@ -3,7 +3,7 @@ advantage-against-ε sweep of DP-SGD (logistic regression as a one-layer network
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from .conftest import screenshot
 
 
 def _idle(page, seconds: float = 300) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import ARTIFACTS, ROOT, screenshot, streamlit_server, wait_idle
+from .conftest import ARTIFACTS, ROOT, screenshot, streamlit_server, wait_idle
 
 
 def _metric(page, label: str) -> str:
@@ -82,3 +82,42 @@ def test_an_attack_lab_run_outlives_the_server_and_its_report_opens_offline(brow
     assert refused == []  # nothing asked for the network
     screenshot(page, "runs_report_offline")
     offline.close()
+
+
+def test_runs_of_every_kind_are_compared_with_their_own_numbers(browser, tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from qulab.cli import main
+
+    store = tmp_path / "runs.sqlite3"
+    monkeypatch.setenv("QULAB_STORE", str(store))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["evaluate", "--data", "moons", "--attack", "fgm", "--eps", "0.2"]) == 0
+        assert main(["poison", "--data", "moons", "--model", "logistic_regression", "--attack", "label_flip",
+                     "--rate", "0.3"]) == 0
+        assert main(["privacy", "--data", "breast_cancer", "--model", "decision_tree",
+                     "--attack", "membership_gap"]) == 0
+    context = browser.new_context(viewport={"width": 1400, "height": 2600})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    with streamlit_server(ROOT / "streamlit_app.py") as url:
+        page.goto(f"{url}/runs")
+        page.get_by_role("heading", name="Runs", exact=True).wait_for()
+        wait_idle(page)
+        page.get_by_text(re.compile(r"^3 of 3 runs in ")).wait_for()
+        chooser = page.locator('[data-testid="stMultiSelect"]', has=page.get_by_text("Runs", exact=True))
+        for name in (r"moons · logistic_regression.*fgm", r"moons · logistic_regression.*label_flip",
+                     r"breast_cancer · decision_tree.*membership_gap"):
+            chooser.locator("input").click()  # the box's text field: the middle of the box may be a chosen chip
+            page.get_by_role("option", name=re.compile(name)).click()
+            page.keyboard.press("Escape")
+            wait_idle(page)
+        page.get_by_role("button", name="Report on 3 runs (HTML)").wait_for()
+        page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()
+        wait_idle(page)
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+        assert page.get_by_text("What each privacy attack achieved, run by run").count() == 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "runs_page_every_kind")
+    context.close()

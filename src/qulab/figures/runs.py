@@ -73,27 +73,65 @@ def build_runs_curve_figure(runs: Sequence[Any]) -> go.Figure:
     return show_coinciding_curves(fig)
 
 
+# Where a run keeps its accuracy under the threat: evasion and defence runs under attack, poisoning runs after
+# training on the poisoned set (the first key a run has).
+UNDER_THREAT = ("adversarial_accuracy", "poisoned_accuracy")
+
+
+def _under_threat(results: dict[str, Any]) -> float | None:
+    for key in UNDER_THREAT:
+        value = results.get(key)
+        value = value[-1] if isinstance(value, list) and value else value
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
 def build_runs_accuracy_figure(runs: Sequence[Any]) -> go.Figure:
-    """Clean and adversarial accuracy of each run as pairs of horizontal bars, the first run on top (a curve's
-    adversarial accuracy at its largest budget); horizontal, so each run's long label reads in full."""
-    labels, clean, adversarial = [], [], []
+    """Clean accuracy and accuracy under the threat (adversarial, or after poisoning) of each run as pairs of
+    horizontal bars, the first run on top (a curve's at its largest budget); horizontal, so each run's long label
+    reads in full. Runs without both numbers (privacy runs, failed runs) are left out."""
+    labels, clean, under = [], [], []
     for run in runs:
         results = run.results or {}
-        adv = results.get("adversarial_accuracy")
-        adv = adv[-1] if isinstance(adv, list) and adv else adv
-        if results.get("clean_accuracy") is None or adv is None:
+        after = _under_threat(results)
+        if not isinstance(results.get("clean_accuracy"), int | float) or after is None:
             continue
         labels.append(run_label(run, "<br>"))
         clean.append(float(results["clean_accuracy"]))
-        adversarial.append(float(adv))
-    fig = go.Figure([  # no bars at all when no run has both numbers (failed runs), so callers can leave it out
+        under.append(after)
+    return _bars(labels, (("clean accuracy", clean, 4), ("accuracy under the attack", under, 1)),
+                 "Clean accuracy and accuracy under the attack, run by run", "accuracy")
+
+
+# What a privacy run's bars show: each number a privacy attack gives, in [0, 1], with its legend and colour.
+PRIVACY_NUMBERS = (("auc", "AUC (membership)", 0), ("advantage", "membership advantage", 1),
+                   ("agreement", "agreement of the stolen model", 2),
+                   ("attack_accuracy", "attribute attack accuracy", 3),
+                   ("baseline_accuracy", "attribute baseline accuracy", 4))
+
+
+def build_runs_privacy_figure(runs: Sequence[Any]) -> go.Figure:
+    """The privacy runs' numbers side by side as horizontal bars, one group per run (each attack has its own
+    numbers: AUC and advantage for membership, agreement for extraction, attack against baseline accuracy for
+    attribute inference). No bars when no run is a privacy run with numbers."""
+    chosen = [run for run in runs if run.kind == "privacy"
+              and any(isinstance((run.results or {}).get(k), int | float) for k, _, _ in PRIVACY_NUMBERS)]
+    labels = [run_label(run, "<br>") for run in chosen]
+    series = [(name, [(run.results or {}).get(key) for run in chosen], colour) for key, name, colour in PRIVACY_NUMBERS]
+    return _bars(labels, [(name, values, colour) for name, values, colour in series
+                          if any(isinstance(v, int | float) for v in values)],
+                 "What each privacy attack achieved, run by run", "value (0 to 1)")
+
+
+def _bars(labels: list[str], series: Sequence[tuple[str, list, int]], title: str, axis: str) -> go.Figure:
+    fig = go.Figure([  # no bars at all when no run has the numbers, so callers can leave the figure out
         go.Bar(y=labels, x=values, name=name, orientation="h", marker={"color": series_colour(colour)},
                hovertemplate=f"%{{y}}<br>{name} %{{x:.3f}}<extra></extra>")
-        for name, values, colour in (("clean accuracy", clean, 4), ("adversarial accuracy", adversarial, 1))
-        if labels])
-    fig.update_xaxes(title="accuracy", range=[0, 1.02])
+        for name, values, colour in series if labels])
+    fig.update_xaxes(title=axis, range=[0, 1.02])
     fig.update_yaxes(autorange="reversed", automargin=True)  # room for the labels under every template
-    return fig.update_layout(title="Clean and adversarial accuracy, run by run", barmode="group", legend_title_text="",
-                             height=160 + 70 * max(len(labels), 1),
+    return fig.update_layout(title=title, barmode="group", legend_title_text="",
+                             height=160 + 35 * max(len(series), 2) * max(len(labels), 1),
                              legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
                              margin={"t": 90})

@@ -96,13 +96,14 @@ def _run_section(run: Any) -> str:
 def report_html(runs: Sequence[Any], title: str = "QuLab report") -> str:
     """The report on ``runs`` (at least one) as one HTML document, readable and interactive offline."""
     from qulab import __version__
-    from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure
+    from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure, build_runs_privacy_figure
 
     if not runs:
         raise InvalidInput("A report needs at least one run.")
     figures = []
     for div_id, fig in (("figure-curves", build_runs_curve_figure(runs)),
-                        ("figure-accuracy", build_runs_accuracy_figure(runs))):
+                        ("figure-accuracy", build_runs_accuracy_figure(runs)),
+                        ("figure-privacy", build_runs_privacy_figure(runs))):
         if fig.data:  # one look wherever it is made (importing Streamlit changes Plotly's default template)
             fig.update_layout(template="plotly_white")
             figures.append(fig.to_html(full_html=False, include_plotlyjs=not figures, div_id=div_id,

@@ -16,9 +16,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 SHORT_ID = 12  # hex digits of a run's id a person reads; the full id goes into downloads
-# Scalar results worth a column in the list of runs, in reading order, with their headers.
-KEY_NUMBERS = (("clean_accuracy", "clean accuracy"), ("adversarial_accuracy", "adversarial accuracy"),
-               ("attack_success_rate", "attack success rate"), ("n_test", "test points"))
+# Scalar results worth a column in the list of runs, per kind of run, in reading order, with their headers. A
+# list of runs has the columns of the kinds it holds; a kind not named here (an older store's) reads as evasion.
+_EVASION_NUMBERS = (("clean_accuracy", "clean accuracy"), ("adversarial_accuracy", "adversarial accuracy"),
+                    ("attack_success_rate", "attack success rate"), ("n_test", "test points"))
+KEY_NUMBERS = {
+    "evasion": _EVASION_NUMBERS,
+    "defence": _EVASION_NUMBERS,
+    "poisoning": (("clean_accuracy", "clean accuracy"), ("poisoned_accuracy", "poisoned accuracy"),
+                  ("attack_success_rate", "attack success rate"), ("defended_accuracy", "defended accuracy"),
+                  ("n_poisoned", "poisoned points")),
+    "privacy": (("train_accuracy", "train accuracy"), ("test_accuracy", "test accuracy"), ("auc", "AUC"),
+                ("advantage", "membership advantage"), ("agreement", "agreement"),
+                ("attack_accuracy", "attack accuracy"), ("baseline_accuracy", "baseline accuracy"),
+                ("epsilon", "epsilon (DP)")),
+}
+
+
+def key_numbers(kind: str) -> tuple[tuple[str, str], ...]:
+    """The (result, header) pairs a run of ``kind`` is listed with."""
+    return KEY_NUMBERS.get(kind, _EVASION_NUMBERS)
+
+
+def number_columns(runs: Sequence[Any]) -> tuple[tuple[str, str], ...]:
+    """The key-number columns for these runs: each kind's they hold, in :data:`KEY_NUMBERS`' order, once each."""
+    kinds = {run.kind if run.kind in KEY_NUMBERS else "evasion" for run in runs}
+    columns: dict[str, str] = {}
+    for kind, numbers in KEY_NUMBERS.items():
+        if kind in kinds:
+            columns.update((key, header) for key, header in numbers if key not in columns)
+    return tuple(columns.items())
 
 
 @dataclass(frozen=True)
@@ -119,14 +146,16 @@ def budget_of(run: Any) -> Any:
 
 def runs_table(runs: Sequence[Any]) -> Table:
     """One row per run: what it was (kind, data, model, attack, norm, budget, defence, seed), its key numbers
-    (a curve's adversarial accuracy is at its largest budget) and when it was made."""
+    (the columns of the kinds of run listed; a curve's adversarial accuracy is at its largest budget) and when
+    it was made."""
+    numbers_of = number_columns(runs)
     columns = ("id", "kind", "data", "model", "attack", "norm", "eps", "defence", "seed",
-               *(header for _, header in KEY_NUMBERS), "created", "error")
+               *(header for _, header in numbers_of), "created", "error")
     rows = []
     for run in runs:
         experiment, results = run.experiment or {}, run.results or {}
         numbers = []
-        for key, _ in KEY_NUMBERS:
+        for key, _ in numbers_of:
             value = results.get(key)
             numbers.append(value[-1] if isinstance(value, list) and value else value)
         rows.append((run.id, run.kind, experiment.get("dataset"), experiment.get("model"), experiment.get("attack"),
@@ -154,7 +183,7 @@ def results_table(run: Any) -> Table:
     key numbers first, without what the experiment and timing tables already say."""
     flat = [(name, value) for name, value in _flat(run.results or {})
             if not isinstance(value, list | tuple) and not _repeated(run, name, value)]
-    first = [key for key, _ in KEY_NUMBERS]
+    first = [key for key, _ in key_numbers(run.kind)]
     flat.sort(key=lambda item: first.index(item[0]) if item[0] in first else len(first))
     return Table(f"results-{run.id[:SHORT_ID]}", "Numbers", ("result", "value"), tuple(flat))
 

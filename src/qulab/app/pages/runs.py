@@ -6,13 +6,32 @@ import pandas as pd
 import streamlit as st
 
 from qulab.app.downloads import report_download, table_downloads
-from qulab.figures.runs import build_runs_accuracy_figure, build_runs_curve_figure, run_label
-from qulab.reports.tables import FILTERS, comparison_table, filter_choices, filter_runs, runs_table
+from qulab.figures.runs import (
+    build_runs_accuracy_figure,
+    build_runs_curve_figure,
+    build_runs_privacy_figure,
+    run_label,
+)
+from qulab.reports.tables import FILTERS, comparison_table, filter_choices, filter_runs, number_columns, runs_table
 from qulab.store import RunStore, StoreError
 
 CHOSEN_KEY = "runs_chosen"
 CONFIRM_KEY = "runs_confirm_delete"  # the ids a pressed Delete asks to confirm
 DELETED_KEY = "runs_deleted"  # how many the last confirmed delete removed, said once
+NUMBER_HELP = {
+    "adversarial_accuracy": "Accuracy on the attacked test points (a curve's at its largest budget).",
+    "attack_success_rate": "Share of the attacked points whose prediction the attack changed (evasion), or of the "
+                           "triggered points sent to the target class (a backdoor).",
+    "poisoned_accuracy": "Clean test accuracy of the model trained on the poisoned training set.",
+    "defended_accuracy": "Clean test accuracy after the defence removed what it flagged and the model was retrained.",
+    "auc": "Area under the membership attack's ROC curve (0.5: it cannot tell members from non-members).",
+    "advantage": "The membership attack's largest TPR − FPR (0: no better than a guess).",
+    "agreement": "Share of test points where the stolen model predicts what the target predicts.",
+    "attack_accuracy": "How often attribute inference guesses the sensitive value right.",
+    "baseline_accuracy": "How often a guess from the other columns alone (no model) gets it right; the leakage is "
+                         "the attack's accuracy above it.",
+    "epsilon": "The privacy budget the differentially private model was trained to (its accountant's).",
+}
 
 
 def keep_known(key: str, options: list) -> None:
@@ -60,8 +79,8 @@ frame = pd.DataFrame(table.records(), columns=table.columns).assign(id=[run.id[:
 st.dataframe(frame, hide_index=True, key="runs_table", column_config={
     "id": st.column_config.TextColumn("id", help="The start of the run's id (the SHA-256 of its experiment)."),
     "eps": st.column_config.NumberColumn("eps", format="%.4g", help="The budget (a curve's largest)."),
-    **{name: st.column_config.NumberColumn(name, format="%.3f", help="A curve's at its largest budget.")
-       for name in ("clean accuracy", "adversarial accuracy", "attack success rate")}})
+    **{header: st.column_config.NumberColumn(header, format="%.3f", help=NUMBER_HELP.get(key))
+       for key, header in number_columns(shown) if not key.startswith("n_")}})
 st.caption(f"{len(shown)} of {len(runs)} runs in {store.path}, newest first.")
 table_downloads(table, "runs_list")
 
@@ -90,13 +109,21 @@ if len(chosen) > 1:
                      "differs", help="Whether the runs differ in this row.")})
     table_downloads(comparison, "runs_comparison_downloads")
 curves_figure, bars_figure = build_runs_curve_figure(chosen), build_runs_accuracy_figure(chosen)
+privacy_figure = build_runs_privacy_figure(chosen)
 if curves_figure.data:
     st.plotly_chart(curves_figure, width="stretch", key="runs_curves")
     st.caption("Each run's accuracy against the budget: a curve where the run has one (a defence's defended curve, "
                "its undefended one dotted; a linear model's exact curve dashed), else its clean accuracy at 0 and its "
                "adversarial accuracy at its budget.")
+if bars_figure.data:
     st.plotly_chart(bars_figure, width="stretch", key="runs_bars")
-else:
+    st.caption("Accuracy under the attack is the adversarial accuracy for an evasion run and the clean test accuracy "
+               "of the model trained on the poisoned set for a poisoning run.")
+if privacy_figure.data:
+    st.plotly_chart(privacy_figure, width="stretch", key="runs_privacy")
+    st.caption("Each privacy attack's own numbers: AUC and advantage for membership inference, agreement for "
+               "extraction, the attack's accuracy against the baseline's for attribute inference.")
+if not (curves_figure.data or bars_figure.data or privacy_figure.data):
     st.info("None of these runs has numbers to draw: a failed run keeps only its error.", icon=":material/info:")
 
 report_col, delete_col = st.columns(2)
