@@ -194,6 +194,16 @@ def test_a_link_number_of_thousands_of_digits_is_refused_without_echoing_it(cls,
 
 
 @pytest.mark.parametrize("cls", SCENARIOS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("key", ["seed", "eps", "test_size"])
+def test_a_link_number_with_a_line_break_is_quoted_on_one_line(cls, key):
+    """Found by hypothesis: ?eps=%0A gave a message whose quoted value broke the line."""
+    for text in ("\n", "1\r\n2", "\x00\t"):
+        with pytest.raises(InvalidInput) as refused:
+            cls.from_query({key: text})
+        assert_one_line(str(refused.value))
+
+
+@pytest.mark.parametrize("cls", SCENARIOS, ids=lambda cls: cls.__name__)
 def test_a_seed_too_long_to_print_is_refused_in_one_sentence(cls):
     """Python cannot even print an integer of 5,000 digits: the seed's message raised ValueError instead."""
     with pytest.raises(InvalidInput, match="seed"):

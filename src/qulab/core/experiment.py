@@ -68,9 +68,13 @@ def unknown_fields(data: Mapping[Any, Any], known: set[str]) -> str:
 
 def shown(value: Any, width: int = 40) -> str:
     """A refused value as a message quotes it: its repr cut to ``width`` characters (a pasted page of digits is not
-    echoed in full; an integer too long for Python to print is described)."""
+    echoed in full; an integer too long for Python to print is described; line breaks and other control
+    characters are escaped, so the message stays on one line)."""
     try:
-        text = value if isinstance(value, str) else repr(value)
+        if isinstance(value, str):
+            text = value if value.isprintable() else value.encode("unicode_escape").decode("ascii")
+        else:
+            text = repr(value)
     except ValueError:  # int's repr refuses more than sys.get_int_max_str_digits() digits
         return "a number of thousands of digits"
     return text if len(text) <= width else f"{text[:width - 3]}..."
