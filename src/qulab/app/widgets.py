@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from qulab.app import state as dc
 from qulab.app.caches import BoundedCache, attack_step, trained_model
@@ -57,12 +58,25 @@ def kept_widget(make: Callable[[str], Any], key: str, default: Any, fit: Callabl
         value = value if linked is None else linked
     if fit is not None:
         value = fit(value)
-    if key not in state or state[key] != value:
+    if key not in state or state[key] != value or not browser_holds(key):
         state[key] = value
     memory[key] = make(key)
     if url is not None:
         dc.show_in_url({url.name: url.show(memory[key])})
     return memory[key]
+
+
+def browser_holds(key: str) -> bool:
+    """Whether the browser sent the widget under ``key`` with this run. A run ended by st.stop() keeps the values
+    of the widgets it did not draw on the server, while the browser forgets those widgets; when one is drawn
+    again the browser shows its own default (a slider's minimum) unless its value is written to session state
+    anew, which tells the browser to take it. Outside a Streamlit run (bare mode) there is no browser: True."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return True
+    session = ctx.session_state._state  # private: Streamlit has no public "did the browser send it" test
+    widget_id = session.get_widget_id_from_key(key)
+    return widget_id is not None and widget_id in session._new_widget_state.states  # this run's, from the browser
 
 
 def url_text(value: Any) -> str:
