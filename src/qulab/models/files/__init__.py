@@ -70,6 +70,7 @@ ALLOWED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.MinMaxScaler",
 )
 ZIP_MAGIC = b"PK\x03\x04"
+BLACK_BOX_FAMILY = "file"  # the family of a file's model that is only queried: nothing about its form is known
 PICKLE_PROTOCOL_BYTE = 0x80
 
 
@@ -312,7 +313,7 @@ class ModelFile:
         if entry is not None and self.white_box:  # "a logistic regression in model.skops has none"
             return ModelSpec(self.scenario_name, f"{entry.label} in {self.filename}", entry.family,
                              entry.description, _not_trainable, entry.exposes, linear=entry.linear, wrap=entry.wrap)
-        return ModelSpec(self.scenario_name, f"Model in {self.filename}", "file",
+        return ModelSpec(self.scenario_name, f"Model in {self.filename}", BLACK_BOX_FAMILY,
                          "A model you uploaded, queried in a separate process.", _not_trainable, self.exposes,
                          wrap=_black_box_wrap)
 
