@@ -236,8 +236,10 @@ class EquationSolvingResult:
         return (*_extraction_metrics(self.stolen.queries, self.agreement, self.stolen_accuracy),
                 Metric("Largest probability error", f"{self.max_probability_error:.1e}",
                        f"Largest difference between the stolen model's probability and the target's on "
-                       f"{CHECK_QUERIES} fresh queries: near 0 when the target is softmax-linear and stolen exactly, "
-                       "large when it is not linear (the attacker can tell without knowing the weights)."),
+                       f"{CHECK_QUERIES} fresh queries drawn as far out as the solved ones: near 0 when the target "
+                       "is softmax-linear there and stolen exactly, large when it is not (the attacker can tell "
+                       "without knowing the weights; a network can be linear near the data's mean, so widen the "
+                       "query spread to see further)."),
                 *(() if error is None else (Metric("Largest weight error", f"{error:.1e}",
                                                    "Largest difference between a stolen weight and the target's "
                                                    "(each class's weights taken relative to the first class's)."),)))
