@@ -91,8 +91,7 @@ def test_the_privacy_page_attacks_the_file_with_what_it_releases(tree_file):
     assert app.selectbox(key="pv_defence").options == ["None"]
     (unavailable,) = [e for e in app.expander if e.label.startswith("Unavailable here")]
     listed = " ".join(m.value for m in unavailable.markdown)
-    assert "**Likelihood-ratio attack (LiRA)**: Likelihood-ratio attack (LiRA) trains models the way the target " \
-           "was trained" in listed
+    assert "- **Likelihood-ratio attack (LiRA)** trains models the way the target was trained" in listed
     assert "**Shadow models (ART)**" in listed and "**Loss attack (ART black box)**" in listed
     assert "Gap attack" not in listed
     assert not app.button  # no comparisons: they retrain the model

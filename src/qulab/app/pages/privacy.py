@@ -165,7 +165,8 @@ with attack_col:
     unavailable = [(PRIVACY_ATTACKS.get(name).label, reason) for name, reason in reasons.items() if reason]
     if unavailable:
         with st.expander(f"Unavailable here ({len(unavailable)} of {len(reasons)} attacks)", expanded=False):
-            st.markdown("\n".join(f"- **{label}**: {lw.md(reason)}" for label, reason in unavailable))
+            st.markdown("\n".join(f"- **{label}**{lw.md(reason[len(label):])}" if reason.startswith(label)
+                                   else f"- **{label}**: {lw.md(reason)}" for label, reason in unavailable))
 for owner, shown in ((MODEL_URL, model_params), (ATTACK_URL, attack_params), (DEFENCE_URL, defence_params)):
     only_current_params(owner, shown)
 
