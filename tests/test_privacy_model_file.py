@@ -165,3 +165,24 @@ def test_the_registry_says_which_privacy_attacks_take_a_model_file(capsys):
     assert main(["list", "--json"]) == 0
     listed = {a["name"]: a["model_file"] for a in json.loads(capsys.readouterr().out)["privacy_attacks"]}
     assert listed["membership_gap"] and not listed["membership_lira"] and not listed["membership_shadow"]
+
+
+def test_a_privacy_scenario_naming_a_file_is_checked_against_the_open_file(files):
+    """The experiment value names the file by its content; what the file releases decides the attacks."""
+    from dataclasses import replace
+
+    from qulab.core.registry import InvalidInput
+    from qulab.models.files import read_model_file
+    from qulab.threats.privacy.experiment import PrivacyScenario
+
+    folder, _ = files
+    own = read_model_file(folder / "tree.onnx")
+    base = PrivacyScenario(dataset="csv:train.csv", model=own.scenario_name, scaling="none",
+                           dataset_params=(("target", "label"),)).validate()
+    assert base.target_key[-4:] == (own.scenario_name, (), None, ())
+    for change, words in (({"defence": "dp_sgd"}, "no model parameters and no mitigation"),
+                          ({"attack": "attribute_white_box_tree"}, "needs the tree's structure"),
+                          ({"attack": "membership_lira"}, "comes without its training procedure"),
+                          ({"model": "file:0000000000000000"}, "not open in this server")):
+        with pytest.raises(InvalidInput, match=words):
+            replace(base, **change).validate()

@@ -116,7 +116,9 @@ class PrivacyScenario(RoundTrips):
         from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
         from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
-        entries = {"model_params": model_entry(self.model), "attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        entries = {"attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        if not self.from_file:  # a model file is named by its content, with no parameters
+            entries["model_params"] = model_entry(self.model)
         if not self.dataset.startswith(UPLOAD_PREFIXES):
             entries["dataset_params"] = DATASETS.get(self.dataset)
         if self.defence is not None:
@@ -143,7 +145,8 @@ class PrivacyScenario(RoundTrips):
     def target_key(self) -> tuple:
         """What the attacked model depends on: the split, the model and the mitigation (not the attack), so every
         attack on one model shares one fitted target."""
-        model_params = freeze(resolve_params(model_entry(self.model).params, dict(self.model_params)))
+        model_params = () if self.from_file else freeze(resolve_params(model_entry(self.model).params,
+                                                                       dict(self.model_params)))
         return (*self.data_key, self.model, model_params, self.defence, self.defence_params)
 
     def as_evasion_scenario(self) -> Any:
