@@ -158,13 +158,20 @@ def test_attribute_inference_on_a_files_continuous_column(capsys, files):
         assert 0 <= result[key] <= 1 and result[key] * 30 == pytest.approx(round(result[key] * 30))
 
 
-def test_the_registry_says_which_privacy_attacks_take_a_model_file(capsys):
+def test_the_registry_says_which_attacks_take_a_model_file(capsys):
     from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
 
     assert {a.name for a in PRIVACY_ATTACKS if a.trains_like_target} == {"membership_lira", "membership_shadow"}
     assert main(["list", "--json"]) == 0
-    listed = {a["name"]: a["model_file"] for a in json.loads(capsys.readouterr().out)["privacy_attacks"]}
+    info = json.loads(capsys.readouterr().out)
+    listed = {a["name"]: a["model_file"] for a in info["privacy_attacks"]}
     assert listed["membership_gap"] and not listed["membership_lira"] and not listed["membership_shadow"]
+    evasion = {a["name"]: a["model_file"] for a in info["attacks"]}  # as test_model_file_cli.py runs them
+    assert evasion["fgm"] == {"any": False, "labels_only": False,
+                              "skops_white_box": ["logistic_regression", "linear_svm", "rbf_svm"]}
+    assert evasion["hop_skip_jump"]["any"] and evasion["hop_skip_jump"]["labels_only"]
+    assert evasion["zoo"]["any"] and not evasion["zoo"]["labels_only"]
+    assert evasion["decision_tree"]["skops_white_box"] == ["decision_tree"] and not evasion["decision_tree"]["any"]
 
 
 def test_a_privacy_scenario_naming_a_file_is_checked_against_the_open_file(files):
