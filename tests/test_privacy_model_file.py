@@ -157,6 +157,14 @@ def test_attribute_inference_on_a_files_continuous_column(capsys, files):
     for key in ("attack_accuracy", "baseline_accuracy"):
         assert 0 <= result[key] <= 1 and result[key] * 30 == pytest.approx(round(result[key] * 30))
 
+    # The .skops tree is a white box: every quartile's median is tried in the tree itself (not a retrained twin).
+    code, out = _privacy(capsys, folder, "tree.skops", "--attack", "attribute_white_box_tree", "--param", "column=0",
+                         "--json")
+    assert code == 0, out.err
+    white = json.loads(out.out)
+    assert (white["binned"], white["levels"], white["n_targets"]) == (True, 4, 30)
+    assert white["majority_accuracy"] == result["majority_accuracy"]
+
 
 def test_the_registry_says_which_attacks_take_a_model_file(capsys):
     from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
