@@ -807,6 +807,23 @@ def _supported_models(attack: AttackSpec) -> list[str]:
                                          images=attack.needs_neural_images or model.needs_images) is None]
 
 
+def _model_files(attack: AttackSpec) -> dict[str, Any]:
+    """Which model files the attack runs on: any file that answers with scores, or with labels only (it needs only
+    answers), and the .skops estimators QuLab opens as white boxes whose registry entry it supports."""
+    from qulab.core.experiment import MODEL_FILE_PREFIX
+    from qulab.core.threat import DECISIONS, SCORES
+    from qulab.models.files import ESTIMATORS, black_box_spec
+
+    def takes(*answers: str) -> bool:
+        spec = black_box_spec(MODEL_FILE_PREFIX, "a model file", frozenset(answers))
+        return attack.unsupported_reason(spec, n_classes=LIST_CLASSES, images=True) is None
+
+    supported = set(_supported_models(attack))
+    white = [name for name in ESTIMATORS.values() if name is not None and name in supported
+             and MODELS.get(name).exposes - {SCORES, DECISIONS}]
+    return {"any": takes(SCORES, DECISIONS), "labels_only": takes(DECISIONS), "skops_white_box": white}
+
+
 def _defences() -> list[dict[str, Any]]:
     from qulab.defences import DEFENCES
 
@@ -833,7 +850,8 @@ def listing() -> dict[str, Any]:
                      "norm": list(a.norms), "nist": a.nist, "threat": a.threat.to_dict(),
                      "minimal": a.minimal, "targeted": a.targeted,
                      "images_only": a.needs_neural_images, "min_classes": a.min_classes,
-                     "supports": _supported_models(a), "params": _param_info(a.params)}
+                     "supports": _supported_models(a), "model_file": _model_files(a),
+                     "params": _param_info(a.params)}
                     for a in ATTACKS],
         "defences": _defences(),
         **_poisoning_listing(),
@@ -877,6 +895,11 @@ def _list(args: argparse.Namespace) -> int:
             tags.append("images only")
         print(f"  {a['name']:<20} {a['label']}  [{', '.join(tags)}; needs {a['access']}]")
         print(f"  {'':<20} runs on: {', '.join(a['supports']) or 'no registered model'}")
+        files = a["model_file"]
+        print(f"  {'':<20} --model-file: " + ("any, labels-only too" if files["labels_only"] else
+                                             "any that answers with scores" if files["any"] else
+                                             f".skops {', '.join(files['skops_white_box'])}"
+                                             if files["skops_white_box"] else "none"))
     print("defences:")
     for d in info["defences"]:
         tags = [d["kind"]] + (["images only"] if d["images_only"] else []) + (

@@ -21,6 +21,12 @@ def _metric(page, label: str) -> str:
     return _metric_box(page, label).locator('[data-testid="stMetricValue"]').inner_text()
 
 
+def csv_uploader(page):
+    """The CSV file's input (the page's other uploader, under Your own model, takes model files)."""
+    box = page.locator('[data-testid="stFileUploader"]', has=page.get_by_text("CSV file", exact=True))
+    return box.locator('input[type="file"]')
+
+
 def _open(page, url: str) -> None:
     page.goto(url)
     wait_idle(page)
@@ -60,13 +66,13 @@ def test_upload_a_good_csv_then_a_bad_one(page, app_url, tmp_path):
     page.locator('[data-testid="stRadio"]').get_by_text("Upload a CSV file").click()
     page.get_by_text("Upload a CSV file of at most 20 MB").wait_for()
     wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(good_path))
+    csv_uploader(page).set_input_files(str(good_path))
     _metric_box(page, "Rows").wait_for()
     wait_idle(page)
     assert _metric(page, "Rows") == "150" and _metric(page, "Classes") == "3"
     assert page.get_by_text("iris.csv (target 'species')").first.is_visible()
 
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad_path))
+    csv_uploader(page).set_input_files(str(bad_path))
     error = page.locator('[data-testid="stAlertContentError"]')
     error.wait_for()
     wait_idle(page)

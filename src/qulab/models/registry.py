@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from qulab.core.experiment import MODEL_FILE_PREFIX
 from qulab.core.registry import Param, Registry
 
 # What a model exposes to an attacker; the names live with the threat model (re-exported here for callers).
@@ -36,6 +37,11 @@ class ModelSpec:
     linear: bool = False
     needs_images: bool = False
     wrap: Callable[..., Any] | None = None
+
+    @property
+    def from_file(self) -> bool:
+        """A user's model file (:mod:`qulab.models.files`), named by its content: it is attacked as it is."""
+        return self.name.startswith(MODEL_FILE_PREFIX)
 
     @property
     def in_text(self) -> str:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from qulab.app import own_model
 from qulab.app import state as dc
 from qulab.app.downloads import table_downloads
 from qulab.app.widgets import param_widget
@@ -155,6 +156,28 @@ def show(choice: dc.DataChoice, data: Dataset, split: Split) -> None:
                "attack see.")
 
 
+def own_model_section(split: Split | None, label: str) -> None:
+    """A model trained elsewhere, checked against the chosen data; the Lab pages attack it (held once per session,
+    the same file as their own uploaders')."""
+    st.subheader("Your own model", divider="gray")
+    st.markdown(f"Bring a model trained elsewhere and attack it as it is, on the data chosen above, on the **Attack "
+                f"Lab** and **Privacy** pages. A scikit-learn {md(own_model.white_box_kinds())} saved with skops is a "
+                "**white box**: attacks read its gradients or its tree. An ONNX graph, or any other scikit-learn "
+                "model, is a **black box**: it is only asked for its answers, so only the attacks that need no more "
+                "apply.")
+    model_file = own_model.uploaded("ds")
+    if model_file is None:
+        return
+    own_model.show_threat_model(model_file)
+    if split is None:
+        st.info("Choose data above to check the model against them.", icon=":material/info:")
+    elif own_model.fits(model_file, split):
+        classes = ", ".join(map(str, split.class_names[:6])) + ("…" if split.n_classes > 6 else "")
+        st.success(f"**{md(model_file.filename)}** fits **{md(label)}**: {split.X_train.shape[1]:,} features, "
+                   f"classes {md(classes)}. The Attack Lab and Privacy pages attack it when *Which model* is set to "
+                   "your own model file.", icon=":material/check_circle:")
+
+
 st.title("Data Sets")
 st.markdown(
     "Choose the data the **Lab** pages train and attack models on: one of the built-in data sets or a CSV file "
@@ -196,3 +219,4 @@ if split is not None:
     show(candidate, dc.choice_dataset(candidate), split)
 else:
     st.info(f"The lab pages keep using **{md(dc.current_choice().label)}**.", icon=":material/info:")
+own_model_section(split, candidate.label if split is not None else "")

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from qulab.app import own_model
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import PRIVACY_COMPARISONS, PRIVACY_OUTCOMES, PRIVACY_TARGETS
@@ -113,12 +114,21 @@ if lab is None:
 model_col, attack_col, defence_col = st.columns(3, gap="large")
 with model_col:
     st.subheader("Model", divider="gray")
-    model_spec, model_params = lw.model_picker(lab, "pv", url=MODEL_URL)
+    model_spec, model_params = own_model.model_choice(lab, "pv", url=MODEL_URL)
+    if model_spec.from_file:
+        st.caption("The members are the training part of the data in use and the non-members its test part (Data "
+                   "Sets page): the numbers mean what they say only if the model was trained on exactly those "
+                   "training rows.")
 
 with defence_col:
     st.subheader("Mitigation", divider="gray")
-    defence_reasons = {d.name: d.unsupported_reason(model_spec) for d in PRIVACY_DEFENCES}
-    defence_names = [NO_DEFENCE, *PRIVACY_DEFENCES.names()]
+    # A model file is attacked as it is released: a mitigation retrains or hardens a model QuLab trains.
+    defence_reasons = {} if model_spec.from_file else {d.name: d.unsupported_reason(model_spec)
+                                                       for d in PRIVACY_DEFENCES}
+    defence_names = [NO_DEFENCE, *defence_reasons]
+    if model_spec.from_file:
+        st.caption("None: a model file is attacked as it is released, and the mitigations retrain or harden a "
+                   "model QuLab trains.")
     defence_name = lw.kept_widget(lambda k: st.selectbox(
         "Mitigation", defence_names, key=k, help="Re-trains or hardens the model; the attack then runs against it.",
         format_func=lambda n: "None" if n == NO_DEFENCE else PRIVACY_DEFENCES.get(n).label
@@ -152,6 +162,11 @@ with attack_col:
             for param in spec.params:
                 attack_params[param.name] = param_widget(param, key=f"pv_{attack_name}_{param.name}",
                                                          url=f"{ATTACK_URL}.{param.name}")
+    unavailable = [(PRIVACY_ATTACKS.get(name).label, reason) for name, reason in reasons.items() if reason]
+    if unavailable:
+        with st.expander(f"Unavailable here ({len(unavailable)} of {len(reasons)} attacks)", expanded=False):
+            st.markdown("\n".join(f"- **{label}**{lw.md(reason[len(label):])}" if reason.startswith(label)
+                                   else f"- **{label}**: {lw.md(reason)}" for label, reason in unavailable))
 for owner, shown in ((MODEL_URL, model_params), (ATTACK_URL, attack_params), (DEFENCE_URL, defence_params)):
     only_current_params(owner, shown)
 
@@ -177,7 +192,7 @@ split = lab.split
 def run(scenario: PrivacyScenario) -> PrivacyOutcome:
     """The scenario's outcome, from the page's caches: a target is trained once for all attacks on it."""
     def compute(progress: Callable[[float, str], None]) -> PrivacyOutcome:
-        progress(0.05, f"training {MODELS.get(scenario.model).a_name}")
+        progress(0.05, f"reading {model_spec.label}" if model_spec.from_file else f"training {model_spec.a_name}")
         target = PRIVACY_TARGETS.get_or_compute(scenario.target_key, lambda: build_target(scenario, split))
         progress(0.4, f"running {PRIVACY_ATTACKS.get(scenario.attack).label}")
         return attack_target(scenario, split, target)
@@ -200,13 +215,18 @@ st.subheader("Results", divider="gray")
 outcome_metrics(outcome)
 for note in getattr(outcome.result, "notes", ()):
     st.caption(note)
-st.caption(f"Training {outcome.fit_seconds:.2f} s, attack {outcome.attack_seconds:.2f} s.")
+st.caption(f"Attack {outcome.attack_seconds:.2f} s." if model_spec.from_file else
+           f"Training {outcome.fit_seconds:.2f} s, attack {outcome.attack_seconds:.2f} s.")
 for i, view in enumerate(spec.figures(outcome.result)):
     st.markdown(f"**{view.title}**")
     st.plotly_chart(view.figure, width="stretch", key=f"pv_figure_{i}")
     st.caption(view.caption)
 
 if spec.kind != MEMBERSHIP:
+    st.stop()
+if model_spec.from_file:
+    st.caption("The comparisons (regularised, differentially private, other model families) retrain the model, "
+               "which a model file cannot be: they are shown for the models QuLab trains.")
     st.stop()
 
 # ---------------------------------------------------------------------------------------------------------------

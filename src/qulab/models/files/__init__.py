@@ -70,6 +70,7 @@ ALLOWED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.MinMaxScaler",
 )
 ZIP_MAGIC = b"PK\x03\x04"
+BLACK_BOX_FAMILY = "file"  # the family of a file's model that is only queried: nothing about its form is known
 PICKLE_PROTOCOL_BYTE = 0x80
 
 
@@ -312,9 +313,7 @@ class ModelFile:
         if entry is not None and self.white_box:  # "a logistic regression in model.skops has none"
             return ModelSpec(self.scenario_name, f"{entry.label} in {self.filename}", entry.family,
                              entry.description, _not_trainable, entry.exposes, linear=entry.linear, wrap=entry.wrap)
-        return ModelSpec(self.scenario_name, f"Model in {self.filename}", "file",
-                         "A model you uploaded, queried in a separate process.", _not_trainable, self.exposes,
-                         wrap=_black_box_wrap)
+        return black_box_spec(self.scenario_name, f"Model in {self.filename}", self.exposes)
 
     def check_against(self, n_features: int, class_names: tuple[str, ...],
                       feature_names: tuple[str, ...] | None = None) -> None:
@@ -355,6 +354,12 @@ class ModelFile:
 
     def close(self) -> None:
         self.process.close()
+
+
+def black_box_spec(name: str, label: str, exposes: frozenset[str]) -> ModelSpec:
+    """The model entry of a file that is only queried (for what it ``exposes``: scores and decisions, or decisions)."""
+    return ModelSpec(name, label, BLACK_BOX_FAMILY, "A model you uploaded, queried in a separate process.",
+                     _not_trainable, exposes, wrap=_black_box_wrap)
 
 
 def _listing(items: list[str]) -> str:

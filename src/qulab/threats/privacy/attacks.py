@@ -19,7 +19,9 @@ Adding an attack is one :class:`PrivacyAttackSpec` registered from a module list
 - ``figures(result) -> list[FigureView]``: the Plotly figures the page shows for that result (import Plotly
   inside), so the page never looks at an attack's name;
 - optional ``applies(model, defence) -> reason | None`` and ``data_reason(split) -> reason | None`` for what the
-  access check cannot see (a loss the model must compute, image data), in one sentence the user can act on.
+  access check cannot see (a loss the model must compute, image data), in one sentence the user can act on;
+- ``trains_like_target``: True for an attack that trains models the way the target was trained (shadow and
+  reference models): it cannot run on a model from a file, which comes without its training procedure.
 
 A result's ``kind`` and ``summary()`` fix what is reported: ``summary()`` holds the ``qulab privacy --json`` keys of
 its kind (membership: ``n_members, n_nonmembers, auc, advantage, tpr_at_fpr``; extraction: ``queries, agreement,
@@ -130,6 +132,7 @@ class PrivacyAttackSpec:
     params: tuple[Param, ...] = field(default=())
     applies: Callable[[ModelSpec, PrivacyDefenceSpec | None], str | None] | None = None
     data_reason: Callable[[Split], str | None] | None = None
+    trains_like_target: bool = False
 
     @property
     def knowledge(self) -> str:
@@ -146,6 +149,9 @@ class PrivacyAttackSpec:
 
     def unsupported_reason(self, model: ModelSpec, defence: PrivacyDefenceSpec | None = None) -> str | None:
         """Why this attack cannot run on this model under this mitigation, in words; None when it can."""
+        if self.trains_like_target and model.from_file:
+            return (f"{self.label} trains models the way the target was trained, and a model from a file comes "
+                    "without its training procedure: pick an attack that needs only the model's outputs.")
         released = model.exposes if defence is None else defence.released_by(model)
         missing = sorted(self.needs - released)
         if missing:

@@ -4,7 +4,9 @@ Set-up (as in ART's attribute-inference examples): the model is trained on recor
 column; the attacker holds some training records in full (to train the attack) and, for the target records, every
 column except the sensitive one plus the model's prediction. ART's attacks guess a *categorical* column: a value
 out of the levels seen in training. A continuous column is therefore cut into quantile bins first, and the model is
-trained on the binned column; the attacker then guesses a record's bin, not its exact value.
+trained on the binned column; the attacker then guesses a record's bin, not its exact value. A model from a file
+cannot be retrained: it answers on the records as they are, the attacker estimates the column's value (ART's
+attacks on a continuous column, a regression) and is scored on the estimate's bin, as the baseline is.
 
 The guess's accuracy alone says little (a column that follows from the others is guessed well without any model),
 so ``AttributeInferenceBaseline`` makes the same guess from the other columns without the model's answers, and the
@@ -51,6 +53,10 @@ class SensitiveColumn:
     def binned(self) -> bool:
         return bool(self.edges)
 
+    def bin(self, values: np.ndarray) -> np.ndarray:
+        """Each value replaced by its bin's level (the bin's training median)."""
+        return np.asarray(self.levels)[np.searchsorted(self.edges, np.asarray(values, np.float64), side="right")]
+
     def describe(self) -> str:
         if not self.binned:
             return f"'{self.name}' has {len(self.levels)} values; the attacker guesses which."
@@ -76,14 +82,14 @@ def make_categorical(split: Split, column: int, bins: int) -> tuple[Split, Sensi
     edges = np.unique(np.quantile(train, np.linspace(0, 1, bins + 1)[1:-1]))
     medians = np.array([np.median(train[np.searchsorted(edges, train, side="right") == b])
                         for b in range(len(edges) + 1)])
+    sensitive = SensitiveColumn(column, name, tuple(float(m) for m in medians), tuple(float(e) for e in edges))
 
     def binned(X: np.ndarray) -> np.ndarray:
         X = X.copy()
-        X[:, column] = medians[np.searchsorted(edges, X[:, column], side="right")]
+        X[:, column] = sensitive.bin(X[:, column])
         return X
 
-    return (replace(split, X_train=binned(split.X_train), X_test=binned(split.X_test)),
-            SensitiveColumn(column, name, tuple(float(m) for m in medians), tuple(float(e) for e in edges)))
+    return replace(split, X_train=binned(split.X_train), X_test=binned(split.X_test)), sensitive
 
 
 def without(X: np.ndarray, column: int) -> np.ndarray:
@@ -124,14 +130,15 @@ def known_and_targets(n: int, known_share: float, seed: int) -> tuple[np.ndarray
 
 
 def black_box_guess(classifier: Any, column: int, X_known: np.ndarray, X_targets: np.ndarray,
-                    predictions: np.ndarray, model_type: str, seed: int) -> np.ndarray:
+                    predictions: np.ndarray, model_type: str, seed: int, continuous: bool = False) -> np.ndarray:
     """ART's ``AttributeInferenceBlackBox``: an attack model trained on the known records (their other columns and
     the model's prediction) guesses the targets' column.
 
     ``predictions`` are the model's class indices for the targets: ART's ``fit`` feeds its attack model the class
     index as one column, so ``infer`` must get the same (n, 1) column, not the one-hot rows its docstring suggests.
     ART builds its attack model (a scikit-learn forest…) without a seed, so it runs under
-    :func:`qulab.core.randomness.seeded`.
+    :func:`qulab.core.randomness.seeded`. ``continuous``: the column is estimated (ART's regression) instead of
+    chosen among the known records' values.
     """
     from art.attacks.inference.attribute_inference import AttributeInferenceBlackBox
 
@@ -139,20 +146,22 @@ def black_box_guess(classifier: Any, column: int, X_known: np.ndarray, X_targets
 
     pred = np.asarray(predictions, dtype=np.float32).reshape(-1, 1)
     with seeded(seed):
-        attack = AttributeInferenceBlackBox(classifier, attack_model_type=model_type, attack_feature=column)
+        attack = AttributeInferenceBlackBox(classifier, attack_model_type=model_type, attack_feature=column,
+                                            is_continuous=continuous)
         attack.fit(np.asarray(X_known, np.float32))
         return np.asarray(attack.infer(without(np.asarray(X_targets, np.float32), column), pred=pred), np.float64)
 
 
 def baseline_guess(column: int, X_known: np.ndarray, X_targets: np.ndarray, model_type: str,
-                   seed: int) -> np.ndarray:
+                   seed: int, continuous: bool = False) -> np.ndarray:
     """ART's ``AttributeInferenceBaseline``: the same kind of attack model, from the other columns alone."""
     from art.attacks.inference.attribute_inference import AttributeInferenceBaseline
 
     from qulab.core.randomness import seeded
 
     with seeded(seed):
-        baseline = AttributeInferenceBaseline(attack_model_type=model_type, attack_feature=column)
+        baseline = AttributeInferenceBaseline(attack_model_type=model_type, attack_feature=column,
+                                              is_continuous=continuous)
         baseline.fit(np.asarray(X_known, np.float32))
         return np.asarray(baseline.infer(without(np.asarray(X_targets, np.float32), column)), np.float64)
 
@@ -264,9 +273,16 @@ _MODEL = Param("attack_model", "Attack model", "rf", "The classifier that learns
 def _attacked_model(split: Any, binned: Split, column: SensitiveColumn, target: Target,
                     seed: int) -> tuple[Any, Callable[[np.ndarray], np.ndarray], tuple[str, ...]]:
     """(ART classifier, released answers) of the model trained on the categorical column: the target itself when
-    the column already was categorical, else its twin trained the same way on the binned data."""
+    the column already was categorical or the model cannot be retrained (a file), else its twin trained the same
+    way on the binned data."""
     if not column.binned:
         return target.classifier, target.released, ()
+    if target.make_estimator is None:
+        return target.classifier, target.released, (
+            f"The model comes from a file and is not retrained: it answered on the records as they are; the "
+            f"attacker estimated the continuous '{column.name}' (a regression, with and without the model's answer) "
+            f"and is scored on the estimate's quantile bin, one of {len(column.levels)} cut at "
+            f"{', '.join(f'{e:.3g}' for e in column.edges)}.",)
     estimator = target.make_estimator(seed).fit(binned.X_train, binned.y_train)
     classifier = target.spec.art_classifier(estimator, split.clip_values)
     return (classifier, lambda X: target.harden(np.asarray(classifier.predict(X), dtype=np.float64)),
@@ -279,9 +295,13 @@ def _attribute_attack(white_box: bool) -> Callable[..., AttributeResult]:
 
         binned, column = make_categorical(split, params["column"], params["bins"])
         classifier, released, notes = _attacked_model(split, binned, column, target, seed)
+        # A model that was not retrained on the binned column is asked about the records as they are, and the
+        # attacker, who holds the known records in full, estimates the value rather than picking a level.
+        as_is = column.binned and target.make_estimator is None
+        queried = split if as_is else binned
         known, targets = known_and_targets(len(binned.y_train), params["known_share"], seed)
         X_known, X_targets = binned.X_train[known], binned.X_train[targets]
-        predictions = np.argmax(released(X_targets), axis=1)
+        predictions = np.argmax(released(queried.X_train[targets]), axis=1)
         black_box = BlackBoxClassifier(lambda X: released(np.asarray(X, dtype=np.float64)),
                                        (binned.X_train.shape[1],), int(classifier.nb_classes))
         values, counts = np.unique(X_known[:, column.index], return_counts=True)
@@ -290,9 +310,12 @@ def _attribute_attack(white_box: bool) -> Callable[..., AttributeResult]:
             guessed = white_box_tree_guess(classifier, column.index, X_targets, predictions, column.levels,
                                            priors / priors.sum())
         else:
-            guessed = black_box_guess(black_box, column.index, X_known, X_targets, predictions,
-                                      params["attack_model"], seed)
-        guessed_without = baseline_guess(column.index, X_known, X_targets, params["attack_model"], seed)
+            guessed = black_box_guess(black_box, column.index, queried.X_train[known], X_targets, predictions,
+                                      params["attack_model"], seed, continuous=as_is)
+        guessed_without = baseline_guess(column.index, queried.X_train[known], X_targets, params["attack_model"],
+                                         seed, continuous=as_is)
+        if as_is:
+            guessed, guessed_without = column.bin(guessed), column.bin(guessed_without)
         true = X_targets[:, column.index]
         outcome = AttributeOutcome(accuracy(guessed, true), accuracy(guessed_without, true), len(targets),
                                    len(known), column, accuracy(np.full(len(true), values[np.argmax(counts)]), true))

@@ -2,9 +2,13 @@
 
     qulab privacy --data D [--test-data csv:…] [--target T] --model M --attack NAME [--param k=v …]
                   [--defense NAME [--defense-param k=v …]] [--seed S] [--json]
+    qulab privacy --data csv:TRAIN --test-data csv:HELD_OUT --model-file PATH.skops|PATH.onnx --attack NAME …
 
-Choices come from the registries; ``--json`` prints :meth:`PrivacyOutcome.to_json`. Bad input is refused by the
-caller (:mod:`qulab.cli`) in one line with exit status 2.
+Choices come from the registries; ``--json`` prints :meth:`PrivacyOutcome.to_json`, with ``model_file`` and
+``threat_model`` for a model file. A model file is attacked as it is: its members are the ``--data`` rows (the ones
+it was trained on, as the user says) and its non-members the ``--test-data`` rows, so both are needed; attacks that
+train models like the target and mitigations are refused for it. Bad input is refused by the caller
+(:mod:`qulab.cli`) in one line with exit status 2.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
 # The keys of `--json` around the attack's own summary (which the text output lists).
 NOT_SUMMARY = {"data", "model", "attack", "defence", "seed", "train_accuracy", "test_accuracy", "epsilon", "delta",
-               "advantage_bound", "fit_seconds", "attack_seconds", "seconds"}
+               "advantage_bound", "fit_seconds", "attack_seconds", "seconds", "model_file", "threat_model"}
+DEFAULT_MODEL = "decision_tree"
 
 
 def add_parser(commands: Any) -> None:
@@ -35,14 +40,19 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--data", default="breast_cancer", metavar="DATA",
                         help=f"built-in data set ({', '.join(DATASETS.names())}) or csv:PATH (default: breast_cancer)")
     parser.add_argument("--target", metavar="COL", help="class column of csv data (default: proposed from the file)")
-    parser.add_argument("--test-data", metavar="csv:PATH", help="explicit non-member/test set (same columns)")
+    parser.add_argument("--test-data", metavar="csv:PATH", help="explicit non-member/test set (same columns); "
+                                                                  "required with --model-file")
     parser.add_argument("--data-param", action="append", default=[], metavar="K=V", help="data-set parameter")
-    parser.add_argument("--scaling", default="minmax", choices=SCALINGS, help="feature scaling (default: minmax)")
+    parser.add_argument("--scaling", choices=SCALINGS,
+                        help="feature scaling (default: minmax; none with --model-file, which takes the file's units)")
     parser.add_argument("--test-size", type=float, default=0.5, metavar="F",
                         help="non-member share of the rows (default 0.5: as many non-members as members)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--model", default="decision_tree", choices=MODELS.names(), metavar="M",
-                        help=f"one of {', '.join(MODELS.names())} (default: decision_tree)")
+    parser.add_argument("--model", choices=MODELS.names(), metavar="M",
+                        help=f"one of {', '.join(MODELS.names())} (default: {DEFAULT_MODEL})")
+    parser.add_argument("--model-file", metavar="PATH",
+                        help="your own fitted model instead of --model (.skops or .onnx), attacked as it is: the "
+                             "--data rows are its members, the --test-data rows its non-members")
     parser.add_argument("--model-param", action="append", default=[], metavar="K=V", help="model parameter")
     parser.add_argument("--attack", default="membership_gap", choices=PRIVACY_ATTACKS.names(), metavar="NAME",
                         help=f"one of {', '.join(PRIVACY_ATTACKS.names())} (default: membership_gap)")
@@ -65,16 +75,25 @@ def scenario_from(args: argparse.Namespace, cli: ModuleType,
 
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size must be between 0 and 1, not {args.test_size}")
-    attack, model = PRIVACY_ATTACKS.get(args.attack), MODELS.get(args.model)
+    if args.model_file is not None and args.test_data is None:
+        raise UsageError("--model-file needs --test-data csv:PATH: the --data rows are the members the model was "
+                         "trained on, and the non-members must be rows it never saw")
+    if args.model_file is not None and args.defence is not None:
+        raise UsageError("--defense does not apply to a --model-file: a mitigation retrains or hardens a model QuLab "
+                         "trains, and a file is attacked as it is")
+    model_file = cli._model_file(args)
+    attack, model = PRIVACY_ATTACKS.get(args.attack), MODELS.get(args.model or DEFAULT_MODEL)
     if args.defence_param and not args.defence:
         raise UsageError("--defense-param needs --defense NAME")
     defence_params = (_parse_params(PRIVACY_DEFENCES.get(args.defence).params, args.defence_param, args.defence,
                                     "--defense-param") if args.defence else {})
     data_params, target = _data_params(args)
+    scaling = args.scaling or ("none" if model_file else "minmax")
     scenario = PrivacyScenario(
-        dataset=args.data, model=args.model, attack=args.attack, seed=args.seed, test_size=args.test_size,
-        scaling=args.scaling, dataset_params=freeze(data_params),
-        model_params=freeze(_parse_params(model.params, args.model_param, args.model, "--model-param")),
+        dataset=args.data, model=model_file.scenario_name if model_file else model.name, attack=args.attack,
+        seed=args.seed, test_size=args.test_size, scaling=scaling, dataset_params=freeze(data_params),
+        model_params=freeze({} if model_file else _parse_params(model.params, args.model_param, model.name,
+                                                                "--model-param")),
         attack_params=freeze(_parse_params(attack.params, args.param, args.attack, "--param")),
         defence=args.defence, defence_params=freeze(defence_params))
     return scenario.validate() if check else scenario, target
@@ -95,8 +114,12 @@ def run(args: argparse.Namespace, cli: ModuleType) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{PRIVACY_ATTACKS.get(result['attack']).label} on {MODELS.get(result['model']).a_name}"
+    attacked = (f"the model in {result['model_file']}" if "model_file" in result
+                else MODELS.get(result["model"]).a_name)
+    print(f"{PRIVACY_ATTACKS.get(result['attack']).label} on {attacked}"
           + (f" under {PRIVACY_DEFENCES.get(result['defence']).label.lower()}" if result['defence'] else ""))
+    if "threat_model" in result:
+        print(f"threat model: {result['threat_model']['label']}: {result['threat_model']['why']}")
     print(f"train accuracy {result['train_accuracy']:.4f}   test accuracy {result['test_accuracy']:.4f}")
     for key in sorted(set(result) - NOT_SUMMARY):  # sorted: a result read from the store keeps no key order
         print(f"{key}: {json.dumps(result[key], sort_keys=True)}")
@@ -126,7 +149,10 @@ def result(args: argparse.Namespace, cli: ModuleType) -> dict[str, Any]:
         else:
             split = privacy_split(scenario, data)
         outcome = run_privacy(scenario, split=split)
-    return {**outcome.to_json(), "seconds": time.perf_counter() - start}
+    own = {}
+    if args.model_file is not None:
+        own = {"model_file": args.model_file, "threat_model": cli._model_file(args).threat_model()}
+    return {**outcome.to_json(), **own, "seconds": time.perf_counter() - start}
 
 
 def listing() -> dict[str, Any]:
@@ -140,6 +166,7 @@ def listing() -> dict[str, Any]:
         "privacy_attacks": [{"name": a.name, "label": a.label, "description": a.description, "kind": a.kind,
                              "threat": a.threat.to_dict(), "paper": a.paper,
                              "supports": [m.name for m in MODELS if a.unsupported_reason(m) is None],
+                             "model_file": not a.trains_like_target,
                              "params": params(a)} for a in PRIVACY_ATTACKS],
         "privacy_defences": [{"name": d.name, "label": d.label, "description": d.description, "kind": d.kind,
                               "protects": d.protects, "releases": None if d.releases is None else sorted(d.releases),
@@ -154,7 +181,9 @@ def print_listing(info: dict[str, Any]) -> None:
         threat = a["threat"]
         print(f"  {a['name']:<28} {a['label']}  [{a['kind']}; {threat['knowledge']}, "
               f"needs {' and '.join(threat['access'])}]")
-        print(f"  {'':<28} runs on: {', '.join(a['supports']) or 'no registered model'}")
+        print(f"  {'':<28} runs on: {', '.join(a['supports']) or 'no registered model'}"
+              + ("; a --model-file that releases what it needs" if a["model_file"]
+                 else "; not a --model-file (it trains models like the target)"))
         print(f"  {'':<28} paper: {a['paper']}")
     print("privacy mitigations (qulab privacy --defense):")
     for d in info["privacy_defences"]:

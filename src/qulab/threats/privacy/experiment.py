@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from qulab.core.experiment import (
+    MODEL_FILE_PREFIX,
     SEED_RANGE,
     UPLOAD_PREFIXES,
     Params,
@@ -79,7 +80,6 @@ class PrivacyScenario(RoundTrips):
         """Check every name and parameter against the registries, and that the attack can run on the model under
         the mitigation (what the data allow is checked when the split is made); one sentence per refusal."""
         from qulab.data.datasets import DATASETS, SCALINGS
-        from qulab.models.registry import MODELS
         from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
         from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
@@ -88,7 +88,10 @@ class PrivacyScenario(RoundTrips):
             resolve_params(data.params, dict(self.dataset_params), data.label)
         if self.scaling not in SCALINGS:
             raise InvalidInput(f"The scaling {self.scaling!r} is unknown; choose from {', '.join(SCALINGS)}.")
-        model = MODELS.get(self.model)
+        if self.from_file and (self.model_params or self.defence is not None):
+            raise InvalidInput("A model from a file is attacked as it is released: it takes no model parameters and "
+                               "no mitigation (mitigations retrain or harden a model QuLab trains).")
+        model = model_entry(self.model)
         resolve_params(model.params, dict(self.model_params), model.label)
         attack = PRIVACY_ATTACKS.get(self.attack)
         resolve_params(attack.params, dict(self.attack_params), attack.label)
@@ -110,11 +113,12 @@ class PrivacyScenario(RoundTrips):
         """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
         those given): the form the run store names a run by, so both give one id."""
         from qulab.data.datasets import DATASETS
-        from qulab.models.registry import MODELS
         from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
         from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
-        entries = {"model_params": MODELS.get(self.model), "attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        entries = {"attack_params": PRIVACY_ATTACKS.get(self.attack)}
+        if not self.from_file:  # a model file is named by its content, with no parameters
+            entries["model_params"] = model_entry(self.model)
         if not self.dataset.startswith(UPLOAD_PREFIXES):
             entries["dataset_params"] = DATASETS.get(self.dataset)
         if self.defence is not None:
@@ -133,12 +137,16 @@ class PrivacyScenario(RoundTrips):
         return (self.dataset, params, self.seed, self.test_size, self.scaling)
 
     @property
+    def from_file(self) -> bool:
+        """The model is a user's file (named by its content), attacked as it is."""
+        return self.model.startswith(MODEL_FILE_PREFIX)
+
+    @property
     def target_key(self) -> tuple:
         """What the attacked model depends on: the split, the model and the mitigation (not the attack), so every
         attack on one model shares one fitted target."""
-        from qulab.models.registry import MODELS
-
-        model_params = freeze(resolve_params(MODELS.get(self.model).params, dict(self.model_params)))
+        model_params = () if self.from_file else freeze(resolve_params(model_entry(self.model).params,
+                                                                       dict(self.model_params)))
         return (*self.data_key, self.model, model_params, self.defence, self.defence_params)
 
     def as_evasion_scenario(self) -> Any:
@@ -169,9 +177,20 @@ class PrivacyScenario(RoundTrips):
         return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
 
 
+def model_entry(name: str) -> Any:
+    """The model's :class:`~qulab.models.registry.ModelSpec`: the registry's, or for a model file ("file:<digest>")
+    the entry of the open file, which says what it exposes."""
+    if name.startswith(MODEL_FILE_PREFIX):
+        from qulab.models.files import opened
+
+        return opened(name).spec()
+    from qulab.models.registry import MODELS
+
+    return MODELS.get(name)
+
+
 def _declared_params(scenario: PrivacyScenario) -> dict[str, tuple[str, dict[str, Param | None]]]:
     from qulab.data.datasets import DATASETS
-    from qulab.models.registry import MODELS
     from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
     from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
@@ -180,6 +199,6 @@ def _declared_params(scenario: PrivacyScenario) -> dict[str, tuple[str, dict[str
 
     return {"dataset_params": (scenario.dataset, {"target": None}) if scenario.dataset.startswith(UPLOAD_PREFIXES)
             else of(DATASETS.get(scenario.dataset)),
-            "model_params": of(MODELS.get(scenario.model)),
+            "model_params": ("your model file", {}) if scenario.from_file else of(model_entry(scenario.model)),
             "attack_params": of(PRIVACY_ATTACKS.get(scenario.attack)),
             "defence_params": of(PRIVACY_DEFENCES.get(scenario.defence)) if scenario.defence else ("", {})}

@@ -31,6 +31,7 @@ from qulab.threats.privacy.attacks import (
 )
 
 ProbabilityOracle = Callable[[np.ndarray], np.ndarray]
+CHECK_QUERIES = 100  # fresh queries on which the attacker checks its stolen model against the target's answers
 
 
 @dataclass(frozen=True)
@@ -206,13 +207,16 @@ def _extraction_metrics(queries: int, agreement_: float, accuracy_: float) -> tu
 
 @dataclass(frozen=True)
 class EquationSolvingResult:
-    """The stolen softmax-linear model, judged on the test rows, with the target's own weights to compare."""
+    """The stolen softmax-linear model, judged on the test rows and on fresh queries (what the attacker can check
+    without the true weights: a model that is not softmax-linear answers them differently), with the target's own
+    weights to compare when they are known."""
 
     stolen: StolenLinearModel
     agreement: float
     stolen_accuracy: float
     target_W: np.ndarray | None  # the target's (W, b) relative to the first class, when it has coef_
     target_b: np.ndarray | None
+    max_probability_error: float  # largest |stolen − target| probability on CHECK_QUERIES fresh queries
     kind: str = EXTRACTION
 
     @property
@@ -224,11 +228,18 @@ class EquationSolvingResult:
 
     def summary(self) -> dict[str, Any]:
         return {"queries": self.stolen.queries, "agreement": self.agreement, "stolen_accuracy": self.stolen_accuracy,
-                "max_weight_error": self.weight_error}
+                "max_weight_error": self.weight_error, "check_queries": CHECK_QUERIES,
+                "max_probability_error": self.max_probability_error}
 
     def metrics(self) -> tuple[Metric, ...]:
         error = self.weight_error
         return (*_extraction_metrics(self.stolen.queries, self.agreement, self.stolen_accuracy),
+                Metric("Largest probability error", f"{self.max_probability_error:.1e}",
+                       f"Largest difference between the stolen model's probability and the target's on "
+                       f"{CHECK_QUERIES} fresh queries drawn as far out as the solved ones: near 0 when the target "
+                       "is softmax-linear there and stolen exactly, large when it is not (the attacker can tell "
+                       "without knowing the weights; a network can be linear near the data's mean, so widen the "
+                       "query spread to see further)."),
                 *(() if error is None else (Metric("Largest weight error", f"{error:.1e}",
                                                    "Largest difference between a stolen weight and the target's "
                                                    "(each class's weights taken relative to the first class's)."),)))
@@ -242,13 +253,23 @@ def _target_weights(estimator: Any) -> tuple[np.ndarray | None, np.ndarray | Non
     return relative_to_first_class(*linear_scores(estimator))
 
 
+def probability_error(stolen: StolenLinearModel, answer: ProbabilityOracle, n_features: int, center: np.ndarray,
+                      spread: np.ndarray, seed: int) -> float:
+    """Largest |stolen − target| probability on :data:`CHECK_QUERIES` fresh queries from the same region (drawn
+    with a seed of their own, so none is a query the model was solved from)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    X = (center + spread * rng.standard_normal((CHECK_QUERIES, n_features))).astype(np.float32).astype(np.float64)
+    return float(np.abs(stolen.predict_proba(X) - answer(X)).max())
+
+
 def _equation_solving(split: Any, target: Target, params: dict[str, Any], seed: int) -> EquationSolvingResult:
     center, spread = query_region(split.X_train)
-    stolen = extract_by_equation_solving(released_probabilities(target), split.X_train.shape[1], center,
-                                         params["spread"] * spread, seed)
+    d, answer = split.X_train.shape[1], released_probabilities(target)
+    stolen = extract_by_equation_solving(answer, d, center, params["spread"] * spread, seed)
     predicted = stolen.predict(split.X_test)
     return EquationSolvingResult(stolen, agreement(predicted, target.predict(split.X_test)),
-                                 float(np.mean(predicted == split.y_test)), *_target_weights(target.estimator))
+                                 float(np.mean(predicted == split.y_test)), *_target_weights(target.estimator),
+                                 probability_error(stolen, answer, d, center, params["spread"] * spread, seed))
 
 
 def _equation_solving_views(result: EquationSolvingResult) -> list[FigureView]:
@@ -264,7 +285,11 @@ def _equation_solving_views(result: EquationSolvingResult) -> list[FigureView]:
 
 
 def _linear_only(model: Any, defence: Any) -> str | None:
-    if model.linear:
+    """A linear model, or a black box from a file: its form is unknown, so the attacker tries, and the fresh
+    queries tell whether the stolen model answers as it does."""
+    from qulab.models.files import BLACK_BOX_FAMILY
+
+    if model.linear or model.family == BLACK_BOX_FAMILY:
         return None
     return (f"Equation solving needs log-odds that are linear in the inputs, as a logistic regression's are; "
             f"{model.a_name} is not linear: try Copycat or Knockoff Nets, which learn a copy instead.")

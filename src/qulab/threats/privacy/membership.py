@@ -352,7 +352,7 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
     "membership_shadow", "Shadow models (ART)",
     "Trains shadow models the way the target was trained, on data whose membership it chose, and learns from "
     "their outputs how a member's output looks.",
-    privacy_threat(GREY_BOX, SCORES), _shadow, membership_views, MEMBERSHIP,
+    privacy_threat(GREY_BOX, SCORES), _shadow, membership_views, MEMBERSHIP, trains_like_target=True,
     paper="Shokri et al. 2017, Membership inference attacks against machine learning models (S&P); "
           "ART's ShadowModels",
     params=(Param("n_shadow", "Shadow models", 3, "How many shadow models to train (each costs one fit).", 1, 16),
@@ -421,7 +421,7 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
     "membership_lira", "Likelihood-ratio attack (LiRA)",
     "Trains reference models with and without each row and asks whether the target's confidence on the row looks "
     "more like the 'with' or the 'without' ones.",
-    privacy_threat(GREY_BOX, SCORES), _lira, membership_views, MEMBERSHIP,
+    privacy_threat(GREY_BOX, SCORES), _lira, membership_views, MEMBERSHIP, trains_like_target=True,
     paper="Carlini et al. 2022, Membership inference attacks from first principles (S&P), online LiRA",
     params=(Param("n_reference", "Reference models", 16, "Models trained on random halves of the data; more give "
                   "better Gaussians (Carlini et al. used 64–256) and cost one fit each.", 2, 128, 2),

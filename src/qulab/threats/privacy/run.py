@@ -20,7 +20,7 @@ from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
 from qulab.models.registry import MODELS, ModelSpec
 from qulab.threats.privacy.attacks import PRIVACY_ATTACKS, PrivacyAttackSpec, PrivacyResult, Target
-from qulab.threats.privacy.experiment import PrivacyScenario
+from qulab.threats.privacy.experiment import PrivacyScenario, model_entry
 from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, PrivacyDefenceSpec, dp_bound, dp_defence
 
 Progress = Callable[[float, str], None]
@@ -77,10 +77,16 @@ def attack_reason(attack: PrivacyAttackSpec, model: ModelSpec, defence: PrivacyD
 
 
 def check_data(scenario: PrivacyScenario, split: Split) -> None:
-    """Refuse, in words, an attack or model the data cannot take (before anything is trained)."""
-    model = MODELS.get(scenario.model)
+    """Refuse, in words, an attack or model the data cannot take (before anything is trained); a model file
+    whose features or classes are not the data's."""
+    model = model_entry(scenario.model)
     if model.needs_images and split.image_shape is None:
         raise InvalidInput(f"{model.label} needs image inputs: choose Digits or another model.")
+    if scenario.from_file:
+        from qulab.models.files import opened
+
+        opened(scenario.model).check_against(split.X_test.shape[1], tuple(split.class_names),
+                                             tuple(split.feature_names))
     attack = PRIVACY_ATTACKS.get(scenario.attack)
     reason = attack.data_reason(split) if attack.data_reason is not None else None
     if reason:
@@ -88,9 +94,12 @@ def check_data(scenario: PrivacyScenario, split: Split) -> None:
 
 
 def build_target(scenario: PrivacyScenario, split: Split) -> Target:
-    """The model trained on the split's training rows, as the mitigation makes and releases it."""
+    """The model trained on the split's training rows, as the mitigation makes and releases it; a model file as it
+    is (its training rows are the split's training rows, as the user says)."""
     from qulab.evaluation.pipeline import FittedModel
 
+    if scenario.from_file:
+        return file_target(scenario.model, split)
     spec = MODELS.get(scenario.model)
     model_params = resolve_params(spec.params, dict(scenario.model_params))
     defence = PRIVACY_DEFENCES.get(scenario.defence) if scenario.defence is not None else None
@@ -118,6 +127,14 @@ def build_target(scenario: PrivacyScenario, split: Split) -> Target:
     return Target(spec, FittedModel(spec, estimator, classifier, fit_seconds), make_estimator,
                   spec.exposes if defence is None else defence.released_by(spec), harden,
                   getattr(estimator, "epsilon_", None), getattr(estimator, "delta_", None))
+
+
+def file_target(scenario_model: str, split: Split) -> Target:
+    """An open model file as the attacker meets it: its own outputs, nothing to retrain it with."""
+    from qulab.models.files import opened
+
+    fitted = opened(scenario_model).fitted(split)
+    return Target(fitted.spec, fitted, None, fitted.spec.exposes, lambda probabilities: probabilities)
 
 
 def _outputs_logits(classifier: Any) -> bool:
