@@ -247,7 +247,7 @@ PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
 # ---------------------------------------------------------------------------------------------------------------
 # Differential privacy: diffprivlib's private scikit-learn models (through qulab.threats.privacy.diffprivlib_compat)
 
-_DIFFPRIVLIB_ACCOUNTANT = "diffprivlib's budget accountant (pure ε-DP: δ = 0)"
+_DIFFPRIVLIB_ACCOUNTANT = "diffprivlib's budget accountant; pure ε-DP, δ = 0"
 _EPSILON = Param("epsilon", "ε", 1.0, "The privacy budget the whole fit spends; smaller ε, more noise, less leakage "
                  "(and accuracy). The data's bounds (each feature's range, the largest row norm) are read from the "
                  "training rows, which diffprivlib warns leaks a little beyond ε.", 0.01, 100.0, scale="log")
