@@ -54,3 +54,15 @@ def test_a_private_tree_shows_its_accountants_epsilon_and_the_sweep_stays_under_
     assert _values(measured["x"]) == [0.5, 1.0, 2.0, 4.0, 8.0]  # the accountant's ε is the ε asked for
     for epsilon, value in zip(_values(measured["x"]), _values(measured["y"]), strict=True):
         assert value <= math.tanh(epsilon / 2)
+
+
+def test_a_model_without_a_private_version_is_told_which_models_have_one() -> None:
+    app = AppTest.from_file(str(PAGE), default_timeout=300)
+    app.session_state[dc.CHOICE_KEY] = CHOICE
+    app.session_state["pv_model"] = "gradient_boosting"
+    app.run()
+    assert not app.exception, app.exception
+    assert any(info.value.startswith("DP-SGD is offered for the PyTorch MLP and for logistic regression")
+               and "decision trees and random forests have diffprivlib's private versions" in info.value
+               for info in app.info)
+    assert not any(button.key == "pv_button_dp" for button in app.button)

@@ -26,7 +26,7 @@ from qulab.figures.privacy import (
 from qulab.models.registry import MODELS
 from qulab.threats.privacy.attacks import MEMBERSHIP, PRIVACY_ATTACKS, PrivacyAttackSpec
 from qulab.threats.privacy.experiment import PrivacyScenario
-from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, dp_bound, dp_defences_for
+from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, dp_bound
 from qulab.threats.privacy.run import (
     PrivacyOutcome,
     attack_reason,
@@ -257,8 +257,10 @@ with regularised_tab:
 dp = sweep_defence(scenario)
 with dp_tab:
     if dp is None:
-        offered = ", ".join(m.in_text for m in MODELS if dp_defences_for(m))
-        st.info(f"{model_spec.label} has no differentially private mitigation here; there is one for {offered}.")
+        # The reasons of the DP mitigations that are no one model's private version (DP-SGD's names what has one).
+        st.info(" ".join(d.unsupported_reason(model_spec) for d in PRIVACY_DEFENCES
+                         if d.differentially_private and d.private_version_of is None)
+                or f"{model_spec.label} has no differentially private mitigation here.")
     else:
         st.caption(f"{spec.label} against models trained with {dp.label.lower()} at ε "
                    f"{', '.join(f'{e:g}' for e in DP_GRID)} (its other settings as in the Mitigation column when it "
