@@ -57,7 +57,7 @@ def test_dp_sweep_stays_under_the_bound(page, app_url):
         sweep = page.get_by_role("button", name="Sweep ε")
         sweep.wait_for(state="visible", timeout=30_000)
         sweep.click()
-        page.get_by_text("Every measured point lies under the bound").wait_for(timeout=480_000)
+        page.get_by_text("Every measured point lies under the bound").wait_for(timeout=180_000)
         _idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("ε (diffprivlib's budget accountant; pure ε-DP, δ = 0)").count() == 2  # both axes

@@ -217,8 +217,9 @@ if spec.kind != MEMBERSHIP:
 # Comparisons: each trains several models, so each waits for its button and is kept once computed
 
 st.subheader("Comparisons", divider="gray")
+# Keyed, so the open tab stays open when its button reruns the page (unkeyed, Chromium showed the first tab again).
 regularised_tab, dp_tab, family_tab = st.tabs(["As trained vs regularised", "Advantage against ε",
-                                               "Gap against advantage, by model family"])
+                                               "Gap against advantage, by model family"], key="pv_comparisons")
 
 
 def comparison(tab: Any, key: tuple, button: str, label: str, compute: Callable[..., Any]) -> Any:
