@@ -103,6 +103,50 @@ def dp(quick: bool) -> None:
               f"{'yes' if under else 'NO':>6} {time.perf_counter() - start:6.1f}")
 
 
+def diffprivlib_models(quick: bool) -> None:
+    print("\n4. diffprivlib's ε-DP models: measured advantage against the bound (δ = 0)")
+    for data, model, defence in (("breast_cancer", "logistic_regression", "dp_logistic_regression"),
+                                 ("digits", "decision_tree", "dp_decision_tree")):
+        base = PrivacyScenario(dataset=data, model=model)
+        split = privacy_split(base)
+        m, n = len(split.y_train), len(split.y_test)
+        print(f"{data}, {model} (noise floor {1.36 * math.sqrt(1 / m + 1 / n):.3f})")
+        print(f"{'ε':>6} {'bound':>6} {'train':>6} {'test':>6} {'gap adv':>8} {'LiRA adv':>9} {'LiRA AUC':>9} "
+              f"{'TPR@1%':>7} {'under':>6} {'s':>6}")
+        for epsilon in (None, 1.0, 8.0) if quick else (None, 0.5, 1.0, 2.0, 4.0, 8.0, 32.0, 100.0):
+            scenario = base if epsilon is None else replace(base, defence=defence,
+                                                             defence_params=(("epsilon", epsilon),))
+            start = time.perf_counter()
+            target = build_target(scenario, split)
+            gap = attack_target(scenario, split, target)
+            lira = attack_target(replace(scenario, attack="membership_lira", attack_params=(("n_reference", 16),)),
+                                 split, target)
+            bound = 1.0 if epsilon is None else dp_bound(gap.epsilon, gap.delta)
+            under = "—" if epsilon is None else \
+                "yes" if max(gap.result.advantage, lira.result.advantage) <= bound else "NO"
+            print(f"{'none' if epsilon is None else f'{gap.epsilon:g}':>6} {bound:6.3f} {gap.train_accuracy:6.3f} "
+                  f"{gap.test_accuracy:6.3f} {gap.result.advantage:8.3f} {lira.result.advantage:9.3f} "
+                  f"{lira.result.auc:9.3f} {lira.result.tpr_at_fpr()['0.01']:7.3f} {under:>6} "
+                  f"{time.perf_counter() - start:6.1f}")
+
+
+def early_stopping(quick: bool) -> None:
+    print("\n5. Early stopping (patience 5, a fifth held out) against none: a 256-unit MLP, 300 epochs, breast cancer")
+    base = PrivacyScenario(model="torch_mlp", model_params=(("epochs", 300), ("hidden", 256)),
+                           attack="membership_lira", attack_params=(("n_reference", 4 if quick else 16),))
+    split = privacy_split(base)
+    print(f"{'mitigation':<15} {'epochs':>6} {'train':>6} {'test':>6} {'gap':>6} {'LiRA adv':>9} {'LiRA AUC':>9} "
+          f"{'TPR@1%':>7} {'s':>6}")
+    for defence in (None, "early_stopping"):
+        scenario = replace(base, defence=defence)
+        start = time.perf_counter()
+        target = build_target(scenario, split)
+        lira = attack_target(scenario, split, target)
+        print(f"{defence or 'none':<15} {target.estimator.n_epochs_:6d} {lira.train_accuracy:6.3f} "
+              f"{lira.test_accuracy:6.3f} {lira.generalisation_gap:6.3f} {lira.result.advantage:9.3f} "
+              f"{lira.result.auc:9.3f} {lira.result.tpr_at_fpr()['0.01']:7.3f} {time.perf_counter() - start:6.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer reference models and ε values")
@@ -110,6 +154,8 @@ def main() -> None:
     cost(args.quick)
     low_fpr(args.quick)
     dp(args.quick)
+    diffprivlib_models(args.quick)
+    early_stopping(args.quick)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-HEAVY = ("sklearn", "art", "torch")
+HEAVY = ("sklearn", "art", "torch", "diffprivlib", "opacus")
 
 # Runs `list` in a fresh interpreter and reports which heavy packages it loaded, and what it printed.
 PROBE = """

@@ -51,9 +51,9 @@ def build_class_breakdown(rows: Sequence[Any]) -> go.Figure:
 
 
 def build_advantage_vs_epsilon(epsilons: Sequence[float], advantages: Sequence[float], delta: float,
-                               label: str) -> go.Figure:
+                               label: str, accountant: str = "accountant") -> go.Figure:
     """Measured membership advantage against the accountant's ε, under the bound (e^ε − 1 + 2δ)/(e^ε + 1) that
-    every (ε, δ)-DP learner obeys (log ε axis)."""
+    every (ε, δ)-DP learner obeys (log ε axis, titled with whose accounting the ε is)."""
     from qulab.threats.privacy.mitigations import dp_bound
 
     eps = np.asarray(epsilons, dtype=np.float64)
@@ -63,14 +63,15 @@ def build_advantage_vs_epsilon(epsilons: Sequence[float], advantages: Sequence[f
                              fill="tozeroy", fillcolor="rgba(51,160,44,0.10)", line={"color": series_colour(2)}))
     fig.add_trace(go.Scatter(x=eps, y=advantages, mode="lines+markers", name=f"measured: {label}",
                              marker={"symbol": series_marker(0), "size": 9}, line={"color": series_colour(0)}))
-    fig.update_xaxes(title="ε (Opacus accountant)", **_epsilon_ticks(eps))
+    fig.update_xaxes(title=f"ε ({accountant})", **_epsilon_ticks(eps))
     fig.update_yaxes(title="Membership advantage (TPR − FPR)", range=[0, 1.02])
     fig.update_layout(height=380, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})
     return fig
 
 
 def build_accuracy_vs_epsilon(epsilons: Sequence[float], train: Sequence[float], test: Sequence[float],
-                              undefended: tuple[float, float] | None = None) -> go.Figure:
+                              undefended: tuple[float, float] | None = None,
+                              accountant: str = "accountant") -> go.Figure:
     """Train and test accuracy against ε, with the undefended model's as dotted lines."""
     fig = go.Figure()
     for i, (name, values) in enumerate((("training accuracy", train), ("test accuracy", test))):
@@ -81,7 +82,7 @@ def build_accuracy_vs_epsilon(epsilons: Sequence[float], train: Sequence[float],
         for i, (name, value) in enumerate((("training, no DP", undefended[0]), ("test, no DP", undefended[1]))):
             fig.add_trace(go.Scatter(x=ends, y=[value, value], mode="lines", name=name,
                                      line={"color": series_colour(i), "dash": "dot"}))
-    fig.update_xaxes(title="ε (Opacus accountant)", **_epsilon_ticks(np.asarray(epsilons, dtype=np.float64)))
+    fig.update_xaxes(title=f"ε ({accountant})", **_epsilon_ticks(np.asarray(epsilons, dtype=np.float64)))
     fig.update_yaxes(title="Accuracy")
     zoom_to_data(fig, (0.0, 1.02))
     fig.update_layout(height=380, margin={"t": 30}, legend={"orientation": "h", "y": -0.25})

@@ -13,6 +13,7 @@ import copy
 import math
 import numbers
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,14 @@ def _check_positive_float(name: str, value: Any, *, allow_zero: bool = False) ->
     return float(value)
 
 
+def _check_early_stopping(estimator: Any) -> dict[str, Any]:
+    """``validation_fraction`` in [0, 1) (0: no early stopping) and a positive ``patience``."""
+    fraction = _check_positive_float("validation_fraction", estimator.validation_fraction, allow_zero=True)
+    if fraction >= 1:
+        raise ValueError(f"validation_fraction must be below 1, got {estimator.validation_fraction!r}.")
+    return {"validation_fraction": fraction, "patience": _check_positive_int("patience", estimator.patience)}
+
+
 def _check_int_tuple(name: str, value: Any, *, length: int | None = None) -> tuple[int, ...]:
     """Accept an int or an iterable of positive ints (like sklearn's hidden_layer_sizes)."""
     items = [value] if isinstance(value, numbers.Integral) else value
@@ -74,6 +83,24 @@ def _check_int_tuple(name: str, value: Any, *, length: int | None = None) -> tup
     return out
 
 
+@dataclass(frozen=True)
+class _TrainingLog:
+    """What a training run leaves: the mean training loss per epoch run and, with early stopping, the validation
+    loss per epoch and the (0-based) epoch whose weights were kept."""
+
+    loss_curve: list[float]
+    validation_loss_curve: list[float] | None = None
+    best_epoch: int | None = None
+
+
+def _holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to train on and rows held out for validation (``fraction`` of n, at least one each side), drawn from
+    ``seed`` alone, so the weights' and batches' draws are the same as without a hold-out."""
+    order = np.random.default_rng(seed).permutation(n)
+    cut = min(max(1, round(fraction * n)), n - 1)
+    return np.sort(order[cut:]), np.sort(order[:cut])
+
+
 def _train_module(
     module: nn.Module,
     X: np.ndarray,
@@ -84,16 +111,22 @@ def _train_module(
     batch_size: int,
     weight_decay: float,
     generator: torch.Generator,
-) -> list[float]:
-    """Minibatch Adam on cross-entropy; returns the mean training loss per epoch."""
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    patience: int = 10,
+) -> _TrainingLog:
+    """Minibatch Adam on cross-entropy. With ``validation`` (X, y), the mean loss on it is computed after each
+    epoch; training stops once ``patience`` epochs in a row bring no lower one, and the best epoch's weights are
+    put back (early stopping, as in Prechelt 1998)."""
     X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     y_t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
     optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     n = len(X_t)
     curve: list[float] = []
-    module.train()
-    for _ in range(epochs):
+    watched: list[float] = []
+    best_epoch, best_state = None, None
+    for epoch in range(epochs):
+        module.train()
         order = torch.randperm(n, generator=generator)
         total = 0.0
         for start in range(0, n, batch_size):
@@ -104,8 +137,20 @@ def _train_module(
             optimizer.step()
             total += loss.item() * len(idx)
         curve.append(total / n)
+        if validation is None:
+            continue
+        module.eval()
+        with torch.no_grad():
+            watched.append(float(loss_fn(module(torch.from_numpy(validation[0])), torch.from_numpy(validation[1]))))
+        if best_epoch is None or watched[-1] < watched[best_epoch]:
+            best_epoch, best_state = epoch, copy.deepcopy(module.state_dict())
+        elif epoch - best_epoch >= patience:
+            break
     module.eval()
-    return curve
+    if validation is None:
+        return _TrainingLog(curve)
+    module.load_state_dict(best_state)
+    return _TrainingLog(curve, watched, best_epoch)
 
 
 def _initialised(build: Any, n_features: int, n_classes: int, params: dict[str, Any],
@@ -143,7 +188,11 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return validate_data(self, X, y, reset=reset, dtype=np.float32)
 
     def fit(self, X: Any, y: Any) -> _TorchClassifierBase:
-        """Train a fresh network on (X, y); labels may be any sortable values, as in sklearn."""
+        """Train a fresh network on (X, y); labels may be any sortable values, as in sklearn.
+
+        With ``validation_fraction`` > 0 that share of the rows (``validation_rows_``) is held out and training stops
+        early (see ``_train_module``): ``n_epochs_`` epochs run, the weights kept are epoch ``best_epoch_``'s (0-based)
+        and ``validation_loss_curve_`` holds the held-out loss per epoch; otherwise those last three are None."""
         params = self._check_params()
         X, y = self._validate_X(X, y, reset=True)
         check_classification_targets(y)
@@ -156,23 +205,33 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         # draws from in other sessions' threads). Two generators from the seed, one for the initial weights and
         # one for the batch order, give exactly the weights the former global seeding gave.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train, held_out = np.arange(len(X)), None
+        if params["validation_fraction"] > 0:
+            train, held_out = _holdout(len(X), params["validation_fraction"], seed)
         with one_torch_thread():
             module = _initialised(self._build_module, X.shape[1], len(classes), params,
                                   torch_generator(seed))
-            curve = _train_module(
+            log = _train_module(
                 module,
-                X,
-                y_idx,
+                X[train],
+                y_idx[train],
                 epochs=params["epochs"],
                 lr=params["lr"],
                 batch_size=params["batch_size"],
                 weight_decay=params.get("weight_decay", 0.0),
                 generator=torch_generator(seed),
+                validation=None if held_out is None else (np.ascontiguousarray(X[held_out], dtype=np.float32),
+                                                          np.ascontiguousarray(y_idx[held_out], dtype=np.int64)),
+                patience=params["patience"],
             )
         self.classes_ = classes
         self.module_ = module
         self.input_shape_ = (int(X.shape[1]),)
-        self.loss_curve_ = curve
+        self.loss_curve_ = log.loss_curve
+        self.n_epochs_ = len(log.loss_curve)
+        self.validation_loss_curve_ = log.validation_loss_curve
+        self.best_epoch_ = log.best_epoch
+        self.validation_rows_ = held_out
         return self
 
     def _logits(self, X: Any) -> torch.Tensor:
@@ -209,6 +268,8 @@ class TorchMLPClassifier(_TorchClassifierBase):
         batch_size: int = 64,
         weight_decay: float = 0.0,
         random_state: Any = 0,
+        validation_fraction: float = 0.0,
+        patience: int = 10,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
@@ -216,6 +277,8 @@ class TorchMLPClassifier(_TorchClassifierBase):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.random_state = random_state
+        self.validation_fraction = validation_fraction
+        self.patience = patience
 
     def _check_params(self) -> dict[str, Any]:
         return {
@@ -225,6 +288,7 @@ class TorchMLPClassifier(_TorchClassifierBase):
             "lr": _check_positive_float("lr", self.lr),
             "batch_size": _check_positive_int("batch_size", self.batch_size),
             "weight_decay": _check_positive_float("weight_decay", self.weight_decay, allow_zero=True),
+            **_check_early_stopping(self),
         }
 
     def _build_module(self, n_features: int, n_classes: int, params: dict[str, Any]) -> nn.Sequential:
@@ -256,6 +320,8 @@ class TorchCNNClassifier(_TorchClassifierBase):
         lr: float = 1e-2,
         batch_size: int = 64,
         random_state: Any = 0,
+        validation_fraction: float = 0.0,
+        patience: int = 10,
     ) -> None:
         self.image_shape = image_shape
         self.channels = channels
@@ -263,6 +329,8 @@ class TorchCNNClassifier(_TorchClassifierBase):
         self.lr = lr
         self.batch_size = batch_size
         self.random_state = random_state
+        self.validation_fraction = validation_fraction
+        self.patience = patience
 
     def _check_params(self) -> dict[str, Any]:
         return {
@@ -271,6 +339,7 @@ class TorchCNNClassifier(_TorchClassifierBase):
             "epochs": _check_positive_int("epochs", self.epochs),
             "lr": _check_positive_float("lr", self.lr),
             "batch_size": _check_positive_int("batch_size", self.batch_size),
+            **_check_early_stopping(self),
         }
 
     def _validate_X(self, X: Any, y: Any = "no_validation", *, reset: bool) -> Any:

@@ -27,7 +27,7 @@ from qulab.figures.privacy import (
 from qulab.models.registry import MODELS
 from qulab.threats.privacy.attacks import MEMBERSHIP, PRIVACY_ATTACKS, PrivacyAttackSpec
 from qulab.threats.privacy.experiment import PrivacyScenario
-from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, dp_bound, dp_defence
+from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, dp_bound
 from qulab.threats.privacy.run import (
     PrivacyOutcome,
     attack_reason,
@@ -38,6 +38,7 @@ from qulab.threats.privacy.run import (
     family_sweep,
     regularised_comparison,
     regulariser_for,
+    sweep_defence,
 )
 
 NO_DEFENCE = "none"
@@ -94,9 +95,10 @@ def outcome_metrics(outcome: PrivacyOutcome, container: Any = st) -> None:
         for col, metric in zip(cols, shown[row:row + 4], strict=False):
             col.metric(metric.label, metric.value, help=metric.help)
     if outcome.epsilon is not None:
+        accountant = PRIVACY_DEFENCES.get(outcome.scenario.defence).accountant
         cols = container.columns(3)
-        cols[0].metric("ε (accountant)", number_text(outcome.epsilon), help="What Opacus's RDP accountant reports "
-                       "for this training run.")
+        cols[0].metric("ε (accountant)", number_text(outcome.epsilon), help=f"What {accountant} reports for this "
+                       "training run.")
         cols[1].metric("δ", f"{outcome.delta:g}")
         cols[2].metric("Advantage bound", accuracy_text(outcome.bound), help="(e^ε − 1 + 2δ)/(e^ε + 1): no "
                        "membership attack on an (ε, δ)-DP model can do better.")
@@ -194,8 +196,10 @@ def run(scenario: PrivacyScenario) -> PrivacyOutcome:
     def compute(progress: Callable[[float, str], None]) -> PrivacyOutcome:
         progress(0.05, f"reading {model_spec.label}" if model_spec.from_file else f"training {model_spec.a_name}")
         target = PRIVACY_TARGETS.get_or_compute(scenario.target_key, lambda: build_target(scenario, split))
-        progress(0.4, f"running {PRIVACY_ATTACKS.get(scenario.attack).label}")
-        return attack_target(scenario, split, target)
+        attack = PRIVACY_ATTACKS.get(scenario.attack)
+        progress(0.4, f"running {attack.label}")
+        return attack_target(scenario, split, target,
+                             lambda done, text: progress(0.4 + 0.6 * done, f"{attack.label}: {text}"))
 
     return PRIVACY_OUTCOMES.get_or_compute(scenario, with_progress("Running the experiment", compute))
 
@@ -233,8 +237,9 @@ if model_spec.from_file:
 # Comparisons: each trains several models, so each waits for its button and is kept once computed
 
 st.subheader("Comparisons", divider="gray")
+# Keyed, so the open tab stays open when its button reruns the page (unkeyed, Chromium showed the first tab again).
 regularised_tab, dp_tab, family_tab = st.tabs(["As trained vs regularised", "Advantage against ε",
-                                               "Gap against advantage, by model family"])
+                                               "Gap against advantage, by model family"], key="pv_comparisons")
 
 
 def comparison(tab: Any, key: tuple, button: str, label: str, compute: Callable[..., Any]) -> Any:
@@ -270,15 +275,18 @@ with regularised_tab:
             st.plotly_chart(build_roc({"as trained": pair[0].result.roc, regulariser.label.lower(): pair[1].result.roc},
                                       pair[0].result.n_nonmembers), width="stretch", key="pv_pair_roc")
 
-dp = dp_defence()
+dp = sweep_defence(scenario)
 with dp_tab:
-    reason = dp.unsupported_reason(model_spec)
-    if reason:
-        st.info(reason)
+    if dp is None:
+        # The reasons of the DP mitigations that are no one model's private version (DP-SGD's names what has one).
+        st.info(" ".join(d.unsupported_reason(model_spec) for d in PRIVACY_DEFENCES
+                         if d.differentially_private and d.private_version_of is None)
+                or f"{model_spec.label} has no differentially private mitigation here.")
     else:
-        st.caption(f"{spec.label} against DP-SGD models trained at target ε {', '.join(f'{e:g}' for e in DP_GRID)} "
-                   "(the other DP settings as in the Mitigation column when DP-SGD is chosen there). Every point "
-                   "must lie under the bound: that is what differential privacy promises.")
+        st.caption(f"{spec.label} against models trained with {dp.label.lower()} at ε "
+                   f"{', '.join(f'{e:g}' for e in DP_GRID)} (its other settings as in the Mitigation column when it "
+                   "is chosen there; choose another DP mitigation there to sweep that one). Every point must lie "
+                   "under the bound: that is what differential privacy promises.")
         base = scenario if scenario.defence == dp.name else plain
         sweep = comparison(dp_tab, ("dp", base), "Sweep ε", "Training DP models",
                            lambda progress: (dp_sweep(base, DP_GRID, split, progress),
@@ -288,14 +296,16 @@ with dp_tab:
             epsilons = [p.epsilon for p in points]
             delta = points[0].delta
             st.plotly_chart(build_advantage_vs_epsilon(epsilons, [p.result.advantage for p in points], delta,
-                                                       spec.label), width="stretch", key="pv_dp_advantage")
+                                                       f"{spec.label}, {dp.label.lower()}", dp.accountant),
+                            width="stretch", key="pv_dp_advantage")
             above = [p for p in points if p.result.advantage > dp_bound(p.epsilon, p.delta)]
             st.caption(f"Without DP the advantage is {accuracy_text(undefended.result.advantage)}. "
                        + ("Every measured point lies under the bound." if not above else
                           f"{len(above)} point(s) lie above the bound: the accountant's ε would be wrong."))
             st.plotly_chart(build_accuracy_vs_epsilon(epsilons, [p.train_accuracy for p in points],
                                                       [p.test_accuracy for p in points],
-                                                      (undefended.train_accuracy, undefended.test_accuracy)),
+                                                      (undefended.train_accuracy, undefended.test_accuracy),
+                                                      dp.accountant),
                             width="stretch", key="pv_dp_accuracy")
             st.caption("Accuracy bought back as ε grows: the price of the guarantee.")
 

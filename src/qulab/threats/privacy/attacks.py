@@ -18,6 +18,8 @@ Adding an attack is one :class:`PrivacyAttackSpec` registered from a module list
   :mod:`qulab.core.randomness`). It returns a result object satisfying :class:`PrivacyResult`;
 - ``figures(result) -> list[FigureView]``: the Plotly figures the page shows for that result (import Plotly
   inside), so the page never looks at an attack's name;
+- optional ``reports_progress=True`` when ``run`` takes a keyword ``progress`` (``progress(fraction, text)`` or
+  None) and calls it, on the calling thread, as its slow steps finish (LiRA: each reference model);
 - optional ``applies(model, defence) -> reason | None`` and ``data_reason(split) -> reason | None`` for what the
   access check cannot see (a loss the model must compute, image data), in one sentence the user can act on;
 - ``trains_like_target``: True for an attack that trains models the way the target was trained (shadow and
@@ -133,6 +135,7 @@ class PrivacyAttackSpec:
     applies: Callable[[ModelSpec, PrivacyDefenceSpec | None], str | None] | None = None
     data_reason: Callable[[Split], str | None] | None = None
     trains_like_target: bool = False
+    reports_progress: bool = False
 
     @property
     def knowledge(self) -> str:

@@ -17,7 +17,7 @@ its AUC, the membership advantage max(TPR − FPR) (Yeom et al. 2018), the TPR a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from qulab.threats.privacy.attacks import (
     privacy_threat,
 )
 
+Progress = Callable[[float, str], None]
 LOW_FPRS = (0.01, 0.001)  # the false-positive rates the field reports a TPR at
 PHI_CLIP = 1e-15  # probabilities kept this far from 0 and 1 before the logit
 
@@ -305,13 +306,21 @@ def full_proba(estimator: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     return proba
 
 
-def fit_in_parallel(make: Any, jobs: Sequence[tuple[np.ndarray, np.ndarray, int]], n_jobs: int = 2) -> list[Any]:
+def fit_in_parallel(make: Any, jobs: Sequence[tuple[np.ndarray, np.ndarray, int]], n_jobs: int = 2,
+                    progress: Progress | None = None, what: str = "model") -> list[Any]:
     """``make(seed).fit(X, y)`` for each (X, y, seed), on threads (scikit-learn's and torch's loops release the
-    GIL; torch keeps one thread per fit); results in the order given."""
+    GIL; torch keeps one thread per fit); results in the order given. ``progress(fraction, text)`` is called on
+    the calling thread as each result arrives, in that order ("{what} k of n")."""
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=min(n_jobs, len(jobs)), prefer="threads")(
+    arriving = Parallel(n_jobs=min(n_jobs, len(jobs)), prefer="threads", return_as="generator")(
         delayed(lambda X, y, seed: make(seed).fit(X, y))(X, y, seed) for X, y, seed in jobs)
+    fitted = []
+    for model in arriving:
+        fitted.append(model)
+        if progress is not None:
+            progress(len(fitted) / len(jobs), f"{what} {len(fitted)} of {len(jobs)}")
+    return fitted
 
 
 def child_seeds(seed: int, n: int) -> list[int]:
@@ -401,12 +410,14 @@ def lira_scores(target_phi: np.ndarray, reference_phi: np.ndarray, keep: np.ndar
     return log_density(target_phi, mu_in, sd_in) - log_density(target_phi, mu_out, sd_out)
 
 
-def _lira(split: Any, target: Target, params: dict[str, Any], seed: int) -> MembershipResult:
+def _lira(split: Any, target: Target, params: dict[str, Any], seed: int,
+          progress: Progress | None = None) -> MembershipResult:
     X, y = population(split)
     k, n_models = split.n_classes, params["n_reference"]
     keep = balanced_halves(n_models, len(y), np.random.default_rng(seed))
     models = fit_in_parallel(target.make_estimator,
-                             [(X[keep[m]], y[keep[m]], s) for m, s in enumerate(child_seeds(seed, n_models))])
+                             [(X[keep[m]], y[keep[m]], s) for m, s in enumerate(child_seeds(seed, n_models))],
+                             progress=progress, what="reference model")
     reference_phi = np.stack([logit_confidence(target.harden(full_proba(model, X, k)), y) for model in models])
     target_phi = logit_confidence(target.released(X), y)
     scores = lira_scores(target_phi, reference_phi, keep, params["fixed_variance"])
@@ -427,4 +438,4 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
                   "better Gaussians (Carlini et al. used 64–256) and cost one fit each.", 2, 128, 2),
             Param("fixed_variance", "One variance for all rows", True, "Estimate σ once over all rows (better with "
                   "few reference models) instead of per row.")),
-))
+    reports_progress=True))

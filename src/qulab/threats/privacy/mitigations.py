@@ -8,11 +8,14 @@ A :class:`PrivacyDefenceSpec` acts at one of two places, or both:
   way, as an attacker who knows the training procedure would. A DP estimator sets ``epsilon_`` and ``delta_``
   when fitted; the run reports them. ``wrap(estimator, clip)`` gives its ART wrapper when the estimator is not of
   the model's own kind (DP-SGD trains a PyTorch network in a logistic regression's place).
+  A diffprivlib model (ε-DP logistic regression, decision tree, random forest) is the private version of one model
+  (``private_version_of``) and trains in its place.
 - **output** (``postprocessors``): ``postprocessors(params) -> [ART postprocessor]`` harden what each query
   releases (top-1 label, rounded probabilities); ``releases`` is the access left to the attacker (see
   :meth:`PrivacyDefenceSpec.released_by`), so attacks needing more are refused in words.
 
 ``supports(model) -> reason | None`` says in one sentence why a model cannot take it (None: it can).
+A differentially private entry names its ``accountant`` (what reports the ε its fitted estimator carries).
 """
 
 from __future__ import annotations
@@ -51,8 +54,13 @@ class PrivacyDefenceSpec:
     releases: frozenset[str] | None = None  # None: releases what the model exposes
     releases_loss: bool = True  # whether an attacker can still read the model's own loss
     supports: Callable[[ModelSpec], str | None] | None = None
-    differentially_private: bool = False
+    accountant: str = ""  # a DP entry: whose accounting the ε reported is ("Opacus's RDP accountant")
+    private_version_of: str | None = None  # the model whose differentially private version it trains
     trained_exposes: frozenset[str] | None = None  # what its own estimator exposes, when it replaces the model's
+
+    @property
+    def differentially_private(self) -> bool:
+        return bool(self.accountant)
 
     def released_by(self, model: ModelSpec) -> frozenset[str]:
         """What a query of this model under this mitigation gives the attacker."""
@@ -60,6 +68,11 @@ class PrivacyDefenceSpec:
         return exposes if self.releases is None else exposes & self.releases
 
     def unsupported_reason(self, model: ModelSpec) -> str | None:
+        if self.private_version_of is not None and model.name != self.private_version_of:
+            from qulab.models.registry import MODELS
+
+            return (f"{self.label} trains a private {MODELS.get(self.private_version_of).in_text}; it is not "
+                    f"{model.a_name}: pick {MODELS.get(self.private_version_of).a_name}.")
         return self.supports(model) if self.supports is not None else None
 
 
@@ -98,12 +111,12 @@ def _regularisable(model: ModelSpec) -> str | None:
 
 
 def _early_stopped(model: ModelSpec, model_params: dict[str, Any], params: dict[str, Any], seed: int) -> Any:
-    estimator = _unfitted(model, model_params, seed)
-    return estimator.set_params(epochs=min(params["epochs"], estimator.get_params()["epochs"]))
+    return _unfitted(model, model_params, seed).set_params(validation_fraction=params["validation_fraction"],
+                                                           patience=params["patience"])
 
 
 def _trained_in_epochs(model: ModelSpec) -> str | None:
-    if "epochs" in model.build(seed=0).get_params():
+    if "patience" in model.build(seed=0).get_params():
         return None
     return f"Early stopping applies to models trained in epochs (the PyTorch networks), not {model.a_name}."
 
@@ -120,11 +133,14 @@ PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
 
 PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
     "early_stopping", "Early stopping",
-    "Trains a network for fewer epochs, stopping before it memorises its training rows.",
+    "Holds out a share of the training rows and stops training once the loss on them has not improved for a few "
+    "epochs, keeping the weights of the best epoch.",
     TRAINING_TIME, "Memorisation, which grows with the epochs a network sees each row.",
-    (Param("epochs", "Epochs", 10, "Training stops after this many passes (or the model's own, if fewer).",
-           1, 300),),
-    reference="Song & Mittal 2021, Systematic evaluation of privacy risks of machine learning models (USENIX)",
+    (Param("patience", "Patience", 5, "Epochs without a better validation loss before training stops.", 1, 50),
+     Param("validation_fraction", "Validation share", 0.2, "Share of the training rows held out to watch the loss "
+           "on (the network does not train on them).", 0.05, 0.5, 0.05)),
+    reference="Song & Mittal 2021, Systematic evaluation of privacy risks of machine learning models (USENIX); "
+              "Prechelt 1998, Early stopping — but when?",
     estimator=_early_stopped, supports=_trained_in_epochs))
 
 
@@ -208,8 +224,8 @@ def _dp_trainable(model: ModelSpec) -> str | None:
     if "hidden_layer_sizes" in knobs or (model.linear and SCORES in model.exposes):
         return None
     return (f"DP-SGD is offered for the PyTorch MLP and for logistic regression (as a one-layer network); "
-            f"{model.a_name} is trained otherwise. (diffprivlib, which has DP trees and forests, does not import "
-            "with scikit-learn 1.9.)")
+            f"{model.a_name} is trained otherwise (decision trees and random forests have diffprivlib's private "
+            "versions).")
 
 
 PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
@@ -224,10 +240,68 @@ PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
            0.1),
      Param("epochs", "Epochs", 30, "Passes over the training data (more passes spend more ε).", 1, 200)),
     reference="Abadi et al. 2016, Deep learning with differential privacy (CCS); Opacus 1.6 (Yousefpour et al. 2021)",
-    estimator=_dp_estimator, wrap=_dp_wrap, supports=_dp_trainable, differentially_private=True,
+    estimator=_dp_estimator, wrap=_dp_wrap, supports=_dp_trainable, accountant="Opacus's RDP accountant",
     trained_exposes=ALL_ACCESS))  # whatever it replaces, the trained model is a PyTorch network
 
 
-def dp_defence() -> PrivacyDefenceSpec:
-    """The differentially private mitigation (the one whose ε the advantage-against-ε chart sweeps)."""
-    return next(d for d in PRIVACY_DEFENCES if d.differentially_private)
+# ---------------------------------------------------------------------------------------------------------------
+# Differential privacy: diffprivlib's private scikit-learn models (through qulab.threats.privacy.diffprivlib_compat)
+
+_DIFFPRIVLIB_ACCOUNTANT = "diffprivlib's budget accountant; pure ε-DP, δ = 0"
+_EPSILON = Param("epsilon", "ε", 1.0, "The privacy budget the whole fit spends; smaller ε, more noise, less leakage "
+                 "(and accuracy). The data's bounds (each feature's range, the largest row norm) are read from the "
+                 "training rows, which diffprivlib warns leaks a little beyond ε.", 0.01, 100.0, scale="log")
+
+
+def _diffprivlib(class_name: str, carried: tuple[str, ...], settings: dict[str, Any]) -> Callable[..., Any]:
+    """The estimator factory of one diffprivlib model: ε from the mitigation, the seed from the run, the ``carried``
+    parameters from the model's own (logistic regression's C); a tree's depth and a forest's size stay
+    diffprivlib's, as random-split trees need few levels and each tree of a forest needs enough rows."""
+    def make(model: ModelSpec, model_params: dict[str, Any], params: dict[str, Any], seed: int) -> Any:
+        from qulab.threats.privacy import diffprivlib_compat
+
+        own = {name: model_params[name] for name in carried if name in model_params}
+        return getattr(diffprivlib_compat, class_name)(epsilon=params["epsilon"], random_state=seed, **settings,
+                                                       **own)
+    return make
+
+
+def _diffprivlib_wrap(estimator: Any, clip_values: Any) -> Any:
+    from qulab.threats.privacy.diffprivlib_compat import art_classifier
+
+    return art_classifier(estimator, clip_values)
+
+
+for _name, _label, _model, _how, _class, _carried, _settings, _paper in (
+    ("dp_logistic_regression", "Differential privacy (diffprivlib logistic regression)", "logistic_regression",
+     "Fits logistic regression with objective perturbation: a random linear term added to the loss, scaled to ε "
+     "(one-vs-rest for several classes, ε shared between them).", "DPLogisticRegression", ("C",), {"max_iter": 1000},
+     "Chaudhuri, Monteleoni & Sarwate 2011, Differentially private empirical risk minimization (JMLR); "
+     "diffprivlib 0.6 (Holohan et al. 2019)"),
+    ("dp_decision_tree", "Differential privacy (diffprivlib decision tree)", "decision_tree",
+     "Grows a tree of random splits (5 deep) without looking at the data, then labels each leaf with a noisy vote "
+     "(permute-and-flip), spending ε on the labels.", "DPDecisionTreeClassifier", (), {},
+     "Fletcher & Islam 2019, Decision tree classification with differential privacy (ACM CSUR); "
+     "diffprivlib 0.6 (Holohan et al. 2019)"),
+    ("dp_random_forest", "Differential privacy (diffprivlib random forest)", "random_forest",
+     "Ten random-split trees (5 deep), each grown on its own share of the rows and labelled with a noisy vote; "
+     "disjoint shares let every tree spend the whole ε.", "DPRandomForestClassifier", (), {},
+     "Fletcher & Islam 2019 (ACM CSUR), random decision forests; diffprivlib 0.6 (Holohan et al. 2019)"),
+):
+    PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
+        _name, _label, _how, TRAINING_TIME,
+        "Every membership attack: its advantage is at most (e^ε − 1)/(e^ε + 1) (δ = 0).", (_EPSILON,),
+        reference=_paper, estimator=_diffprivlib(_class, _carried, _settings), wrap=_diffprivlib_wrap,
+        accountant=_DIFFPRIVLIB_ACCOUNTANT, private_version_of=_model))
+
+
+def dp_defences_for(model: ModelSpec) -> list[PrivacyDefenceSpec]:
+    """The differentially private mitigations this model takes, in the registry's order."""
+    return [d for d in PRIVACY_DEFENCES if d.differentially_private and d.unsupported_reason(model) is None]
+
+
+def dp_defence_for(model: ModelSpec) -> PrivacyDefenceSpec | None:
+    """The model's differentially private mitigation: its own private version when there is one (diffprivlib's
+    logistic regression, tree, forest), else the first DP mitigation it takes (DP-SGD); None if it takes none."""
+    usable = dp_defences_for(model)
+    return next((d for d in usable if d.private_version_of == model.name), usable[0] if usable else None)

@@ -21,7 +21,7 @@ from qulab.data.datasets import Dataset, Split
 from qulab.models.registry import MODELS, ModelSpec
 from qulab.threats.privacy.attacks import PRIVACY_ATTACKS, PrivacyAttackSpec, PrivacyResult, Target
 from qulab.threats.privacy.experiment import PrivacyScenario, model_entry
-from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, PrivacyDefenceSpec, dp_bound, dp_defence
+from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, PrivacyDefenceSpec, dp_bound, dp_defence_for
 
 Progress = Callable[[float, str], None]
 
@@ -162,12 +162,15 @@ def _as_probabilities(classifier: Any) -> list[Any]:
     return [Softmax()]
 
 
-def attack_target(scenario: PrivacyScenario, split: Split, target: Target) -> PrivacyOutcome:
-    """Run the scenario's attack on a built target (the page keeps targets, so a new attack trains nothing)."""
+def attack_target(scenario: PrivacyScenario, split: Split, target: Target,
+                  progress: Progress | None = None) -> PrivacyOutcome:
+    """Run the scenario's attack on a built target (the page keeps targets, so a new attack trains nothing);
+    ``progress`` hears from attacks that report it (see ``reports_progress``)."""
     attack = PRIVACY_ATTACKS.get(scenario.attack)
     params = resolve_params(attack.params, dict(scenario.attack_params), attack.label)
     start = time.perf_counter()
-    result = attack.run(split, target, params, scenario.seed)
+    reporting = {"progress": progress} if attack.reports_progress else {}
+    result = attack.run(split, target, params, scenario.seed, **reporting)
     seconds = time.perf_counter() - start
     return PrivacyOutcome(scenario, result,
                           float(np.mean(target.predict(split.X_train) == split.y_train)),
@@ -199,14 +202,26 @@ def _progressed(items: Sequence[Any], progress: Progress | None, what: Callable[
         progress(1.0, "done")
 
 
+def sweep_defence(scenario: PrivacyScenario) -> PrivacyDefenceSpec | None:
+    """The differentially private mitigation an ε sweep trains: the scenario's own when it is one, else the
+    model's (:func:`~qulab.threats.privacy.mitigations.dp_defence_for`); None when the model takes none."""
+    chosen = PRIVACY_DEFENCES.get(scenario.defence) if scenario.defence is not None else None
+    return chosen if chosen is not None and chosen.differentially_private else \
+        dp_defence_for(MODELS.get(scenario.model))
+
+
 def dp_sweep(scenario: PrivacyScenario, epsilons: Sequence[float], split: Split,
              progress: Progress | None = None) -> list[PrivacyOutcome]:
-    """The scenario's attack against DP-SGD models at each target ε (the other DP settings as in the scenario)."""
-    dp = dp_defence()
+    """The scenario's attack against the :func:`sweep_defence` models at each ε (its other settings as in the
+    scenario)."""
+    dp = sweep_defence(scenario)
+    if dp is None:
+        model = MODELS.get(scenario.model)
+        raise InvalidInput(f"{model.label} has no differentially private mitigation here.")
     given = dict(scenario.defence_params) if scenario.defence == dp.name else {}
     return [run_privacy(replace(scenario, defence=dp.name,
                                 defence_params=tuple(sorted({**given, "epsilon": float(e)}.items()))), split=split)
-            for e in _progressed(epsilons, progress, lambda e: f"DP-SGD at ε = {e:g}")]
+            for e in _progressed(epsilons, progress, lambda e: f"ε = {e:g}")]
 
 
 def family_sweep(scenario: PrivacyScenario, split: Split, progress: Progress | None = None) -> list[PrivacyOutcome]:
