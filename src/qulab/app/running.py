@@ -133,6 +133,12 @@ def run_limits() -> None:
                              "run also has a Stop button.")
 
 
+def held(key: str) -> bool:
+    """Whether the user stopped this run and has not asked for it again: a page whose run waits for a button
+    lets a held run through, so that :func:`bounded` says it was stopped."""
+    return key in st.session_state.get(HOLD_KEY, {})
+
+
 def _hold(key: str) -> None:
     """The Stop button's callback, at the start of the rerun it causes: hold the run, with the seconds it ran."""
     started = st.session_state.get(STARTED_KEY, {}).pop(key, None)
@@ -151,13 +157,14 @@ def _held(slot: Any, key: str, seconds: float | None) -> None:
 
 
 def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hint: str, label: str,
-            stop_page: bool = True) -> Any:
+            words: Callable[[str], str] = str, stop_page: bool = True) -> Any:
     """``compute(progress)`` under the session's time budget, with a Stop button; its value.
 
     ``slot`` (an ``st.empty()``) is where the progress, the Stop button and the messages go; ``key`` names the
     run's buttons and its hold; ``what`` names the work in the budget message and ``hint`` says how to make it
-    cheaper; ``label`` is the bar's text until the first report. A stopped or over-budget run shows its message
-    and stops the page (``stop_page``), else gives None. The computation's own errors are raised here.
+    cheaper; ``label`` is the bar's text until the first report, ``words`` makes a report's text the bar's. A
+    stopped or over-budget run shows its message and stops the page (``stop_page``), else gives None. The
+    computation's own errors are raised here.
     """
     held = st.session_state.get(HOLD_KEY, {})
     if key in held:
@@ -166,7 +173,7 @@ def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hi
     warm_up.start().join()  # the heavy imports done here first: Python 3.11 can fail on them on two threads at once
     run = Run(compute, budget_seconds()).start(get_script_run_ctx())
     if not run.wait(QUIET_SECONDS) or not run.reports.empty():
-        _follow(slot, key, run, label)
+        _follow(slot, key, run, label, words)
     if run.over_budget():
         slot.error(stopped_message(what, run.budget, "this session's time budget", hint,
                                    "raise the budget under **Run limits** in the sidebar"), icon=":material/timer_off:")
@@ -175,7 +182,7 @@ def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hi
     return run.result()
 
 
-def _follow(slot: Any, key: str, run: Run, label: str) -> None:
+def _follow(slot: Any, key: str, run: Run, label: str, words: Callable[[str], str]) -> None:
     """Draw the run's progress and clock with a Stop button until it ends or goes over its budget. Whatever
     interrupts the page (Stop, another widget, the session ending) stops the run too."""
     started = st.session_state.setdefault(STARTED_KEY, {})
@@ -192,7 +199,7 @@ def _follow(slot: Any, key: str, run: Run, label: str) -> None:
             ended = run.wait(POLL_SECONDS)
             while not run.reports.empty():
                 fraction, text = run.reports.get()
-                bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+                bar.progress(min(max(fraction, 0.0), 1.0), text=words(text))
             if ended or run.over_budget():
                 break
             if int(run.elapsed()) != shown:
