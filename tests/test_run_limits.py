@@ -72,3 +72,19 @@ def test_a_run_over_the_budget_says_so_and_saves_nothing(monkeypatch):
     assert not app.metric  # no result shown
     assert endless.ended.wait(WAIT) and isinstance(endless.ended_with, running.OverBudget)
     assert len(RunStore().list()) == 1  # only the run of the first page
+
+
+def test_a_stopped_run_stays_stopped_until_run_again(monkeypatch):
+    """What the page shows after Stop (the browser test presses it mid-run): the sentence and Run again, nothing
+    computed or saved; Run again computes and saves the run."""
+    app = AppTest.from_file(str(POISONING), default_timeout=180)
+    app.session_state[running.HOLD_KEY] = {"po_run": 7.2}
+    app.run()
+    assert not app.exception, app.exception
+    stopped = "You stopped this run after 7 s. Nothing was saved."
+    assert [i.value for i in app.info] == [stopped]
+    assert not app.metric and RunStore().list() == []
+    app.button(key="po_run_again").click().run()
+    assert not app.exception, app.exception
+    assert stopped not in [i.value for i in app.info] and app.metric
+    assert [run.kind for run in RunStore().list()] == ["poisoning"]

@@ -53,7 +53,8 @@ def test_stop_ends_a_long_run_and_the_page_keeps_working(page, app_url):
     stop_button(page).wait_for()
     assert stopped.count() == 0
 
-    points = page.get_by_label("Test points to attack", exact=True)  # another setting, mid-run: that run goes, this one runs
+    # Another setting, mid-run: that run goes and this one runs.
+    points = page.get_by_label("Test points to attack", exact=True)
     points.fill("20")
     points.press("Enter")
     done = page.get_by_text(re.compile(r"HopSkipJump on 20 test points took [\d.]+ s"))
