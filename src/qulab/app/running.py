@@ -34,7 +34,7 @@ POLL_SECONDS = 0.1  # how often the page draws the worker's progress and the clo
 QUIET_SECONDS = 0.3  # work done by then without a progress report (a kept result) draws nothing
 
 
-class Abandoned(BaseException):  # noqa: N818 (not an error: the user's wish)
+class Abandoned(BaseException):
     """Raised on the worker at its next progress report once the run is stopped. A BaseException, so that the
     library's ``except Exception`` (one failing attack must not end the others) does not swallow it."""
 
@@ -62,7 +62,9 @@ class Run:
         self._stop: type[Abandoned] | None = None
 
     def start(self, context: Any = None) -> Run:
-        """Start the worker (with Streamlit's script-run ``context`` when given, for cached functions it calls)."""
+        """Start the worker. Streamlit's script-run ``context``, when given, goes with it only because the
+        ``st.cache_resource`` functions a computation may call (the trained model, an attack's step) warn without
+        one; the computation itself does not need Streamlit."""
         thread = threading.Thread(target=self._work, name="qulab-run", daemon=True)
         if context is not None:
             add_script_run_ctx(thread, context)
@@ -166,9 +168,9 @@ def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hi
     stopped or over-budget run shows its message and stops the page (``stop_page``), else gives None. The
     computation's own errors are raised here.
     """
-    held = st.session_state.get(HOLD_KEY, {})
-    if key in held:
-        _held(slot, key, held[key])
+    holds = st.session_state.get(HOLD_KEY, {})
+    if key in holds:
+        _held(slot, key, holds[key])
         return _halt(stop_page)
     warm_up.start().join()  # the heavy imports done here first: Python 3.11 can fail on them on two threads at once
     run = Run(compute, budget_seconds()).start(get_script_run_ctx())
