@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from qulab.app import running, warm_up
@@ -88,3 +89,21 @@ def test_a_stopped_run_stays_stopped_until_run_again(monkeypatch):
     assert not app.exception, app.exception
     assert stopped not in [i.value for i in app.info] and app.metric
     assert [run.kind for run in RunStore().list()] == ["poisoning"]
+
+
+@pytest.mark.parametrize(("page", "key", "ask"), [
+    ("defences.py", "def_run", "def_run"),
+    ("poisoning.py", "po_curve", "po_curve_run"),
+    ("privacy.py", "pv_regularised", "pv_button_regularised"),
+])
+def test_a_stopped_run_that_waits_for_its_button_says_so_instead_and_run_again_brings_the_button_back(page, key, ask):
+    app = AppTest.from_file(str(POISONING.parent / page), default_timeout=180)
+    app.session_state[running.HOLD_KEY] = {key: 3.4}
+    app.run()
+    assert not app.exception, app.exception
+    stopped = "You stopped this run after 3 s. Nothing was saved."
+    assert stopped in [i.value for i in app.info]
+    assert ask not in [b.key for b in app.button]
+    app.button(key=f"{key}_again").click().run()
+    assert not app.exception, app.exception
+    assert stopped not in [i.value for i in app.info] and ask in [b.key for b in app.button]
