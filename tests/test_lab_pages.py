@@ -278,7 +278,8 @@ def test_the_robustness_bar_moves_forward_in_shares_of_each_curves_estimated_wor
     from qulab.app import widgets
 
     seconds = {"fgm": 1.0, "pgd": 3.0}  # PGD is estimated at three times FGM's work
-    monkeypatch.setattr(widgets, "estimate_curve", lambda scenario, n, steps, data: seconds[scenario.attack])
+    monkeypatch.setattr(widgets, "estimate_curve",
+                        lambda scenario, n, steps, data, progress=None: seconds[scenario.attack])
     monkeypatch.setattr(widgets, "CURVES", type(widgets.CURVES)(64))  # no curve computed yet
     shown: list[tuple[float, str]] = []
     draw = DeltaGenerator.progress

@@ -67,6 +67,9 @@ def attack_outcome(scenario: Scenario, _data: Dataset | None = None) -> AttackOu
     return run_attack(scenario, split, model, step)
 
 
+WAIT_POLL_SECONDS = 0.1  # how often a session waiting for another's computation asks whether it should stop
+
+
 class _InFlight:
     """One computation under way: the threads asking for its key wait here for its value or its error."""
 
@@ -83,9 +86,10 @@ class BoundedCache:
 
     Each key is computed once however many sessions ask at the same time: the first becomes its owner and the
     others wait for its value. A failure is never kept: the owner's exception reaches the waiters, and the next
-    call computes again. If the owner was stopped rather than failed (Streamlit stops a session's thread with a
-    BaseException when the user reruns or leaves), the waiters retry, one of them becoming the owner. At most
-    ``size`` values are kept (least recently used go first), besides the computations under way.
+    call computes again. If the owner was stopped rather than failed (a BaseException: the user pressed Stop, the
+    run went over its time budget, or Streamlit stopped the session's thread), the waiters retry, one of them
+    becoming the owner. At most ``size`` values are kept (least recently used go first), besides the computations
+    under way.
     """
 
     def __init__(self, size: int) -> None:
@@ -98,7 +102,10 @@ class BoundedCache:
         with self._lock:
             return key in self._items
 
-    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(self, key: Any, compute: Callable[[], Any], waiting: Callable[[], None] | None = None) -> Any:
+        """The value for ``key``, computed here unless kept or under way in another session. ``waiting`` is called
+        every :data:`WAIT_POLL_SECONDS` while another session computes it: it may raise (a stopped run) to stop
+        waiting, which leaves that computation alone."""
         while True:
             with self._lock:
                 if key in self._items:
@@ -110,7 +117,9 @@ class BoundedCache:
                     record = self._in_flight[key] = _InFlight()
             if owner:
                 return self._compute(key, compute, record)
-            record.done.wait()
+            while not record.done.wait(None if waiting is None else WAIT_POLL_SECONDS):
+                if waiting is not None:  # always so: without a hook the wait has no time limit
+                    waiting()
             if record.succeeded:
                 return record.value
             if record.error is not None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from qulab.app import warm_up
+from qulab.app import running, warm_up
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -29,7 +29,7 @@ def sections() -> dict[str, list[st.Page]]:
 
 
 def sidebar(navigation: dict[str, list[st.Page]]) -> None:
-    """Title, caption and page links, drawn before the page so they show while it computes."""
+    """Title, caption, page links and the run limits, drawn before the page so they show while it computes."""
     with st.sidebar:
         st.title("QuLab")
         st.caption("An interactive lab for adversarial machine learning")
@@ -37,6 +37,7 @@ def sidebar(navigation: dict[str, list[st.Page]]) -> None:
             st.subheader(section, divider="gray")
             for page in pages:
                 st.page_link(page)
+        running.run_limits()
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from qulab.app import state as dc
 from qulab.app.caches import BoundedCache, attack_step, trained_model
+from qulab.app.running import Run
 from qulab.core.experiment import Scenario
 from qulab.core.registry import InvalidInput, Param
 from qulab.core.wording import number_text
@@ -376,13 +377,14 @@ def _attack_run(scenario: Scenario, n: int, data: Dataset | None = None,
     return run_attack(scenario, subsample(split, n, scenario.seed), model, step, progress)
 
 
-def lab_run(scenario: Scenario, n: int, data: Dataset | None = None,
-            progress: Callable[[float, str], None] | None = None) -> LabRun:
+def lab_run(scenario: Scenario, n: int, data: Dataset | None = None, progress: Run | None = None) -> LabRun:
     """The cached run, or its failure as a message (ART's failures must leave the page working); going back to a
-    setting is instant, and a failed setting is tried again. ``progress`` hears the share of the run done (an
-    attack that declares a batch runs batch by batch: the same examples)."""
+    setting is instant, and a failed setting is tried again. ``progress`` (a bounded run's) hears the share of the
+    run done (an attack that declares a batch runs batch by batch: the same examples) and stops it, even while it
+    waits for another session's same run."""
     try:
-        return LabRun(RUNS.get_or_compute((scenario, n), lambda: _attack_run(scenario, n, data, progress)))
+        return LabRun(RUNS.get_or_compute((scenario, n), lambda: _attack_run(scenario, n, data, progress),
+                                          waiting=None if progress is None else progress.check))
     except Exception as error:  # noqa: BLE001 — see the docstring
         return LabRun(None, failure(ATTACKS.get(scenario.attack), error))
 
@@ -392,8 +394,7 @@ def run_kind(scenario: Scenario) -> tuple:
     return (*scenario.model_key, scenario.attack, scenario.norm, scenario.attack_params)
 
 
-def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None,
-                  progress: Callable[[float, str], None] | None = None) -> LabRun:
+def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None, progress: Run | None = None) -> LabRun:
     """:func:`lab_run`, its measured time recorded for later estimates of the same kind (a cached run's time
     is the one measured when it ran)."""
     run = lab_run(scenario, n, data, progress)
@@ -402,19 +403,19 @@ def timed_lab_run(scenario: Scenario, n: int, data: Dataset | None = None,
     return run
 
 
-def estimate_run(scenario: Scenario, n: int, data: Dataset | None) -> float | None:
+def estimate_run(scenario: Scenario, n: int, data: Dataset | None, progress: Run | None = None) -> float | None:
     """Seconds the attack should take on n points: a measured run of the same kind scaled to n points, else
     pilot runs (cached like any run): 2 points first, then a batch of 32 when that was quick, since attacks
     that work in batches cost about the same for 2 points as for 32; the per-point time of the larger pilot is
-    scaled up. None when the pilot failed."""
+    scaled up. None when the pilot failed. ``progress`` hears and stops the pilots."""
     learned = MEASURED.estimate(run_kind(scenario), n)
     if learned is not None:
         return learned
-    pilot = lab_run(scenario, PILOT_POINTS, data).outcome
+    pilot = lab_run(scenario, PILOT_POINTS, data, progress).outcome
     if pilot is None:
         return None
     if pilot.seconds < QUICK_PILOT_SECONDS and n > BATCH_PILOT_POINTS:
-        batch = lab_run(scenario, BATCH_PILOT_POINTS, data).outcome
+        batch = lab_run(scenario, BATCH_PILOT_POINTS, data, progress).outcome
         if batch is not None:
             return estimate_seconds(batch.seconds, BATCH_PILOT_POINTS, n)
     return estimate_seconds(pilot.seconds, PILOT_POINTS, n)
@@ -426,14 +427,15 @@ def curve_kind(scenario: Scenario, steps: int) -> tuple:
     return ("curve", *run_kind(scenario), steps)
 
 
-def estimate_curve(scenario: Scenario, n: int, steps: int, data: Dataset | None) -> float | None:
+def estimate_curve(scenario: Scenario, n: int, steps: int, data: Dataset | None,
+                   progress: Run | None = None) -> float | None:
     """Seconds a curve of ``steps`` budgets (one of them 0) should take on n points: a measured curve of the same
     kind scaled to n points, else :func:`estimate_run` times the attack runs the sweep makes. None when the pilot
     failed."""
     learned = MEASURED.estimate(curve_kind(scenario, steps), n)
     if learned is not None:
         return learned
-    run = estimate_run(scenario, n, data)
+    run = estimate_run(scenario, n, data, progress)
     return None if run is None else run * attack_runs(ATTACKS.get(scenario.attack), steps - 1)
 
 

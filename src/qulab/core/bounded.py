@@ -41,6 +41,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def stopped_message(what: str, seconds: float, budget: str, hint: str, larger: str) -> str:
+    """The one line a run stopped at its time budget ends with, the same on the CLI and in the app: ``budget``
+    names the limit (``--timeout``), ``hint`` how to make the work cheaper, ``larger`` how to give it more time."""
+    cheaper = f"{hint}, or " if hint else ""
+    return f"{what} stopped after {seconds:g} s ({budget}); {cheaper}{larger}. Nothing was saved."
+
+
 def add_timeout_option(parser: argparse.ArgumentParser) -> None:
     """``--timeout SECONDS`` on a command that computes: the same flag, parsing and help everywhere."""
     parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
@@ -66,8 +73,7 @@ def run_bounded(work: Callable[..., dict[str, Any]], args: tuple[Any, ...], seco
     answered = False
     try:
         if not receiver.poll(max(0.0, seconds - (time.monotonic() - started))):
-            raise WorkStopped(f"{what} stopped after {seconds:g} s (--timeout); {hint}, or give a larger --timeout. "
-                              "Nothing was saved.")
+            raise WorkStopped(stopped_message(what, seconds, "--timeout", hint, "give a larger --timeout"))
         try:
             kind, payload = receiver.recv()
         except EOFError:

@@ -11,6 +11,7 @@ from qulab.app import own_model, saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.downloads import saved_report_download
+from qulab.app.running import bounded, held
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
@@ -106,14 +107,15 @@ estimate = None
 prompt = st.empty()  # the timing, the estimate and the button, gone once the run starts
 if key not in runs and n > 3 * PILOT_POINTS:
     with prompt.container():
-        with st.status(f"Timing {spec.label} on a few points…", expanded=False) as status:
-            estimate = lw.estimate_run(scenario, n, lab.data)
-            timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
-            status.update(label=f"Timed {spec.label} on a few points{timed}", state="complete")
+        estimate = bounded(st.empty(), "al_pilot", lambda progress: lw.estimate_run(scenario, n, lab.data, progress),
+                           label=f"Timing {spec.label} on a few points…", what=f"Timing {spec.label} on a few points",
+                           hint="fewer iterations are faster")
+        timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
+        st.status(f"Timed {spec.label} on a few points{timed}", state="complete", expanded=False)
         if estimate is None:  # the pilot failed: the full run would fail the same way, only later
             st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
             st.stop()
-        if estimate > lw.AUTO_RUN_SECONDS:
+        if estimate > lw.AUTO_RUN_SECONDS and not held("al_run"):
             st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (from earlier runs "
                     "of the same kind, else timed on a few points, scaled to the points). Fewer test points or "
                     "fewer iterations make it faster.", icon=":material/timer:")
@@ -124,11 +126,11 @@ runs[key] = True
 while len(runs) > MAX_REMEMBERED_RUNS:
     del runs[next(iter(runs))]
 
-about = f" (about {estimate:.0f} s)" if estimate is not None and estimate >= 1 else ""
-bar = st.progress(0.0, text=f"Running {spec.label} on {n} test points{about}…")  # moves per batch of points
-run = lw.timed_lab_run(scenario, n, lab.data, lambda fraction, text: bar.progress(
-    min(fraction, 1.0), text=f"{text} ({n} test points{about})"))
-bar.empty()
+about = f", about {estimate:.0f} s" if estimate is not None and estimate >= 1 else ""
+run = bounded(st.empty(), "al_run", lambda progress: lw.timed_lab_run(scenario, n, lab.data, progress),
+              label=f"Running {spec.label} on {n} test points{about}…", words=lambda text: f"{text} ({n} test "
+              f"points{about})", what=f"{spec.label} on {n} test points", hint="fewer test points or fewer "
+              "iterations are faster")
 if run.outcome is not None:
     estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""
     st.status(f"{spec.label} on {n} test points took {run.outcome.seconds:.2f} s{estimated}", state="complete",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +14,7 @@ from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import BASELINES, DEFENCE_OUTCOMES
 from qulab.app.downloads import saved_report_download
+from qulab.app.running import Run, bounded, held
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import Scenario, freeze
 from qulab.core.registry import InvalidInput
@@ -205,57 +207,67 @@ if pending:
         st.write(f"This evaluation takes about **{max(1, round(estimate))} s** ({source}: training, then the "
                  "attack at five budgets for each model). Results are kept, so coming back to these settings is "
                  "instant.")
-        if not st.button("Evaluate", type="primary", key="def_run", icon=":material/play_arrow:"):
+        if not held("def_run") and not st.button("Evaluate", type="primary", key="def_run",
+                                                   icon=":material/play_arrow:"):
             st.stop()
     prompt.empty()
 
 
-def shared_baseline(job_scenario: Scenario, report: Progress) -> Baseline:
+def shared_baseline(job_scenario: Scenario, report: Progress, waiting: Callable[[], None]) -> Baseline:
     """The undefended model and its attack results, computed once for every defence compared on this scenario
     (an upload is named in the scenario by its content)."""
     return BASELINES.get_or_compute(job_scenario, lambda: undefended_baseline(job_scenario, data=upload,
-                                                                               progress=report, split=own_split))
+                                                                               progress=report, split=own_split),
+                                    waiting=waiting)
 
 
-def evaluated(job_scenario: Scenario, name: str, params: tuple, report: Progress) -> DefenceOutcome:
+def evaluated(job_scenario: Scenario, name: str, params: tuple, report: Progress,
+              waiting: Callable[[], None]) -> DefenceOutcome:
     """One defence's evaluation against the shared undefended side, its measured times remembered."""
-    baseline = shared_baseline(job_scenario, report)
+    baseline = shared_baseline(job_scenario, report, waiting)
     outcome = evaluate_defence(job_scenario, name, dict(params), data=upload, progress=report, baseline=baseline)
     record_times(MEASURED, outcome, baseline, rows)
     return outcome
 
 
-outcomes: list[DefenceOutcome] = []
-errors: list[str] = []
 work = {job: estimates.get(job, 0.0) for job in jobs}  # each evaluation's share of the bar: its estimate
 total = sum(work.values()) or 1.0
-started = time.perf_counter()
-with st.status("Evaluating the defences…", expanded=bool(pending)) as status:
-    bar = st.progress(0.0)
+
+
+def evaluate_all(progress: Run) -> tuple[list[DefenceOutcome], list[str]]:
+    """Every ticked defence's evaluation (kept ones from the cache), and the messages of those that failed."""
+    outcomes: list[DefenceOutcome] = []
+    errors: list[str] = []
     done = 0.0
     for job in jobs:
-        job_scenario, name, params = job
-        label = DEFENCES.get(name).label
+        label = DEFENCES.get(job[1]).label
         about = f" (about {max(1, round(estimates[job]))} s)" if job in estimates else ""
 
         def report(fraction: float, text: str, before: float = done, share: float = work[job], label: str = label,
                    about: str = about) -> None:
-            bar.progress(min((before + fraction * share) / total, 1.0), text=f"{label}{about}: {text}")
+            progress(min((before + fraction * share) / total, 1.0), f"{label}{about}: {text}")
 
-        report(0.0, "starting")
+        if job in estimates:
+            report(0.0, "starting")
         try:
-            outcomes.append(DEFENCE_OUTCOMES.get_or_compute(job, lambda job=job, report=report: evaluated(
-                *job, report)))
+            outcomes.append(DEFENCE_OUTCOMES.get_or_compute(
+                job, lambda job=job, report=report: evaluated(*job, report, progress.check), waiting=progress.check))
         except InvalidInput as error:
             errors.append(f"{label}: {error}")
         except Exception as error:  # an ART or torch failure: say what, without a traceback
             errors.append(f"{label} failed: {type(error).__name__}: {error}")
         done += work[job]
-    bar.empty()
-    took = (f"about {max(1, round(estimate))} s · took {time.perf_counter() - started:.1f} s" if pending else
-            "kept from an earlier evaluation of these settings")
-    status.update(label=f"Evaluation finished: {took}" if not errors else f"Evaluation finished with errors: {took}",
-                  state="complete" if not errors else "error", expanded=False)
+    return outcomes, errors
+
+
+started = time.perf_counter()
+outcomes, errors = bounded(st.empty(), "def_run", evaluate_all, label="Evaluating the defences…",
+                           what="The evaluation of the defences", hint="fewer defences or a smaller data set are "
+                           "faster")
+took = (f"about {max(1, round(estimate))} s · took {time.perf_counter() - started:.1f} s" if pending else
+        "kept from an earlier evaluation of these settings")
+st.status(f"Evaluation finished: {took}" if not errors else f"Evaluation finished with errors: {took}",
+          state="complete" if not errors else "error", expanded=False)
 
 saved = saving.save_defences(outcomes, data, own_test)
 for message in errors:

@@ -7,7 +7,8 @@ import streamlit as st
 
 from qulab.app import state as dc
 from qulab.app import widgets as lw
-from qulab.app.caches import POISON_CURVES, POISON_OUTCOMES, trained_model
+from qulab.app.caches import POISON_CURVES, POISON_OUTCOMES
+from qulab.app.running import bounded, cached, held
 from qulab.app.saving import save_poisoning
 from qulab.app.widgets import kept_widget, param_widget
 from qulab.core.experiment import freeze
@@ -172,15 +173,16 @@ if trained is None:
     st.stop()
 
 
+own_split, clean_model = trained
+
+
 def _run(progress) -> object:
-    own_split, clean_model = trained_model(clean.model_key, clean, lab.data)
     return run_poisoning(scenario, lab.data, split=own_split, clean_model=clean_model, progress=progress)
 
 
-bar = st.progress(0.0, text="Poisoning…") if scenario not in POISON_OUTCOMES else None
 try:
-    outcome = POISON_OUTCOMES.get_or_compute(
-        scenario, lambda: _run(lambda fraction, text: bar.progress(min(fraction, 1.0), text=text) if bar else None))
+    outcome = bounded(st.empty(), "po_run", cached(POISON_OUTCOMES, scenario, _run), label="Poisoning…",
+                      what=f"{attack.label} at rate {rate:g}", hint="a quicker model or a smaller data set is faster")
 except InvalidInput as error:
     st.error(lw.md(str(error)), icon=":material/error:")
     st.stop()
@@ -188,8 +190,6 @@ except Exception as error:  # noqa: BLE001 — a library failing on odd data mus
     st.error(f"{attack.label} failed on this model and data: {lw.md(str(error).splitlines()[0] if str(error) else '')}",
              icon=":material/error:")
     st.stop()
-if bar is not None:
-    bar.empty()
 save_poisoning(scenario, outcome)
 
 # ---------------------------------------------------------------------------------------------------------
@@ -283,20 +283,18 @@ seeds = int(kept_widget(lambda k: c2.number_input(
     help="Each seed draws another split, model and poison: the band spans them."), "po_curve_seeds", 3))
 rates = tuple(float(r) for r in np.round(np.linspace(0.0, top, 6), 4))
 curve_key = (scenario, rates, seeds)
-if curve_key not in POISON_CURVES and not c3.button("Compute the curve", type="primary", key="po_curve_run",
-                                                     help=f"{len(rates) * seeds} trainings of the poisoned model"):
+if curve_key not in POISON_CURVES and not held("po_curve") and not c3.button(
+        "Compute the curve", type="primary", key="po_curve_run",
+        help=f"{len(rates) * seeds} trainings of the poisoned model"):
     st.caption("The curve trains the model once per rate and seed: press the button to compute it.")
     st.stop()
-curve_bar = st.progress(0.0, text="Computing the curve…") if curve_key not in POISON_CURVES else None
 try:
-    curve = POISON_CURVES.get_or_compute(curve_key, lambda: rate_curve(
-        scenario, rates, tuple(range(scenario.seed, scenario.seed + seeds)), lab.data,
-        progress=lambda fraction, text: curve_bar.progress(min(fraction, 1.0), text=text) if curve_bar else None))
+    curve = bounded(st.empty(), "po_curve", cached(POISON_CURVES, curve_key, lambda progress: rate_curve(
+        scenario, rates, tuple(range(scenario.seed, scenario.seed + seeds)), lab.data, progress=progress)),
+        label="Computing the curve…", what="The poison-rate curve", hint="fewer seeds or a quicker model are faster")
 except InvalidInput as error:
     st.error(lw.md(str(error)) + " Choose a smaller largest rate.", icon=":material/error:")
     st.stop()
-if curve_bar is not None:
-    curve_bar.empty()
 accuracy = [("Poisoned model", curve.metrics["poisoned_accuracy"])]
 if defence is not None:
     accuracy.append(("Retrained without the flagged points", curve.metrics["defended_accuracy"]))

@@ -12,6 +12,7 @@ from qulab.app import own_model
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import PRIVACY_COMPARISONS, PRIVACY_OUTCOMES, PRIVACY_TARGETS
+from qulab.app.running import Run, bounded, cached, held
 from qulab.app.saving import save_privacy
 from qulab.app.widgets import param_widget
 from qulab.core.experiment import freeze
@@ -53,24 +54,6 @@ def threat_tags(spec: PrivacyAttackSpec) -> str:
     knowledge = "blue" if spec.knowledge == WHITE_BOX else "orange"
     return " ".join([f":{knowledge}-badge[{spec.knowledge}]", f":violet-badge[needs {spec.access}]",
                      f":red-badge[NIST {spec.threat.nist_class}]", f":gray-badge[at {spec.threat.stage}]"])
-
-
-def with_progress(label: str, compute: Callable[[Callable[[float, str], None]], Any]) -> Callable[[], Any]:
-    """``compute(progress)`` made to run under a progress bar that names each step (drawn only when it runs, so a
-    cached result shows none); the bar goes when done."""
-    return lambda: _under_bar(label, compute)
-
-
-def _under_bar(label: str, compute: Callable[[Callable[[float, str], None]], Any]) -> Any:
-    bar = st.progress(0.0, text=label)
-
-    def progress(fraction: float, text: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {text}")
-
-    try:
-        return compute(progress)
-    finally:
-        bar.empty()
 
 
 def only_current_params(owner: str, params: dict[str, Any]) -> None:
@@ -193,15 +176,18 @@ split = lab.split
 
 def run(scenario: PrivacyScenario) -> PrivacyOutcome:
     """The scenario's outcome, from the page's caches: a target is trained once for all attacks on it."""
-    def compute(progress: Callable[[float, str], None]) -> PrivacyOutcome:
-        progress(0.05, f"reading {model_spec.label}" if model_spec.from_file else f"training {model_spec.a_name}")
-        target = PRIVACY_TARGETS.get_or_compute(scenario.target_key, lambda: build_target(scenario, split))
+    def compute(progress: Run) -> PrivacyOutcome:
+        progress(0.05, f"Reading {model_spec.label}" if model_spec.from_file else f"Training {model_spec.a_name}")
+        target = PRIVACY_TARGETS.get_or_compute(scenario.target_key, lambda: build_target(scenario, split),
+                                                waiting=progress.check)
         attack = PRIVACY_ATTACKS.get(scenario.attack)
-        progress(0.4, f"running {attack.label}")
+        progress(0.4, f"Running {attack.label}")
         return attack_target(scenario, split, target,
                              lambda done, text: progress(0.4 + 0.6 * done, f"{attack.label}: {text}"))
 
-    return PRIVACY_OUTCOMES.get_or_compute(scenario, with_progress("Running the experiment", compute))
+    return bounded(st.empty(), "pv_run", cached(PRIVACY_OUTCOMES, scenario, compute), label="Running the experiment",
+                   what=PRIVACY_ATTACKS.get(scenario.attack).label, hint="a quicker model or a smaller data set is "
+                   "faster")
 
 
 try:
@@ -243,12 +229,15 @@ regularised_tab, dp_tab, family_tab = st.tabs(["As trained vs regularised", "Adv
 
 
 def comparison(tab: Any, key: tuple, button: str, label: str, compute: Callable[..., Any]) -> Any:
-    """The kept result, else a button that computes it under a progress bar; None until then."""
-    if key not in PRIVACY_COMPARISONS and not tab.button(button, key=f"pv_button_{key[0]}"):
+    """The kept result, else a button that computes it under a progress bar naming each step; None until then."""
+    run_key = f"pv_{key[0]}"
+    if key not in PRIVACY_COMPARISONS and not held(run_key) and not tab.button(button, key=f"pv_button_{key[0]}"):
         return None
     with tab:
         try:
-            return PRIVACY_COMPARISONS.get_or_compute(key, with_progress(label, compute))
+            return bounded(st.empty(), run_key, cached(PRIVACY_COMPARISONS, key, compute), label=label,
+                           words=lambda text: f"{label}: {text}", what=f"{label} for the comparison",
+                           hint="a smaller data set is faster", stop_page=False)
         except InvalidInput as error:
             st.error(lw.md(str(error)), icon=":material/error:")
         except Exception as error:  # noqa: BLE001 — see above

@@ -11,6 +11,7 @@ from qulab.app import saving
 from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.downloads import saved_report_download, table_downloads
+from qulab.app.running import Run, bounded, held
 from qulab.core.experiment import NORMS, freeze
 from qulab.core.wording import sentence_start
 from qulab.evaluation.curves import Curve, attack_curve, eps_grid, exact_curve, exact_distances, gap_table
@@ -83,11 +84,13 @@ estimate = None
 if pending and n > 3 * PILOT_POINTS:
     prompt = st.empty()  # the timing, the estimate and the button, gone once the curves are computed
     with prompt.container():
-        with st.status(f"Timing {len(pending)} attack(s) on a few points…", expanded=False) as status:
-            work = {a: lw.estimate_curve(scenarios[a], n, steps, lab.data) or 0.0 for a in pending}
-            estimate = sum(work.values())
-            status.update(label=f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete")
-        if estimate > lw.AUTO_RUN_SECONDS:
+        work = bounded(st.empty(), "rb_pilot", lambda progress: {
+            a: lw.estimate_curve(scenarios[a], n, steps, lab.data, progress) or 0.0 for a in pending},
+            label=f"Timing {len(pending)} attack(s) on a few points…", what="Timing the attacks on a few points",
+            hint="fewer attacks are faster")
+        estimate = sum(work.values())
+        st.status(f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete", expanded=False)
+        if estimate > lw.AUTO_RUN_SECONDS and not held("rb_run"):
             st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} "
                     "test points (from earlier curves of the same kind, else timed on a pilot run and scaled up). "
                     "Fewer points, attacks or grid steps make it faster.", icon=":material/timer:")
@@ -98,28 +101,36 @@ if pending and n > 3 * PILOT_POINTS:
         work = dict.fromkeys(pending, 1.0)
 
 
-def curve_or_failure(attack: str, progress=None) -> Curve | str:
+def curve_or_failure(attack: str, progress=None, waiting=None) -> Curve | str:
     """The attack's cached curve, or why it failed (failures are not cached: the curve raises inside)."""
     try:
         curve = lw.CURVES.get_or_compute(keys[attack],
-                                         lambda: attack_curve(scenarios[attack], sample, model, grid, progress))
+                                         lambda: attack_curve(scenarios[attack], sample, model, grid, progress),
+                                         waiting=waiting)
     except Exception as error:  # noqa: BLE001 — one failing attack must leave the other curves
         return lw.failure(ATTACKS.get(attack), error)
     lw.record_curve(scenarios[attack], n, steps, curve.seconds)
     return curve
 
 
-computed: dict[str, Curve | str] = {}
-if pending:
-    bar = st.progress(0.0, text="Computing the curves…")
-    total, done, started = sum(work.values()), 0.0, time.perf_counter()
+def pending_curves(progress: Run) -> dict[str, Curve | str]:
+    """The curves not computed yet, each moving the bar by its share of the estimated work."""
+    computed: dict[str, Curve | str] = {}
+    total, done = sum(work.values()), 0.0
     for a in pending:
         def report(fraction: float, text: str, before: float = done, share: float = work[a]) -> None:
-            bar.progress(min((before + fraction * share) / total, 1.0), text=text)
+            progress(min((before + fraction * share) / total, 1.0), text)
 
-        computed[a] = curve_or_failure(a, report)
+        computed[a] = curve_or_failure(a, report, progress.check)
         done += work[a]
-    bar.empty()
+    return computed
+
+
+computed: dict[str, Curve | str] = {}
+if pending:
+    started = time.perf_counter()
+    computed = bounded(st.empty(), "rb_run", pending_curves, label="Computing the curves…",
+                       what=f"Computing {len(pending)} curve(s)", hint="fewer points, attacks or grid steps are faster")
     about = f"about {max(1, round(estimate))} s · " if estimate is not None else ""
     st.status(f"{len(pending)} curve(s) computed: {about}took {time.perf_counter() - started:.1f} s",
               state="complete", expanded=False)
