@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qulab.core.experiment import Scenario
+from qulab.core.progress import Progress
 from qulab.core.registry import Param, Registry
 from qulab.core.threat import NORMS, WHITE_BOX, ThreatModel, evasion
 from qulab.data.datasets import Split
@@ -29,7 +30,6 @@ TRAINING, PREPROCESSING, POSTPROCESSING = "training", "preprocessing", "postproc
 CERTIFICATION, DETECTION = "certification", "detection"
 KINDS = (TRAINING, PREPROCESSING, POSTPROCESSING, CERTIFICATION, DETECTION)
 
-Progress = Callable[[float, str], None]
 
 # The attacker an honest evaluation assumes: one who knows the defence and has the defended model's gradients
 # (adaptive white box), in any norm the scenario's attack measures its budget in.

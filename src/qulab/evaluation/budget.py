@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from qulab.core.progress import Progress
 from qulab.core.randomness import seeded_if_random
 from qulab.threats.evasion.attacks import (
     AttackSpec,
@@ -35,7 +36,6 @@ from qulab.threats.evasion.attacks import (
 )
 from qulab.threats.evasion.exact import exact_robust_accuracy, minimal_perturbations
 
-Progress = Callable[[float, str], None]
 Predict = Callable[[np.ndarray], np.ndarray]
 LinearWeights = tuple[np.ndarray, np.ndarray]  # per-class scores W @ x + b whose argmax is the prediction
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from qulab.core.progress import Progress
 from qulab.core.randomness import seeded
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
@@ -27,8 +28,6 @@ from qulab.models.registry import MODELS
 from qulab.threats.poisoning.attacks import POISONING_ATTACKS, Poisoned
 from qulab.threats.poisoning.defences import POISONING_DEFENCES, Flagged
 from qulab.threats.poisoning.experiment import PoisoningScenario
-
-Progress = Callable[[float, str], None]
 
 # Streams of the run's seed, so the attacker's and the defender's draws never share numbers.
 _ATTACK_STREAM, _DEFENCE_STREAM = 1, 2

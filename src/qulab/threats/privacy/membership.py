@@ -17,12 +17,13 @@ its AUC, the membership advantage max(TPR − FPR) (Yeom et al. 2018), the TPR a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from qulab.core.progress import Progress
 from qulab.core.registry import Param
 from qulab.core.threat import BLACK_BOX, DECISIONS, GREY_BOX, SCORES, TRAINING_DATA
 from qulab.core.wording import accuracy_text
@@ -36,7 +37,6 @@ from qulab.threats.privacy.attacks import (
     privacy_threat,
 )
 
-Progress = Callable[[float, str], None]
 LOW_FPRS = (0.01, 0.001)  # the false-positive rates the field reports a TPR at
 PHI_CLIP = 1e-15  # probabilities kept this far from 0 and 1 before the logit
 

@@ -272,27 +272,31 @@ def _diffprivlib_wrap(estimator: Any, clip_values: Any) -> Any:
     return art_classifier(estimator, clip_values)
 
 
-for _name, _label, _model, _how, _class, _carried, _settings, _paper in (
-    ("dp_logistic_regression", "Differential privacy (diffprivlib logistic regression)", "logistic_regression",
-     "Fits logistic regression with objective perturbation: a random linear term added to the loss, scaled to ε "
-     "(one-vs-rest for several classes, ε shared between them).", "DPLogisticRegression", ("C",), {"max_iter": 1000},
-     "Chaudhuri, Monteleoni & Sarwate 2011, Differentially private empirical risk minimization (JMLR); "
-     "diffprivlib 0.6 (Holohan et al. 2019)"),
-    ("dp_decision_tree", "Differential privacy (diffprivlib decision tree)", "decision_tree",
-     "Grows a tree of random splits (5 deep) without looking at the data, then labels each leaf with a noisy vote "
-     "(permute-and-flip), spending ε on the labels.", "DPDecisionTreeClassifier", (), {},
-     "Fletcher & Islam 2019, Decision tree classification with differential privacy (ACM CSUR); "
-     "diffprivlib 0.6 (Holohan et al. 2019)"),
-    ("dp_random_forest", "Differential privacy (diffprivlib random forest)", "random_forest",
-     "Ten random-split trees (5 deep), each grown on its own share of the rows and labelled with a noisy vote; "
-     "disjoint shares let every tree spend the whole ε.", "DPRandomForestClassifier", (), {},
-     "Fletcher & Islam 2019 (ACM CSUR), random decision forests; diffprivlib 0.6 (Holohan et al. 2019)"),
-):
+def _register_diffprivlib(name: str, label: str, model: str, how: str, class_name: str, carried: tuple[str, ...],
+                          settings: dict[str, Any], paper: str) -> None:
+    """One diffprivlib model as the private version of ``model``."""
     PRIVACY_DEFENCES.register(PrivacyDefenceSpec(
-        _name, _label, _how, TRAINING_TIME,
+        name, label, how, TRAINING_TIME,
         "Every membership attack: its advantage is at most (e^ε − 1)/(e^ε + 1) (δ = 0).", (_EPSILON,),
-        reference=_paper, estimator=_diffprivlib(_class, _carried, _settings), wrap=_diffprivlib_wrap,
-        accountant=_DIFFPRIVLIB_ACCOUNTANT, private_version_of=_model))
+        reference=paper, estimator=_diffprivlib(class_name, carried, settings), wrap=_diffprivlib_wrap,
+        accountant=_DIFFPRIVLIB_ACCOUNTANT, private_version_of=model))
+
+
+_register_diffprivlib(
+    "dp_logistic_regression", "Differential privacy (diffprivlib logistic regression)", "logistic_regression",
+    "Fits logistic regression with objective perturbation: a random linear term added to the loss, scaled to ε "
+    "(one-vs-rest for several classes, ε shared between them).", "DPLogisticRegression", ("C",), {"max_iter": 1000},
+    "Chaudhuri, Monteleoni & Sarwate 2011, Differentially private empirical risk minimization (JMLR); "
+    "diffprivlib 0.6 (Holohan et al. 2019)")
+_register_diffprivlib("dp_decision_tree", "Differential privacy (diffprivlib decision tree)", "decision_tree",
+    "Grows a tree of random splits (5 deep) without looking at the data, then labels each leaf with a noisy vote "
+    "(permute-and-flip), spending ε on the labels.", "DPDecisionTreeClassifier", (), {},
+    "Fletcher & Islam 2019, Decision tree classification with differential privacy (ACM CSUR); "
+    "diffprivlib 0.6 (Holohan et al. 2019)")
+_register_diffprivlib("dp_random_forest", "Differential privacy (diffprivlib random forest)", "random_forest",
+    "Ten random-split trees (5 deep), each grown on its own share of the rows and labelled with a noisy vote; "
+    "disjoint shares let every tree spend the whole ε.", "DPRandomForestClassifier", (), {},
+    "Fletcher & Islam 2019 (ACM CSUR), random decision forests; diffprivlib 0.6 (Holohan et al. 2019)")
 
 
 def dp_defences_for(model: ModelSpec) -> list[PrivacyDefenceSpec]:

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from qulab.core.progress import Progress
 from qulab.core.registry import InvalidInput, resolve_params
 from qulab.data.datasets import Dataset, Split
 from qulab.models.registry import MODELS, ModelSpec
 from qulab.threats.privacy.attacks import PRIVACY_ATTACKS, PrivacyAttackSpec, PrivacyResult, Target
 from qulab.threats.privacy.experiment import PrivacyScenario, model_entry
 from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES, PrivacyDefenceSpec, dp_bound, dp_defence_for
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
