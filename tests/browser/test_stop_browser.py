@@ -86,3 +86,31 @@ def test_a_run_over_the_sessions_budget_says_so(page, app_url):
     _no_exception(page)
     assert page.locator('[data-testid="stMetric"]').count() == 0
     screenshot(page, "stop_over_budget")
+
+
+def test_stop_on_a_run_behind_its_button_brings_the_button_back_after_run_again(page, app_url):
+    """The poison-rate curve waits for its button; stopped, the page says so instead of the button, and Run again
+    gives the button back."""
+    page.set_default_timeout(180_000)
+    page.goto(f"{app_url}/poisoning?data=breast_cancer&scaling=minmax&victim=torch_mlp")
+    seeds = page.get_by_label("Seeds", exact=True)
+    seeds.wait_for()
+    wait_idle(page)
+    seeds.fill("10")  # 60 trainings of the network: a minute or more
+    seeds.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Compute the curve").click()
+    stop_button(page).wait_for()
+    stop_button(page).click()
+    stopped = page.get_by_text(re.compile(r"^You stopped this run after \d+ s\. Nothing was saved\.$"))
+    stopped.wait_for()
+    wait_idle(page)
+    _no_exception(page)
+    assert page.get_by_role("button", name="Compute the curve").count() == 0
+    assert page.locator('[data-testid="stMetric"]').count() > 0  # the poisoning run above the curve stays
+    screenshot(page, "stop_curve_stopped")
+    page.get_by_role("button", name="Run again").click()
+    page.get_by_role("button", name="Compute the curve").wait_for()
+    wait_idle(page)
+    assert stopped.count() == 0 and stop_button(page).count() == 0
+    _no_exception(page)
