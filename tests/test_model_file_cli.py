@@ -143,3 +143,43 @@ def test_a_skops_forest_is_a_black_box_queried_in_the_child(capsys, files):
     assert result["threat_model"]["label"] == "black box" and "RandomForestClassifier" in result["threat_model"]["why"]
     assert result["clean_accuracy"] == pytest.approx(forest.score(X[TEST], np.array(CLASSES)[y[TEST]]))
     assert result["adversarial_accuracy"] <= result["clean_accuracy"] and result["max_l2"] <= 2 + 1e-6
+
+
+TIMINGS = ("seconds", "fit_seconds", "attack_seconds")
+
+
+def _replaced(argv, path):
+    return [str(path) if word == "PATH_TO_YOUR_FILE" else word for word in argv]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "curve"])
+def test_the_reproduce_command_of_a_model_file_run_asks_for_the_file_and_gives_its_numbers(
+        capsys, files, tmp_path, command):
+    """The stored run names the model by its content ("file:<digest>"), which --model refuses; the printed command
+    asks for the file with a placeholder, and with the path put in gives the run's numbers again."""
+    from qulab.reports import reproduce
+    from qulab.store import RunStore
+
+    folder, logistic = files
+    store = tmp_path / "runs.sqlite3"
+    code, out = _run(capsys, command, "--data", f"csv:{folder / 'train.csv'}", "--test-data",
+                     f"csv:{folder / 'test.csv'}", "--target", "label", "--model-file", str(folder / "logistic.skops"),
+                     "--attack", "fgm", "--eps", "0.3" if command == "evaluate" else "0.0,0.3", "--json",
+                     "--store", str(store))
+    assert code == 0, out.err
+    (run,) = RunStore(store).list()
+    assert run.experiment["model"].startswith("file:")
+    reproduction = reproduce(run)
+    words = list(reproduction.argv)
+    assert "--model" not in words and words[words.index("--model-file") + 1] == "PATH_TO_YOUR_FILE"
+    assert "PATH_TO_YOUR_FILE" in reproduction.caveat and run.experiment["model"][5:] in reproduction.caveat
+
+    code, out = _run(capsys, *_replaced(words[1:], folder / "logistic.skops"), "--store", str(tmp_path / "b.sqlite3"))
+    assert code == 0, out.err
+    again = json.loads(out.out)
+    assert {k: v for k, v in again.items() if k not in TIMINGS} == {
+        k: v for k, v in run.results.items() if k not in TIMINGS}
+    X, y = own_arrays()
+    assert again["clean_accuracy"] == pytest.approx(logistic.score(X[TEST], np.array(CLASSES)[y[TEST]]))
+    expected = [_closed_form(logistic, eps) for eps in ((0.3,) if command == "evaluate" else (0.0, 0.3))]
+    assert np.atleast_1d(again["adversarial_accuracy"]) == pytest.approx(expected, abs=1e-12)

@@ -201,3 +201,39 @@ def test_a_privacy_scenario_naming_a_file_is_checked_against_the_open_file(files
                           ({"model": "file:0000000000000000"}, "not open in this server")):
         with pytest.raises(InvalidInput, match=words):
             replace(base, **change).validate()
+
+
+def test_the_reproduce_command_of_a_privacy_run_on_a_file_gives_its_numbers(capsys, files, tmp_path):
+    """`--model-file PATH_TO_YOUR_FILE` in the printed command, with the tree's path put in: the same advantage,
+    which is still the tree's own train minus test accuracy. A run that split one data set into members and
+    non-members (the app's way) has no command, since the CLI takes a file's non-members as --test-data."""
+    from qulab.reports import reproduce
+    from qulab.store import RunStore, run_for
+    from qulab.threats.privacy.experiment import PrivacyScenario
+
+    folder, tree = files
+    store = tmp_path / "runs.sqlite3"
+    code, out = _privacy(capsys, folder, "tree.skops", "--attack", "membership_gap", "--json", "--store",
+                         str(store))
+    assert code == 0, out.err
+    (run,) = RunStore(store).list()
+    reproduction = reproduce(run)
+    words = list(reproduction.argv)
+    assert words[:2] == ["qulab", "privacy"] and "--model" not in words
+    assert words[words.index("--model-file") + 1] == "PATH_TO_YOUR_FILE" and "PATH_TO_YOUR_FILE" in reproduction.caveat
+
+    code = main([*(str(folder / "tree.skops") if w == "PATH_TO_YOUR_FILE" else w for w in words[1:]),
+                 "--store", str(tmp_path / "again.sqlite3")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    again = json.loads(out.out)
+    timings = ("seconds", "fit_seconds", "attack_seconds")
+    assert {k: v for k, v in again.items() if k not in timings} == {
+        k: v for k, v in run.results.items() if k not in timings}
+    X, y = noisy_arrays()
+    names = np.array(CLASSES)[y]
+    assert again["advantage"] == pytest.approx(tree.score(X[MEMBERS], names[MEMBERS])
+                                               - tree.score(X[NON_MEMBERS], names[NON_MEMBERS]), abs=1e-9)
+
+    split_run = run_for(PrivacyScenario(dataset="iris", model=run.experiment["model"]), {}, kind="privacy")
+    assert reproduce(split_run).argv is None and "--test-data" in reproduce(split_run).caveat

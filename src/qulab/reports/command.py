@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from qulab.core.experiment import Scenario
+from qulab.core.experiment import MODEL_FILE_PREFIX, Scenario
 
 CSV_PREFIX = "csv:"
 UPLOAD_PREFIX = "upload:"
+# A model file is named by its content ("file:<digest>"), which the CLI cannot open: the command asks for the file
+# by this placeholder, since neither the app nor the store keeps the path it came from.
+MODEL_FILE_PLACEHOLDER = "PATH_TO_YOUR_FILE"
 # Experiment fields and the flag each is given with (parameters follow their entry's flag, one K=V each).
 _FLAGS = (("dataset", "--data"), ("model", "--model"), ("attack", "--attack"), ("norm", "--norm"),
           ("seed", "--seed"), ("test_size", "--test-size"), ("scaling", "--scaling"), ("defence", "--defense"))
@@ -53,20 +56,30 @@ def _numbers(values: Any) -> str:
 def reproduce(run: Any) -> Reproduction:
     """`qulab evaluate …` (one budget), `qulab curve …` (a run with an ``eps_grid``), `qulab poison …` or
     `qulab privacy …` (by the run's kind) with every field of the experiment spelled out, defaults included, so
-    the command does not depend on today's defaults."""
+    the command does not depend on today's defaults. A model file is asked for as ``--model-file
+    PATH_TO_YOUR_FILE``, with a caveat naming its digest: runs keep the file's content name, not its path."""
     experiment: Mapping[str, Any] = run.experiment or {}
     dataset = str(experiment.get("dataset", ""))
+    model_file = str(experiment.get("model", "")).startswith(MODEL_FILE_PREFIX)
+    threat = _COMMANDS.get(getattr(run, "kind", None))
     if dataset.startswith(UPLOAD_PREFIX):
         return Reproduction(None, "The data was a file uploaded to the app; save it as a CSV and pass "
-                                  "--data csv:PATH --target COLUMN to compute this run from the command line.")
+                                  "--data csv:PATH --target COLUMN" + (" --model-file PATH" if model_file else "")
+                                  + " to compute this run from the command line.")
+    if model_file and threat == "privacy" and not experiment.get("test_data"):
+        return Reproduction(None, "The command line takes a model file's members and non-members as two CSV files "
+                                  "(--data csv:MEMBERS --test-data csv:NON_MEMBERS --model-file PATH), and this run "
+                                  "split one data set into them, so it has no command.")
     grid = experiment.get("eps_grid")
-    threat = _COMMANDS.get(getattr(run, "kind", None))
     argv = ["qulab", threat or ("curve" if grid is not None else "evaluate")]
     for name, flag in _FLAGS:
         value = experiment.get(name)
         if value is None:
             continue
-        argv += [flag, flag_value(value)]
+        if name == "model" and model_file:
+            argv += ["--model-file", MODEL_FILE_PLACEHOLDER]
+        else:
+            argv += [flag, flag_value(value)]
         params = dict(experiment.get(f"{name}_params") or {})
         if name == "dataset" and dataset.startswith(CSV_PREFIX) and "target" in params:
             argv += ["--target", flag_value(params.pop("target"))]
@@ -83,6 +96,10 @@ def reproduce(run: Any) -> Reproduction:
     if experiment.get("clip") is not None:
         argv += ["--clip", _numbers(experiment["clip"])]
     caveats = []
+    if model_file:
+        digest = str(experiment["model"]).removeprefix(MODEL_FILE_PREFIX)
+        caveats.append(f"Replace {MODEL_FILE_PLACEHOLDER} with the path of your model file (the one whose SHA-256 "
+                       f"begins {digest}); QuLab does not keep where it came from.")
     test_data = experiment.get("test_data")
     if test_data and str(test_data).startswith(CSV_PREFIX):
         argv += ["--test-data", str(test_data)]

@@ -407,14 +407,51 @@ def _copycat(victim: Any, n: int, use_probability: bool, params: dict[str, Any])
                       use_probability=use_probability)
 
 
-def _knockoff(victim: Any, n: int, use_probability: bool, params: dict[str, Any]) -> Any:
+def normalised_rewards(reward: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """Each reward in standard deviations from its running mean, and 0 for one that has not varied yet.
+
+    ART 1.20.1's ``KnockoffNets._reward_all`` divides by the standard deviation as it is, and a reward that has
+    not varied has none: the certainty reward of a target answering 0s and 1s (a fully grown tree on a small CSV,
+    top-label answers, a differentially private tree) is 1 for every query, so 0 / 0 made the reward NaN, the
+    bandit's class probabilities NaN, and ``np.random.choice`` refused them. A reward that has not varied says
+    nothing about which class to ask about next, so it counts 0.
+    """
+    spread = np.sqrt(variance)
+    return np.divide(reward - mean, spread, out=np.zeros_like(spread), where=spread > 0)
+
+
+def _guarded_knockoff_class() -> type:
+    """ART's KnockoffNets with :func:`normalised_rewards` in its "all" reward (ART imported only when used)."""
     from art.attacks.extraction import KnockoffNets
 
-    # With top-label answers the certainty reward never varies, and "all" divides by its zero variance (NaN).
-    reward = "loss" if params["reward"] == "all" and not use_probability else params["reward"]
-    return KnockoffNets(victim, batch_size_fit=64, batch_size_query=256, nb_epochs=params["epochs"], nb_stolen=n,
-                        sampling_strategy=params["sampling"], reward=reward, verbose=False,
-                        use_probability=use_probability)
+    class GuardedKnockoffNets(KnockoffNets):
+        def extract(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> Any:
+            # Adaptive sampling's actions are the class numbers 0..m-1 of the rows the attacker holds; a class
+            # missing among them (a members file without one of the model's classes) made ART draw from no rows.
+            if self.sampling_strategy == "adaptive" and y is not None:
+                held = np.unique(np.argmax(y, axis=1) if np.ndim(y) == 2 else y)
+                if not np.array_equal(held, np.arange(len(held))):
+                    raise InvalidInput("Adaptive sampling asks about the attacker's rows class by class, and some "
+                                       "of the model's classes have no rows here: choose random sampling.")
+            return super().extract(x, y, **kwargs)
+
+        def _reward_all(self, y_output: np.ndarray, y_hat: np.ndarray, n: int) -> float:
+            # ART's own running mean and variance, then its normalisation with the zero-variance guard.
+            reward = np.array([self._reward_cert(y_output), self._reward_div(y_output, n),
+                               self._reward_loss(y_output, y_hat)], dtype=np.float64)
+            self.reward_avg = self.reward_avg + (1.0 / n) * (reward - self.reward_avg)
+            self.reward_var = self.reward_var + (1.0 / n) * ((reward - self.reward_avg) ** 2 - self.reward_var)
+            if n == 1:
+                return float(np.mean(np.clip(reward, 0, 1)))
+            return float(np.mean(normalised_rewards(reward, self.reward_avg, self.reward_var)))
+
+    return GuardedKnockoffNets
+
+
+def _knockoff(victim: Any, n: int, use_probability: bool, params: dict[str, Any]) -> Any:
+    return _guarded_knockoff_class()(victim, batch_size_fit=64, batch_size_query=256, nb_epochs=params["epochs"],
+                                     nb_stolen=n, sampling_strategy=params["sampling"], reward=params["reward"],
+                                     verbose=False, use_probability=use_probability)
 
 
 PRIVACY_ATTACKS.register(PrivacyAttackSpec(
@@ -438,7 +475,7 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
                   "much the last answer taught (ART trains on the top label then, whatever the answers); random: "
                   "as Copycat.", choices=("adaptive", "random"), choice_labels=("Adaptive", "Random")),
             Param("reward", "Adaptive reward", "all", "What the bandit rewards: the answer's certainty, its "
-                  "diversity, the copy's loss on it, or all three normalised (with top-label answers certainty never "
-                  "varies and ART's normalisation divides by zero, so the label curve then uses the loss).",
+                  "diversity, the copy's loss on it, or all three normalised (a reward that never varies, like "
+                  "the certainty of top-label answers, counts zero).",
                   choices=("all", "cert", "div", "loss"),
                   choice_labels=("All three", "Certainty", "Diversity", "Loss")))))
