@@ -60,3 +60,19 @@ def test_the_run_id_of_an_experiment_value_never_changes(value, pinned):
     assert value.validate() is value
     assert id_for(value) == pinned
     assert run_for(value, {"clean_accuracy": 0.5}).id == pinned  # results are not part of the name
+
+
+@pytest.mark.parametrize(("whole", "real"), [
+    (PoisoningScenario(rate=1), PoisoningScenario(rate=1.0)),
+    (PoisoningScenario(rate=0), PoisoningScenario(rate=0.0)),
+    (Scenario(eps=1), Scenario(eps=1.0)),
+    (Scenario(model="rbf_svm", model_params=(("C", 10),)), Scenario(model="rbf_svm", model_params=(("C", 10.0),))),
+    (PoisoningScenario(attack="backdoor", attack_params=(("level", 2),)),
+     PoisoningScenario(attack="backdoor", attack_params=(("level", 2.0),))),
+    (PrivacyScenario(model="torch_mlp", defence="dp_sgd", defence_params=(("epsilon", 1),)),
+     PrivacyScenario(model="torch_mlp", defence="dp_sgd", defence_params=(("epsilon", 1.0),))),
+], ids=["poison rate 1", "poison rate 0", "eps", "model C", "attack level", "defence epsilon"])
+def test_a_whole_number_for_a_float_is_the_same_run(whole, real):
+    """JSON writes 1 and 1.0 differently, so a number is spelled by its field's or parameter's type before it is
+    hashed: code or a JSON file giving 1 names the run the page (a float slider) and the CLI (1.0) name."""
+    assert id_for(whole.validate()) == id_for(real.validate())
