@@ -87,8 +87,8 @@ class RoundTrips:
     (the run store's name for it), and the dict, JSON and URL round trips. A subclass (a frozen dataclass with
     ``dataset``, ``model``, ``attack``, ``scaling``, ``defence``, ``seed`` and ``test_size`` fields and the four
     ``param_fields``, ``"model_params"`` owned by ``"model"`` and so on) names its URL keys (``query_names``:
-    ``"data": "dataset"``), what it is ``called`` in messages, the registry entries that own its parameters
-    (:meth:`param_entries`) and its own shape checks (:meth:`check_own_fields`)."""
+    ``"data": "dataset"``), what it is ``called`` in messages, its attack and defence registries (:meth:`attacks`,
+    :meth:`defences`) and its own shape checks (:meth:`check_own_fields`)."""
 
     param_fields: ClassVar[dict[str, str]] = {"dataset_params": "dataset", "model_params": "model",
                                               "attack_params": "attack", "defence_params": "defence"}
@@ -113,10 +113,31 @@ class RoundTrips:
     def check_own_fields(self) -> None:
         """The shape checks of the fields only this kind of value has (a budget, a poison rate); InvalidInput."""
 
+    @staticmethod
+    def attacks() -> Any:
+        """The registry of this kind's attacks (imported when asked for)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def defences() -> Any:
+        """The registry of this kind's defences (imported when asked for: some pull in training code)."""
+        raise NotImplementedError
+
     def param_entries(self) -> dict[str, Any]:
         """The registry entry that declares each parameter field's parameters (``"model_params": <ModelSpec>``),
         for the fields a registry owns: not a file's data, a model file, or the defence when there is none."""
-        raise NotImplementedError
+        from qulab.data.datasets import DATASETS
+        from qulab.models.registry import MODELS
+
+        entries: dict[str, Any] = {}
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            entries["dataset_params"] = DATASETS.get(self.dataset)
+        if not self.model.startswith(MODEL_FILE_PREFIX):  # a model file is named by its content, with no parameters
+            entries["model_params"] = MODELS.get(self.model)
+        entries["attack_params"] = self.attacks().get(self.attack)
+        if self.defence is not None:
+            entries["defence_params"] = self.defences().get(self.defence)
+        return entries
 
     def spelled_out(self) -> Any:
         """This value with every parameter named, defaults filled in (the pages name them all, the CLI only those
@@ -254,20 +275,15 @@ class Scenario(RoundTrips):
             raise InvalidInput(f"The budget eps must be at most {MAX_EPS[self.norm]:g} in the {NORM_NAMES[self.norm]} "
                                f"norm, not {self.eps:g}.")
 
-    def param_entries(self) -> dict[str, Any]:
-        from qulab.data.datasets import DATASETS
-        from qulab.models.registry import MODELS
+    @staticmethod
+    def attacks() -> Any:
         from qulab.threats.evasion.attacks import ATTACKS
 
-        entries: dict[str, Any] = {}
-        if not self.dataset.startswith(UPLOAD_PREFIXES):
-            entries["dataset_params"] = DATASETS.get(self.dataset)
-        if not self.model.startswith(MODEL_FILE_PREFIX):  # a model file is named by its content, with no parameters
-            entries["model_params"] = MODELS.get(self.model)
-        entries["attack_params"] = ATTACKS.get(self.attack)
-        if self.defence is not None:
-            entries["defence_params"] = _defences().get(self.defence)
-        return entries
+        return ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
+        return _defences()
 
     # -----------------------------------------------------------------------------------------------------
     # Against the registries

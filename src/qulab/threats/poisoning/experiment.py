@@ -105,20 +105,17 @@ class PoisoningScenario(RoundTrips):
             raise InvalidInput("Defence parameters were given without a defence.")
         return self
 
-    def param_entries(self) -> dict[str, Any]:
-        from qulab.data.datasets import DATASETS
-        from qulab.models.registry import MODELS
+    @staticmethod
+    def attacks() -> Any:
         from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+
+        return POISONING_ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
         from qulab.threats.poisoning.defences import POISONING_DEFENCES
 
-        entries: dict[str, Any] = {}
-        if not self.dataset.startswith(UPLOAD_PREFIXES):
-            entries["dataset_params"] = DATASETS.get(self.dataset)
-        entries["model_params"] = MODELS.get(self.model)
-        entries["attack_params"] = POISONING_ATTACKS.get(self.attack)
-        if self.defence is not None:
-            entries["defence_params"] = POISONING_DEFENCES.get(self.defence)
-        return entries
+        return POISONING_DEFENCES
 
     def clean_scenario(self) -> Scenario:
         """The evasion scenario of the same data, split and model: its ``data_key`` and ``model_key`` key the split

@@ -84,20 +84,17 @@ class PrivacyScenario(RoundTrips):
             raise InvalidInput(reason)
         return self
 
-    def param_entries(self) -> dict[str, Any]:
-        from qulab.data.datasets import DATASETS
-        from qulab.models.registry import MODELS
+    @staticmethod
+    def attacks() -> Any:
         from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+
+        return PRIVACY_ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
         from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
-        entries: dict[str, Any] = {}
-        if not self.dataset.startswith(UPLOAD_PREFIXES):
-            entries["dataset_params"] = DATASETS.get(self.dataset)
-        entries["model_params"] = MODELS.get(self.model)
-        entries["attack_params"] = PRIVACY_ATTACKS.get(self.attack)
-        if self.defence is not None:
-            entries["defence_params"] = PRIVACY_DEFENCES.get(self.defence)
-        return entries
+        return PRIVACY_DEFENCES
 
     @property
     def data_key(self) -> tuple:
