@@ -100,7 +100,7 @@ if not chosen:
 comparison = comparison_table(chosen)
 if len(chosen) > 1:
     only_differs = kept_widget(lambda k: st.toggle("Only the rows where the runs differ", key=k),
-                               "runs_only_differs", True)  # kept: a run stopped above it must not reset the browser's
+                               "runs_only_differs", True)  # kept: drawn as the page uses it after a stop above it
     frame = pd.DataFrame(comparison.records(), columns=comparison.columns)
     if only_differs:
         frame = frame[frame["differs"]]
