@@ -121,3 +121,68 @@ def test_runs_of_every_kind_are_compared_with_their_own_numbers(browser, tmp_pat
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "runs_page_every_kind")
     context.close()
+
+
+
+def test_the_comparison_toggle_shows_its_value_after_the_page_stopped_above_it(browser, tmp_path, monkeypatch):
+    """Turn "Only the rows where the runs differ" off, delete the runs from a terminal (the page stops at "No
+    runs"), compute them again (content-addressed: the same ids, so still chosen) and rerun: the toggle is drawn
+    off, as the page computes with it (every row), not on beside a table of every row."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("QULAB_STORE", str(tmp_path / "runs.sqlite3"))
+
+    def terminal(*commands: list[str]) -> None:  # in a process of its own, as from a terminal beside the app
+        for command in commands:
+            done = subprocess.run([sys.executable, "-m", "qulab.cli", *command], capture_output=True, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+            assert done.returncode == 0, (command, done.stderr[-2000:])
+
+    evaluations = [["evaluate", "--data", "moons", "--attack", "fgm", "--eps", eps] for eps in ("0.1", "0.2")]
+    terminal(*evaluations)
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    toggle = page.locator('[data-testid="stCheckbox"]', has=page.get_by_text("Only the rows where the runs differ"))
+
+    def rows() -> int:  # the comparison table's rows, its header included
+        wait_idle(page)
+        table = page.locator('[data-testid="stDataFrame"]').nth(1).locator('[role="row"]')
+        table.first.wait_for(state="attached")  # the accessible copy of the canvas table: hidden
+        return table.count()
+
+    def rerun() -> None:  # as a user reruns a page whose data changed: the app menu's Rerun
+        page.get_by_test_id("stMainMenu").click()
+        page.get_by_test_id("stMainMenuList").get_by_text("Rerun", exact=True).click()
+        page.wait_for_timeout(1000)
+        wait_idle(page)
+
+    with streamlit_server(ROOT / "streamlit_app.py") as url:
+        page.goto(f"{url}/runs")
+        page.get_by_text(re.compile(r"^2 of 2 runs in ")).wait_for()
+        chooser = page.locator('[data-testid="stMultiSelect"]', has=page.get_by_text("Runs", exact=True))
+        for eps in ("0.1", "0.2"):
+            chooser.locator("input").click()
+            page.get_by_role("option", name=re.compile(rf"fgm eps={eps}\b")).click()
+            page.keyboard.press("Escape")
+            wait_idle(page)
+        toggle.wait_for()
+        differing = rows()
+        toggle.get_by_text("Only the rows where the runs differ").click()
+        page.wait_for_timeout(1000)
+        every = rows()
+        assert not toggle.locator("input").is_checked() and every > differing
+        ids = [tag.get_attribute("aria-label").split("[")[1][:6] for tag in chooser.locator("[data-tag]").all()]
+        terminal(["runs", "delete", *ids])
+        rerun()
+        page.get_by_text("No runs in").wait_for()
+        terminal(*evaluations)
+        rerun()
+        toggle.wait_for()
+        assert rows() == every  # the page still computes with the toggle off ...
+        assert not toggle.locator("input").is_checked()  # ... and the browser draws it off
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "runs_toggle_after_stop")
+    context.close()

@@ -27,8 +27,6 @@ UPLOAD_PREFIXES = ("csv:", "upload:")  # data named by a file, not by the regist
 MODEL_FILE_PREFIX = "file:"  # a model named by its file's content (qulab.models.files), not by the registry
 
 Params = tuple[tuple[str, Any], ...]
-_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
-                 "defence_params": "defence"}
 # URL keys of the named entries; the data set's parameters go unprefixed (as links always had them: ?noise=0.3),
 # the others as "model.C", "attack.max_iter", "defence.sigma".
 _QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "eps": "eps", "norm": "norm",
@@ -85,13 +83,79 @@ def _real(value: Any) -> bool:
 
 
 class RoundTrips:
-    """The dict, JSON and URL round trips every experiment value shares (evasion, poisoning, privacy). A subclass
-    (a frozen dataclass) names its parameter fields and their owners (``param_fields``: ``"model_params":
-    "model"``), its URL keys (``query_names``: ``"data": "dataset"``) and what it is ``called`` in messages."""
+    """What every experiment value shares (evasion, poisoning, privacy): its shape checks, its spelled-out form
+    (the run store's name for it), and the dict, JSON and URL round trips. A subclass (a frozen dataclass with
+    ``dataset``, ``model``, ``attack``, ``scaling``, ``defence``, ``seed`` and ``test_size`` fields and the four
+    ``param_fields``, ``"model_params"`` owned by ``"model"`` and so on) names its URL keys (``query_names``:
+    ``"data": "dataset"``), what it is ``called`` in messages, its attack and defence registries (:meth:`attacks`,
+    :meth:`defences`) and its own shape checks (:meth:`check_own_fields`)."""
 
-    param_fields: ClassVar[dict[str, str]]
+    param_fields: ClassVar[dict[str, str]] = {"dataset_params": "dataset", "model_params": "model",
+                                              "attack_params": "attack", "defence_params": "defence"}
     query_names: ClassVar[dict[str, str]]
     called: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for name in ("dataset", "model", "attack", "scaling"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
+        if self.defence is not None and not isinstance(self.defence, str):
+            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
+        self.check_own_fields()
+        low, high = SEED_RANGE
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
+            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
+        if not _real(self.test_size) or not 0 < self.test_size < 1:
+            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
+        for name in self.param_fields:  # in name order, so the same parameters give the same (hashable) value
+            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
+
+    def check_own_fields(self) -> None:
+        """The shape checks of the fields only this kind of value has (a budget, a poison rate); InvalidInput."""
+
+    @staticmethod
+    def attacks() -> Any:
+        """The registry of this kind's attacks (imported when asked for)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def defences() -> Any:
+        """The registry of this kind's defences (imported when asked for: some pull in training code)."""
+        raise NotImplementedError
+
+    def param_entries(self) -> dict[str, Any]:
+        """The registry entry that declares each parameter field's parameters (``"model_params": <ModelSpec>``),
+        for the fields a registry owns: not a file's data, a model file, or the defence when there is none."""
+        from qulab.data.datasets import DATASETS
+        from qulab.models.registry import MODELS
+
+        entries: dict[str, Any] = {}
+        if not self.dataset.startswith(UPLOAD_PREFIXES):
+            entries["dataset_params"] = DATASETS.get(self.dataset)
+        if not self.model.startswith(MODEL_FILE_PREFIX):  # a model file is named by its content, with no parameters
+            entries["model_params"] = MODELS.get(self.model)
+        entries["attack_params"] = self.attacks().get(self.attack)
+        if self.defence is not None:
+            entries["defence_params"] = self.defences().get(self.defence)
+        return entries
+
+    def spelled_out(self) -> Any:
+        """This value with every parameter named, defaults filled in (the pages name them all, the CLI only those
+        given), and every number of a float field a float (1 and 1.0 are one budget or rate): the form the run
+        store names a run by, so both give one id."""
+        floats = {f.name: float(getattr(self, f.name)) for f in fields(self) if f.type == "float"}
+        return replace(self, **floats, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
+                                          for name, entry in self.param_entries().items()})
+
+    def declared_params(self) -> dict[str, tuple[str, dict[str, Param | None]]]:
+        """Each parameter field's owner label and parameters by name, as a URL query is read against: a file's
+        only parameter is its class column, kept as text (None); a field no registry owns takes none."""
+        declared: dict[str, tuple[str, dict[str, Param | None]]] = {name: ("", {}) for name in self.param_fields}
+        if self.dataset.startswith(UPLOAD_PREFIXES):
+            declared["dataset_params"] = (self.dataset, {"target": None})
+        declared.update({name: (entry.label, {p.name: p for p in entry.params})
+                         for name, entry in self.param_entries().items()})
+        return declared
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (parameters as dicts), as JSON and a run store keep it."""
@@ -183,7 +247,6 @@ def query_pairs(query: str | Mapping[str, str]) -> dict[str, str]:
 class Scenario(RoundTrips):
     """Everything that determines a result; equal scenarios give equal numbers."""
 
-    param_fields = _PARAM_FIELDS
     query_names = _QUERY_NAMES
     called = "scenario"
 
@@ -201,12 +264,7 @@ class Scenario(RoundTrips):
     defence: str | None = None
     defence_params: Params = field(default=())
 
-    def __post_init__(self) -> None:
-        for name in ("dataset", "model", "attack", "scaling"):
-            if not isinstance(getattr(self, name), str):
-                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
-        if self.defence is not None and not isinstance(self.defence, str):
-            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
+    def check_own_fields(self) -> None:
         if self.norm not in NORMS:
             raise InvalidInput(f"The norm must be one of {', '.join(NORMS)}, not {self.norm!r}.")
         if not _real(self.eps) or not math.isfinite(self.eps):
@@ -216,13 +274,16 @@ class Scenario(RoundTrips):
         if self.eps > MAX_EPS[self.norm]:
             raise InvalidInput(f"The budget eps must be at most {MAX_EPS[self.norm]:g} in the {NORM_NAMES[self.norm]} "
                                f"norm, not {self.eps:g}.")
-        low, high = SEED_RANGE
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
-        if not _real(self.test_size) or not 0 < self.test_size < 1:
-            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
-        for name in _PARAM_FIELDS:  # in name order, so the same parameters give the same (hashable) scenario
-            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
+
+    @staticmethod
+    def attacks() -> Any:
+        from qulab.threats.evasion.attacks import ATTACKS
+
+        return ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
+        return _defences()
 
     # -----------------------------------------------------------------------------------------------------
     # Against the registries
@@ -308,8 +369,7 @@ class Scenario(RoundTrips):
         if values.get("defence") == "":
             values["defence"] = None
         base = cls(**{k: v for k, v in values.items() if k not in ("eps", "norm")})  # names checked below
-        declared = _declared_params(base.dataset, base.model, base.attack, base.defence)
-        return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
+        return cls(**values, **cls.params_from_query(base, seen, base.declared_params(), strict)).validate()
 
 
 def _sorted_pairs(name: str, pairs: Any) -> Params:
@@ -345,21 +405,3 @@ def _defences() -> Any:
     from qulab.defences import DEFENCES
 
     return DEFENCES
-
-
-def _declared_params(dataset: str, model: str, attack: str,
-                     defence: str | None) -> dict[str, tuple[str, dict[str, Param | None]]]:
-    """Each entry's label and parameters by name (a file's only parameter is its class column, kept as text:
-    None)."""
-    from qulab.data.datasets import DATASETS
-    from qulab.models.registry import MODELS
-    from qulab.threats.evasion.attacks import ATTACKS
-
-    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
-        return entry.label, {p.name: p for p in entry.params}
-
-    return {"dataset_params": (dataset, {"target": None}) if dataset.startswith(UPLOAD_PREFIXES)
-            else of(DATASETS.get(dataset)),
-            "model_params": ("your model file", {}) if model.startswith(MODEL_FILE_PREFIX) else of(MODELS.get(model)),
-            "attack_params": of(ATTACKS.get(attack)),
-            "defence_params": of(_defences().get(defence)) if defence else ("", {})}

@@ -89,7 +89,8 @@ class Param:
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
-        """Check a value's type and range (NaN and infinities are refused); the message names the range."""
+        """Check a value's type and range (NaN and infinities are refused); the message names the range. A float
+        parameter's value comes back a float, however it was given."""
         if self.kind == "choice":
             if value not in self.choices:
                 raise InvalidInput(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
@@ -105,7 +106,7 @@ class Param:
             raise InvalidInput(f"{self.name} must be a finite number, not {value}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise InvalidInput(f"{self.name} must be between {self.low} and {self.high}, not {value}")
-        return value
+        return value if whole else float(value)  # 2 and 2.0 are one value, and one run id
 
 
 class Entry(Protocol):

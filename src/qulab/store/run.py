@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Protocol
 
-from qulab.core.registry import InvalidInput, resolve_params
+from qulab.core.registry import InvalidInput
 
 # The distributions whose versions a result depends on (torch may be absent: recorded as None).
 VERSIONED = {"qulab": "qulab", "art": "adversarial-robustness-toolbox", "sklearn": "scikit-learn",
@@ -92,34 +92,9 @@ def now() -> str:
 def experiment_dict(value: Experiment) -> dict[str, Any]:
     """The experiment as a run records it: ``value.to_dict()``, every parameter spelled out with its default (as
     the pages name them and the CLI leaves them out), so both give the same id."""
-    from qulab.core.experiment import Scenario
-
-    spelled_out = getattr(value, "spelled_out", None)  # a poisoning or privacy scenario names its defaults itself
+    spelled_out = getattr(value, "spelled_out", None)  # every experiment value names its defaults itself
     plain = (spelled_out() if spelled_out is not None else value).to_dict()
-    if isinstance(value, Scenario):
-        plain = _spelled_out(value, plain)
     return json.loads(canonical_json(plain))  # a JSON round trip: tuples become lists, as they come back
-
-
-def _spelled_out(scenario: Any, plain: dict[str, Any]) -> dict[str, Any]:
-    from qulab.core.experiment import MODEL_FILE_PREFIX, UPLOAD_PREFIXES
-    from qulab.data.datasets import DATASETS
-    from qulab.models.registry import MODELS
-    from qulab.threats.evasion.attacks import ATTACKS
-
-    plain = {**plain, "eps": float(scenario.eps), "test_size": float(scenario.test_size)}
-    entries = {"attack_params": ATTACKS.get(scenario.attack)}
-    if not scenario.model.startswith(MODEL_FILE_PREFIX):  # a model file is named by its content, with no parameters
-        entries["model_params"] = MODELS.get(scenario.model)
-    if not scenario.dataset.startswith(UPLOAD_PREFIXES):
-        entries["dataset_params"] = DATASETS.get(scenario.dataset)
-    if scenario.defence is not None:
-        from qulab.defences import DEFENCES
-
-        entries["defence_params"] = DEFENCES.get(scenario.defence)
-    for name, entry in entries.items():
-        plain[name] = resolve_params(entry.params, dict(plain[name]))
-    return plain
 
 
 def kind_of(value: Experiment) -> str:

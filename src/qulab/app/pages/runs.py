@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from qulab.app.downloads import report_download, table_downloads
+from qulab.app.widgets import kept_widget
 from qulab.figures.runs import (
     build_runs_accuracy_figure,
     build_runs_curve_figure,
@@ -98,7 +99,8 @@ if not chosen:
 
 comparison = comparison_table(chosen)
 if len(chosen) > 1:
-    only_differs = st.toggle("Only the rows where the runs differ", value=True, key="runs_only_differs")
+    only_differs = kept_widget(lambda k: st.toggle("Only the rows where the runs differ", key=k),
+                               "runs_only_differs", True)  # kept: drawn as the page uses it after a stop above it
     frame = pd.DataFrame(comparison.records(), columns=comparison.columns)
     if only_differs:
         frame = frame[frame["differs"]]

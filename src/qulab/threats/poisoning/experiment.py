@@ -13,26 +13,20 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qulab.core.experiment import (
-    SEED_RANGE,
     UPLOAD_PREFIXES,
     Params,
     RoundTrips,
     Scenario,
     _parse_number,
     _real,
-    _sorted_pairs,
-    freeze,
     query_pairs,
-    shown,
 )
-from qulab.core.registry import InvalidInput, Param, resolve_params
+from qulab.core.registry import InvalidInput, resolve_params
 
-_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
-                 "defence_params": "defence"}
 # URL keys of the named fields. The data set's parameters go unprefixed as on the other pages (?noise=0.3), the
 # others as "model.C", "attack.trigger", "defence.k". "target_class" is not "target": that is a file's class column.
 _QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "rate": "rate",
@@ -50,7 +44,6 @@ class PoisoningScenario(RoundTrips):
     """
 
     kind: ClassVar[str] = "poisoning"  # its runs' kind in the run store (not a field)
-    param_fields = _PARAM_FIELDS
     query_names = _QUERY_NAMES
     called = "poisoning scenario"
 
@@ -68,12 +61,7 @@ class PoisoningScenario(RoundTrips):
     defence: str | None = None
     defence_params: Params = field(default=())
 
-    def __post_init__(self) -> None:
-        for name in ("dataset", "model", "attack", "scaling"):
-            if not isinstance(getattr(self, name), str):
-                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
-        if self.defence is not None and not isinstance(self.defence, str):
-            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
+    def check_own_fields(self) -> None:
         if not _real(self.rate) or not 0 <= self.rate <= 1:
             raise InvalidInput(f"The poison rate must be a share of the training set from 0 to 1, not {self.rate!r}.")
         target = self.target_class
@@ -81,13 +69,6 @@ class PoisoningScenario(RoundTrips):
                                    or not 0 <= target <= MAX_CLASS_INDEX):
             raise InvalidInput(f"The target class must be a class number (0 for the first class) or none, "
                                f"not {target!r}.")
-        low, high = SEED_RANGE
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
-        if not _real(self.test_size) or not 0 < self.test_size < 1:
-            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
-        for name in _PARAM_FIELDS:
-            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
 
     # -----------------------------------------------------------------------------------------------------
     # Against the registries
@@ -124,21 +105,17 @@ class PoisoningScenario(RoundTrips):
             raise InvalidInput("Defence parameters were given without a defence.")
         return self
 
-    def spelled_out(self) -> PoisoningScenario:
-        """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
-        those given): the form the run store names a run by, so both give one id."""
-        from qulab.data.datasets import DATASETS
-        from qulab.models.registry import MODELS
+    @staticmethod
+    def attacks() -> Any:
         from qulab.threats.poisoning.attacks import POISONING_ATTACKS
+
+        return POISONING_ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
         from qulab.threats.poisoning.defences import POISONING_DEFENCES
 
-        entries = {"model_params": MODELS.get(self.model), "attack_params": POISONING_ATTACKS.get(self.attack)}
-        if not self.dataset.startswith(UPLOAD_PREFIXES):
-            entries["dataset_params"] = DATASETS.get(self.dataset)
-        if self.defence is not None:
-            entries["defence_params"] = POISONING_DEFENCES.get(self.defence)
-        return replace(self, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
-                                for name, entry in entries.items()})
+        return POISONING_DEFENCES
 
     def clean_scenario(self) -> Scenario:
         """The evasion scenario of the same data, split and model: its ``data_key`` and ``model_key`` key the split
@@ -167,8 +144,7 @@ class PoisoningScenario(RoundTrips):
         if values.get("defence") == "":
             values["defence"] = None
         base = cls(**values)
-        declared = _declared_params(base)
-        return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
+        return cls(**values, **cls.params_from_query(base, seen, base.declared_params(), strict)).validate()
 
 
 def _class_number(text: str) -> int:
@@ -176,20 +152,3 @@ def _class_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidInput(f"The target class '{text}' is not a class number (0 for the first class).") from None
-
-
-def _declared_params(scenario: PoisoningScenario) -> dict[str, tuple[str, dict[str, Param | None]]]:
-    """Each named entry's label and parameters by name (a file's only parameter is its class column, as text)."""
-    from qulab.data.datasets import DATASETS
-    from qulab.models.registry import MODELS
-    from qulab.threats.poisoning.attacks import POISONING_ATTACKS
-    from qulab.threats.poisoning.defences import POISONING_DEFENCES
-
-    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
-        return entry.label, {p.name: p for p in entry.params}
-
-    return {"dataset_params": (scenario.dataset, {"target": None}) if scenario.dataset.startswith(UPLOAD_PREFIXES)
-            else of(DATASETS.get(scenario.dataset)),
-            "model_params": of(MODELS.get(scenario.model)),
-            "attack_params": of(POISONING_ATTACKS.get(scenario.attack)),
-            "defence_params": of(POISONING_DEFENCES.get(scenario.defence)) if scenario.defence else ("", {})}

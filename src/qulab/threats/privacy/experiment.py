@@ -12,28 +12,21 @@ test share is part of the value; 0.5 (as many non-members as members) is the fie
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qulab.core.experiment import (
     MODEL_FILE_PREFIX,
-    SEED_RANGE,
     UPLOAD_PREFIXES,
     Params,
     RoundTrips,
     _parse_number,
-    _real,
-    _sorted_pairs,
     freeze,
     query_pairs,
-    shown,
 )
-from qulab.core.registry import InvalidInput, Param, resolve_params
+from qulab.core.registry import InvalidInput, resolve_params
 
-_PARAM_FIELDS = {"dataset_params": "dataset", "model_params": "model", "attack_params": "attack",
-                 "defence_params": "defence"}
 _QUERY_NAMES = {"data": "dataset", "model": "model", "attack": "attack", "seed": "seed", "test_size": "test_size",
                 "scaling": "scaling", "defence": "defence"}
 
@@ -43,7 +36,6 @@ class PrivacyScenario(RoundTrips):
     """Everything that determines a privacy result; equal scenarios give equal numbers."""
 
     kind: ClassVar[str] = "privacy"  # its runs' kind in the run store (not a field)
-    param_fields = _PARAM_FIELDS
     query_names = _QUERY_NAMES
     called = "privacy scenario"
 
@@ -58,20 +50,6 @@ class PrivacyScenario(RoundTrips):
     attack_params: Params = field(default=())
     defence: str | None = None
     defence_params: Params = field(default=())
-
-    def __post_init__(self) -> None:
-        for name in ("dataset", "model", "attack", "scaling"):
-            if not isinstance(getattr(self, name), str):
-                raise InvalidInput(f"The {name} must be a name, not {getattr(self, name)!r}.")
-        if self.defence is not None and not isinstance(self.defence, str):
-            raise InvalidInput(f"The defence must be a name or none, not {self.defence!r}.")
-        low, high = SEED_RANGE
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not low <= self.seed <= high:
-            raise InvalidInput(f"The seed must be a whole number from {low} to {high}, not {shown(self.seed)}.")
-        if not _real(self.test_size) or not 0 < self.test_size < 1:
-            raise InvalidInput(f"The test size must be between 0 and 1, not {self.test_size!r}.")
-        for name in _PARAM_FIELDS:
-            object.__setattr__(self, name, _sorted_pairs(name, getattr(self, name)))
 
     # -----------------------------------------------------------------------------------------------------
     # Against the registries
@@ -109,22 +87,17 @@ class PrivacyScenario(RoundTrips):
             raise InvalidInput(reason)
         return self
 
-    def spelled_out(self) -> PrivacyScenario:
-        """This scenario with every parameter named, defaults filled in (the page names them all, the CLI only
-        those given): the form the run store names a run by, so both give one id."""
-        from qulab.data.datasets import DATASETS
+    @staticmethod
+    def attacks() -> Any:
         from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
+
+        return PRIVACY_ATTACKS
+
+    @staticmethod
+    def defences() -> Any:
         from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
 
-        entries = {"attack_params": PRIVACY_ATTACKS.get(self.attack)}
-        if not self.from_file:  # a model file is named by its content, with no parameters
-            entries["model_params"] = model_entry(self.model)
-        if not self.dataset.startswith(UPLOAD_PREFIXES):
-            entries["dataset_params"] = DATASETS.get(self.dataset)
-        if self.defence is not None:
-            entries["defence_params"] = PRIVACY_DEFENCES.get(self.defence)
-        return replace(self, **{name: freeze(resolve_params(entry.params, dict(getattr(self, name))))
-                                for name, entry in entries.items()})
+        return PRIVACY_DEFENCES
 
     @property
     def data_key(self) -> tuple:
@@ -173,8 +146,7 @@ class PrivacyScenario(RoundTrips):
         if values.get("defence") == "":
             values["defence"] = None
         base = cls(**values)
-        declared = _declared_params(base)
-        return cls(**values, **cls.params_from_query(base, seen, declared, strict)).validate()
+        return cls(**values, **cls.params_from_query(base, seen, base.declared_params(), strict)).validate()
 
 
 def model_entry(name: str) -> Any:
@@ -187,18 +159,3 @@ def model_entry(name: str) -> Any:
     from qulab.models.registry import MODELS
 
     return MODELS.get(name)
-
-
-def _declared_params(scenario: PrivacyScenario) -> dict[str, tuple[str, dict[str, Param | None]]]:
-    from qulab.data.datasets import DATASETS
-    from qulab.threats.privacy.attacks import PRIVACY_ATTACKS
-    from qulab.threats.privacy.mitigations import PRIVACY_DEFENCES
-
-    def of(entry: Any) -> tuple[str, dict[str, Param | None]]:
-        return entry.label, {p.name: p for p in entry.params}
-
-    return {"dataset_params": (scenario.dataset, {"target": None}) if scenario.dataset.startswith(UPLOAD_PREFIXES)
-            else of(DATASETS.get(scenario.dataset)),
-            "model_params": ("your model file", {}) if scenario.from_file else of(model_entry(scenario.model)),
-            "attack_params": of(PRIVACY_ATTACKS.get(scenario.attack)),
-            "defence_params": of(PRIVACY_DEFENCES.get(scenario.defence)) if scenario.defence else ("", {})}
