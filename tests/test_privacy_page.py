@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from privacy_page import opened_privacy_page
 from streamlit.testing.v1 import AppTest
 
-from qulab.app import state as dc
 from qulab.core.wording import accuracy_text
 from qulab.threats.privacy.experiment import PrivacyScenario
 from qulab.threats.privacy.run import run_privacy
-
-PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "privacy.py"
-CHOICE = dc.builtin_choice("iris", scaling="minmax", test_size=0.5)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -20,10 +15,7 @@ def metrics(app: AppTest) -> dict[str, str]:
 
 
 def test_the_page_shows_the_librarys_numbers_and_keeps_its_choices() -> None:
-    app = AppTest.from_file(str(PAGE), default_timeout=240)
-    app.session_state[dc.CHOICE_KEY] = CHOICE
-    app.session_state["pv_model"] = "decision_tree"
-    app.run()
+    app = opened_privacy_page(model="decision_tree")
     assert not app.exception, app.exception
     assert app.title[0].value == "Privacy"
     expected = run_privacy(PrivacyScenario(dataset="iris", scaling="minmax", test_size=0.5, model="decision_tree",
@@ -46,10 +38,7 @@ def test_the_page_shows_the_librarys_numbers_and_keeps_its_choices() -> None:
 
 
 def test_side_by_side_comparison_with_the_regularised_model() -> None:
-    app = AppTest.from_file(str(PAGE), default_timeout=240)
-    app.session_state[dc.CHOICE_KEY] = CHOICE
-    app.session_state["pv_model"] = "decision_tree"
-    app.run()
+    app = opened_privacy_page(model="decision_tree")
     app.button(key="pv_button_regularised").click().run()
     assert not app.exception, app.exception
     labels = [m.label for m in app.metric]

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from privacy_page import opened_privacy_page
 
-from streamlit.testing.v1 import AppTest
-
-from qulab.app import state as dc
 from qulab.core.wording import accuracy_text
 from qulab.threats.privacy.experiment import PrivacyScenario
 from qulab.threats.privacy.run import run_privacy
 
-PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "privacy.py"
-CHOICE = dc.builtin_choice("iris", scaling="minmax", test_size=0.5)
-
 
 def test_extraction_and_attribute_inference_on_the_page() -> None:
-    app = AppTest.from_file(str(PAGE), default_timeout=300)
-    app.session_state[dc.CHOICE_KEY] = CHOICE
-    app.session_state["pv_model"] = "logistic_regression"
-    app.session_state["pv_attack"] = "extraction_equation_solving"
-    app.run()
+    app = opened_privacy_page(model="logistic_regression", attack="extraction_equation_solving")
     assert not app.exception, app.exception
     shown = {m.label: m.value for m in app.metric}
     assert shown["Queries"] == "5" and shown["Agreement"] == accuracy_text(1.0)

@@ -6,18 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import math
-from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
+from privacy_page import opened_privacy_page
 
-from qulab.app import state as dc
 from qulab.core.wording import accuracy_text, number_text
 from qulab.threats.privacy.experiment import PrivacyScenario
 from qulab.threats.privacy.run import run_privacy
-
-PAGE = Path(__file__).resolve().parents[1] / "src" / "qulab" / "app" / "pages" / "privacy.py"
-CHOICE = dc.builtin_choice("breast_cancer", scaling="minmax", test_size=0.5)
 
 
 def _values(encoded) -> list[float]:
@@ -28,11 +23,7 @@ def _values(encoded) -> list[float]:
 
 
 def test_a_private_tree_shows_its_accountants_epsilon_and_the_sweep_stays_under_the_bound() -> None:
-    app = AppTest.from_file(str(PAGE), default_timeout=300)
-    app.session_state[dc.CHOICE_KEY] = CHOICE
-    app.session_state["pv_model"] = "decision_tree"
-    app.session_state["pv_defence"] = "dp_decision_tree"
-    app.run()
+    app = opened_privacy_page("breast_cancer", model="decision_tree", defence="dp_decision_tree")
     assert not app.exception, app.exception
     expected = run_privacy(PrivacyScenario(dataset="breast_cancer", scaling="minmax", test_size=0.5,
                                            model="decision_tree", defence="dp_decision_tree"))
@@ -57,10 +48,7 @@ def test_a_private_tree_shows_its_accountants_epsilon_and_the_sweep_stays_under_
 
 
 def test_a_model_without_a_private_version_is_told_which_models_have_one() -> None:
-    app = AppTest.from_file(str(PAGE), default_timeout=300)
-    app.session_state[dc.CHOICE_KEY] = CHOICE
-    app.session_state["pv_model"] = "gradient_boosting"
-    app.run()
+    app = opened_privacy_page("breast_cancer", model="gradient_boosting")
     assert not app.exception, app.exception
     assert any(info.value.startswith("DP-SGD is offered for the PyTorch MLP and for logistic regression")
                and "decision trees and random forests have diffprivlib's private versions" in info.value
