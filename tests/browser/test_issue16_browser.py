@@ -218,11 +218,13 @@ def test_robustness_and_defences_choices_stick_and_a_copied_address_reproduces_t
     _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]'))  # a loaded host asks
     wait_idle(page)
     page.locator('[data-testid="stRadio"]').get_by_text("L2", exact=True).click()
+    page.wait_for_url(re.compile(r"norm=2"))  # the run the click caused has started (the app may still read idle)
     wait_idle(page)
     steps = page.locator('[data-testid="stSlider"]', has=page.get_by_text("Grid steps", exact=True))
     steps.get_by_role("slider").focus()
     for _ in range(6):  # 11 -> 5 steps
         page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(r"steps=5"))  # else the 11-step table, still on screen, would be read below
     wait_idle(page)
     _run_until(page, "Compute the curves", page.locator('[data-testid="stDataFrame"]').get_by_text("DeepFool"))
     wait_idle(page)
