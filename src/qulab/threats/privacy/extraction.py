@@ -474,8 +474,10 @@ PRIVACY_ATTACKS.register(PrivacyAttackSpec(
             Param("sampling", "Sampling", "adaptive", "Adaptive: a bandit picks the class of the next query by how "
                   "much the last answer taught (ART trains on the top label then, whatever the answers); random: "
                   "as Copycat.", choices=("adaptive", "random"), choice_labels=("Adaptive", "Random")),
-            Param("reward", "Adaptive reward", "all", "What the bandit rewards: the answer's certainty, its "
+            Param("reward", "Adaptive reward", "loss", "What the bandit rewards: the answer's certainty, its "
                   "diversity, the copy's loss on it, or all three normalised (a reward that never varies, like "
-                  "the certainty of top-label answers, counts zero).",
+                  "the certainty of top-label answers, counts zero). The loss is the default: with all three and "
+                  "top-label answers a CNN copy of digits stayed at chance on some seeds (agreement 0.10 at 400 "
+                  "queries, seed 42; 0.89 with the loss).",
                   choices=("all", "cert", "div", "loss"),
                   choice_labels=("All three", "Certainty", "Diversity", "Loss")))))
