@@ -104,9 +104,32 @@ def page(browser):
     context.close()
 
 
-def wait_idle(page) -> None:
+def wait_idle(page, seconds: float = 60) -> None:
     """Wait until Streamlit has finished the current run (no running indicator, app rendered)."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=seconds * 1000)
+
+
+def metric(page, label: str) -> str:
+    """The value shown in the metric labelled exactly ``label``."""
+    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True)).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def choose(page, label: str, option: str, seconds: float = 300) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` and wait for the run it causes to finish.
+
+    Right after the click the app can still read idle (the rerun has not started), and the results of the previous
+    choice are still on screen; every choice the pages offer is written into the address when the rerun runs, so
+    the address changing is the sign that the new run has begun."""
+    box = page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).first
+    if box.get_by_role("combobox").input_value() == option:
+        wait_idle(page, seconds)  # already chosen: no run to wait for
+        return
+    before = page.url
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_function("before => window.location.href !== before", arg=before, timeout=seconds * 1000)
+    wait_idle(page, seconds)
 
 
 def screenshot(page, name: str) -> Path:

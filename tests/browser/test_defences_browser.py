@@ -1,11 +1,6 @@
 """The Defences page in Chromium: adversarial training on breast cancer, undefended vs defended side by side."""
 
-from .conftest import screenshot, wait_idle
-
-
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True)).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
+from .conftest import choose, metric, screenshot, wait_idle
 
 
 def test_adversarial_training_beats_the_undefended_model(page, app_url):
@@ -18,14 +13,9 @@ def test_adversarial_training_beats_the_undefended_model(page, app_url):
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=180_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
-    robust, undefended = float(_metric(page, "Robust accuracy")), float(_metric(page, "Undefended robust"))
+    robust, undefended = float(metric(page, "Robust accuracy")), float(metric(page, "Undefended robust"))
     assert robust - undefended >= 0.15
     screenshot(page, "defences")
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
@@ -38,7 +28,7 @@ def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
     page.goto(f"{app_url}/defences?data=breast_cancer&scaling=minmax")
     wait_idle(page)
     page.get_by_role("heading", name="Defences").first.wait_for()
-    _choose(page, "Attack", "DeepFool")
+    choose(page, "Attack", "DeepFool")
     wait_idle(page)
     page.get_by_text("Adversarial training (Madry) · training").click()  # off
     wait_idle(page)
@@ -53,9 +43,9 @@ def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
     scenario = Scenario(dataset="breast_cancer", scaling="minmax", model="logistic_regression", attack="deepfool",
                         norm="2", eps=0.54)
     expected = evaluate_defence(scenario, "gaussian_noise", {"sigma": 0.1})
-    adaptive = float(_metric(page, "Robust (adaptive)"))
-    nonadaptive = float(_metric(page, "Robust (non-adaptive)"))
-    undefended = float(_metric(page, "Undefended robust"))
+    adaptive = float(metric(page, "Robust (adaptive)"))
+    nonadaptive = float(metric(page, "Robust (non-adaptive)"))
+    undefended = float(metric(page, "Undefended robust"))
     assert (undefended, nonadaptive, adaptive) == tuple(round(v, 3) for v in (
         expected.robust_undefended, expected.robust_nonadaptive, expected.robust_defended))
     assert nonadaptive - undefended >= 0.05 and adaptive - undefended <= 0.5 * (nonadaptive - undefended)

@@ -4,21 +4,12 @@ sample), then the robustness curves for the same model."""
 import re
 import time
 
-from .conftest import screenshot, wait_idle
+from .conftest import choose, metric, screenshot, wait_idle
 
 
 def _no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
 
-
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True))
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def _run_until(page, button_name, done, timeout: float = 180) -> None:
@@ -43,7 +34,7 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     page.get_by_role("heading", name="Attack Lab").wait_for()
     page.locator('[data-testid="stMetric"]').first.wait_for()
     wait_idle(page)
-    assert _metric(page, "Predictions flipped").endswith("of 200")  # FGM, white-box, on the default data
+    assert metric(page, "Predictions flipped").endswith("of 200")  # FGM, white-box, on the default data
     assert page.get_by_text("Synthetic (X1, X2)").first.is_visible()
     link = page.get_by_role("link", name=re.compile("Change on Data Sets"))
     assert link.get_attribute("href").rstrip("/").endswith("data-sets")
@@ -55,7 +46,7 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     sample.press("Enter")
     page.get_by_text(re.compile(r"^\d+ of 12$")).wait_for()
     wait_idle(page)
-    _choose(page, "Attack", "HopSkipJump")
+    choose(page, "Attack", "HopSkipJump")
     hsj_done = page.get_by_text(re.compile(r"HopSkipJump on 12 test points took [\d.]+ s"))
     _run_until(page, re.compile(r"^Run HopSkipJump"), hsj_done)
     wait_idle(page)
@@ -65,8 +56,8 @@ def test_attack_lab_white_box_then_black_box_then_robustness(page, app_url):
     _run_until(page, re.compile(r"^Run HopSkipJump"), hsj_done)
     wait_idle(page)
     assert page.get_by_text("black-box", exact=True).is_visible()
-    assert _metric(page, "Predictions flipped").endswith("of 12")
-    adversarial, clean = float(_metric(page, "Adversarial accuracy")), float(_metric(page, "Clean accuracy"))
+    assert metric(page, "Predictions flipped").endswith("of 12")
+    adversarial, clean = float(metric(page, "Adversarial accuracy")), float(metric(page, "Clean accuracy"))
     assert adversarial <= clean
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
     _no_exception(page)

@@ -5,12 +5,7 @@ import pickle
 
 import numpy as np
 
-from .conftest import screenshot, wait_idle
-
-
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True))
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
+from .conftest import metric, screenshot, wait_idle
 
 
 def test_upload_a_skops_model_then_a_pickle_renamed_skops(page, app_url, tmp_path):
@@ -39,8 +34,8 @@ def test_upload_a_skops_model_then_a_pickle_renamed_skops(page, app_url, tmp_pat
     wait_idle(page)
     w, b = model.coef_[0], model.intercept_[0]
     margin = (2 * split.y_test - 1) * (split.X_test @ w + b)
-    assert _metric(page, "Clean accuracy") == f"{np.mean(margin > 0):.3f}"
-    assert _metric(page, "Adversarial accuracy") == f"{np.mean(margin > 0.1 * np.abs(w).sum()):.3f}"
+    assert metric(page, "Clean accuracy") == f"{np.mean(margin > 0):.3f}"
+    assert metric(page, "Adversarial accuracy") == f"{np.mean(margin > 0.1 * np.abs(w).sum()):.3f}"
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "attack_lab_own_model")
 
@@ -93,9 +88,9 @@ def test_a_model_uploaded_on_data_sets_is_the_privacy_pages_model(page, app_url,
     wait_idle(page)
     assert page.get_by_role("radio", name="Your own model file").is_checked()
     assert page.get_by_text("Threat model: white box.").is_visible()
-    assert _metric(page, "Training accuracy") == f"{train:.3f}"
-    assert _metric(page, "Test accuracy") == f"{test:.3f}"
-    assert _metric(page, "Membership advantage") == f"{train - test:.3f}"
+    assert metric(page, "Training accuracy") == f"{train:.3f}"
+    assert metric(page, "Test accuracy") == f"{test:.3f}"
+    assert metric(page, "Membership advantage") == f"{train - test:.3f}"
     page.get_by_text(re.compile(r"Unavailable here \(\d+ of \d+ attacks\)")).click()
     page.get_by_text("trains models the way the target was trained").first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,18 +1,7 @@
 """The Poisoning page in Chromium: a digits backdoor with its triggered images and ASR curve, then label flips
 caught by kNN cleaning; the page shows the library's numbers."""
 
-from .conftest import screenshot, wait_idle
-
-
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True)).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
+from .conftest import choose, metric, screenshot, wait_idle
 
 
 def test_digits_backdoor_then_label_flips_with_a_detector(page, app_url):
@@ -23,14 +12,14 @@ def test_digits_backdoor_then_label_flips_with_a_detector(page, app_url):
     page.goto(f"{app_url}/poisoning?data=digits")
     wait_idle(page)
     page.get_by_role("heading", name="Poisoning").first.wait_for()
-    _choose(page, "Model", "Decision tree")
-    _choose(page, "Poisoning attack", "Backdoor (trigger pattern)")
+    choose(page, "Model", "Decision tree")
+    choose(page, "Poisoning attack", "Backdoor (trigger pattern)")
     page.get_by_text("Attack success rate", exact=True).first.wait_for(timeout=120_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     expected = run_poisoning(PoisoningScenario(dataset="digits", model="decision_tree", attack="backdoor",
                                                target_class=0, rate=0.1))
-    assert float(_metric(page, "Attack success rate")) == round(expected.attack_success_rate, 3)
+    assert float(metric(page, "Attack success rate")) == round(expected.attack_success_rate, 3)
     assert page.get_by_text("Triggered", exact=True).first.is_visible()
     page.get_by_role("button", name="Compute the curve").click()
     page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for(timeout=180_000)
@@ -40,12 +29,12 @@ def test_digits_backdoor_then_label_flips_with_a_detector(page, app_url):
 
     page.goto(f"{app_url}/poisoning?data=moons")
     wait_idle(page)
-    _choose(page, "Poisoning attack", "Label flipping (random)")
-    _choose(page, "Detector", "kNN label cleaning")
+    choose(page, "Poisoning attack", "Label flipping (random)")
+    choose(page, "Detector", "kNN label cleaning")
     page.get_by_text("Detection recall", exact=True).first.wait_for(timeout=120_000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     flips = run_poisoning(PoisoningScenario(dataset="moons", rate=0.1,
                                             defence="knn_cleaning"))
-    assert float(_metric(page, "Detection recall")) == round(flips.detection_recall, 3)
+    assert float(metric(page, "Detection recall")) == round(flips.detection_recall, 3)
     screenshot(page, "poisoning-label-flips")

@@ -2,23 +2,7 @@
 advantage-against-ε sweep of logistic regression's private version (diffprivlib) under its bound."""
 
 
-from .conftest import screenshot
-
-
-def _idle(page, seconds: float = 300) -> None:
-    """conftest's wait_idle with room for a cold start and model training on a loaded machine."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=seconds * 1000)
-
-
-def _metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True)).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
-
-
-def _choose(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    _idle(page)
+from .conftest import choose, metric, screenshot, wait_idle
 
 
 def test_lira_on_an_overfitted_forest(page, app_url):
@@ -29,17 +13,17 @@ def test_lira_on_an_overfitted_forest(page, app_url):
     page.set_viewport_size({"width": 1400, "height": 3400})
     page.goto(f"{app_url}/privacy?data=breast_cancer&scaling=minmax&test_size=0.5")
     page.get_by_role("heading", name="Results").first.wait_for(timeout=300_000)
-    _idle(page)
-    _choose(page, "Model", "Random forest")
-    _choose(page, "Attack", "Likelihood-ratio attack (LiRA)")
+    wait_idle(page, 300)
+    choose(page, "Model", "Random forest")
+    choose(page, "Attack", "Likelihood-ratio attack (LiRA)")
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)
-    _idle(page)
+    wait_idle(page, 300)
     assert page.locator('[data-testid="stException"]').count() == 0
     expected = run_privacy(PrivacyScenario(dataset="breast_cancer", scaling="minmax", test_size=0.5,
                                            model="random_forest", attack="membership_lira"))
-    assert _metric(page, "AUC") == accuracy_text(expected.result.auc)
-    assert _metric(page, "TPR at 1.0% FPR") == accuracy_text(expected.result.tpr_at_fpr()["0.01"])
-    assert _metric(page, "TPR at 0.1% FPR") == "n/a"  # 285 non-members
+    assert metric(page, "AUC") == accuracy_text(expected.result.auc)
+    assert metric(page, "TPR at 1.0% FPR") == accuracy_text(expected.result.tpr_at_fpr()["0.01"])
+    assert metric(page, "TPR at 0.1% FPR") == "n/a"  # 285 non-members
     screenshot(page, "privacy_lira")
 
 
@@ -51,14 +35,14 @@ def test_dp_sweep_stays_under_the_bound(page, app_url):
     page.goto(f"{app_url}/privacy?data=breast_cancer&scaling=minmax&test_size=0.5")
     page.get_by_role("heading", name="Results").first.wait_for(timeout=300_000)
     page.get_by_role("tab", name="Advantage against ε").wait_for(timeout=120_000)  # the page's last part drawn
-    _idle(page)
+    wait_idle(page, 300)
     try:
         page.get_by_role("tab", name="Advantage against ε").click()
         sweep = page.get_by_role("button", name="Sweep ε")
         sweep.wait_for(state="visible", timeout=30_000)
         sweep.click()
         page.get_by_text("Every measured point lies under the bound").wait_for(timeout=180_000)
-        _idle(page)
+        wait_idle(page, 300)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("ε (diffprivlib's budget accountant; pure ε-DP, δ = 0)").count() == 2  # both axes
     finally:
