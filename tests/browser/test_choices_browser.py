@@ -3,8 +3,8 @@ its copied address reproduces the page, choices and numbers, in a fresh browser 
 
 import re
 
-from .conftest import screenshot, wait_idle
-from .test_lab_browser import _choose, _metric, _no_exception, _run_until
+from .conftest import choose, metric, screenshot, wait_idle
+from .test_lab_browser import _no_exception, _run_until
 
 NUMBERS = ("Clean accuracy", "Adversarial accuracy", "Attack success rate", "Predictions flipped")
 
@@ -19,7 +19,7 @@ def _results(page, done) -> dict[str, str]:
     _run_until(page, re.compile(r"^Run HopSkipJump"), done)
     wait_idle(page)
     _no_exception(page)
-    return {label: _metric(page, label) for label in NUMBERS}
+    return {label: metric(page, label) for label in NUMBERS}
 
 
 def test_choices_survive_a_page_switch_and_a_copied_address_reproduces_the_attack_lab(page, browser, app_url):
@@ -34,9 +34,9 @@ def test_choices_survive_a_page_switch_and_a_copied_address_reproduces_the_attac
     sample.fill("16")
     sample.press("Enter")
     wait_idle(page)
-    _choose(page, "Model", "RBF SVM")
+    choose(page, "Model", "RBF SVM")
     wait_idle(page)
-    _choose(page, "Attack", "HopSkipJump")
+    choose(page, "Attack", "HopSkipJump")
     done = page.get_by_text(re.compile(r"HopSkipJump on 16 test points took [\d.]+ s"))
     first = _results(page, done)
     chosen = _choices(page)
