@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 
 from .conftest import screenshot, wait_idle
-from .test_issue16_browser import SLOW_RUN
+from .test_issue16_browser import BREAST
 from .test_lab_browser import _no_exception, _run_until
 
 # HopSkipJump on an RBF SVM with 50 boundary walks a point, on all 114 test points of breast cancer: about a minute
 # idle, stopped long before.
 POINTS = 114
-LONG_RUN = SLOW_RUN.replace("points=60", f"points={POINTS}&attack.max_iter=50")
+LONG_RUN = f"{BREAST}&model=rbf_svm&attack=hop_skip_jump&norm=2&eps=0.5&points={POINTS}&attack.max_iter=50"
 
 
 def stop_button(page):
