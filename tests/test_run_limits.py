@@ -79,7 +79,7 @@ def test_a_stopped_run_stays_stopped_until_run_again(monkeypatch):
     """What the page shows after Stop (the browser test presses it mid-run): the sentence and Run again, nothing
     computed or saved; Run again computes and saves the run."""
     app = AppTest.from_file(str(POISONING), default_timeout=180)
-    app.session_state[running.HOLD_KEY] = {"po_run": 7.2}
+    app.session_state[running.HOLD_KEY] = {"po_run": running.Hold(7.2)}
     app.run()
     assert not app.exception, app.exception
     stopped = "You stopped this run after 7 s. Nothing was saved."
@@ -91,6 +91,18 @@ def test_a_stopped_run_stays_stopped_until_run_again(monkeypatch):
     assert [run.kind for run in RunStore().list()] == ["poisoning"]
 
 
+def test_a_stop_holds_only_its_own_settings():
+    """Stopped on other settings (the user stopped a run, then changed something): what the page shows now was
+    never stopped, so it runs, and the old hold is let go."""
+    app = AppTest.from_file(str(POISONING), default_timeout=180)
+    app.session_state[running.HOLD_KEY] = {"po_run": running.Hold(7.2, experiment="the settings stopped before")}
+    app.run()
+    assert not app.exception, app.exception
+    assert not [i.value for i in app.info if i.value.startswith("You stopped this run")]
+    assert app.metric and [run.kind for run in RunStore().list()] == ["poisoning"]
+    assert "po_run" not in app.session_state[running.HOLD_KEY]
+
+
 @pytest.mark.parametrize(("page", "key", "ask"), [
     ("defences.py", "def_run", "def_run"),
     ("poisoning.py", "po_curve", "po_curve_run"),
@@ -98,7 +110,7 @@ def test_a_stopped_run_stays_stopped_until_run_again(monkeypatch):
 ])
 def test_a_stopped_run_that_waits_for_its_button_says_so_instead_and_run_again_brings_the_button_back(page, key, ask):
     app = AppTest.from_file(str(POISONING.parent / page), default_timeout=180)
-    app.session_state[running.HOLD_KEY] = {key: 3.4}
+    app.session_state[running.HOLD_KEY] = {key: running.Hold(3.4)}
     app.run()
     assert not app.exception, app.exception
     stopped = "You stopped this run after 3 s. Nothing was saved."

@@ -49,12 +49,33 @@ def test_stop_ends_a_long_run_and_the_page_keeps_working(page, app_url):
     assert page.locator('[data-testid="stProgress"]').count() == 0
     screenshot(page, "stop_stopped")
 
-    page.get_by_role("button", name="Run again").click()  # the same run starts again, with its Stop button
+    # Run again gives the run's button back (as on every page whose long runs wait for one), and it starts again
+    page.get_by_role("button", name="Run again").click()
+    page.get_by_role("button", name=f"Run HopSkipJump on {POINTS} points").click()
+    stop_button(page).wait_for()
+    assert stopped.count() == 0
+    stop_button(page).click()
+    stopped.wait_for()
+    wait_idle(page)
+
+    # Stopped, then other settings: they were never stopped, so they run; back to the stopped ones, the run waits
+    # for its button as any long run does (not started on its own, nor still held).
+    points = page.get_by_label("Test points to attack", exact=True)
+    points.fill("10")
+    points.press("Enter")
+    _run_until(page, "Run HopSkipJump on 10 points",
+               page.get_by_text(re.compile(r"HopSkipJump on 10 test points took [\d.]+ s")))
+    wait_idle(page)
+    assert stopped.count() == 0 and page.get_by_role("button", name="Run again").count() == 0
+    assert page.locator('[data-testid="stMetric"]').count() > 0
+    points.fill(str(POINTS))
+    points.press("Enter")
+    page.wait_for_url(lambda url: "points=" not in url)  # all the test points, the default: not in the address
+    page.get_by_role("button", name=f"Run HopSkipJump on {POINTS} points").click()  # not started on its own
     stop_button(page).wait_for()
     assert stopped.count() == 0
 
     # Another setting, mid-run: that run goes and this one runs.
-    points = page.get_by_label("Test points to attack", exact=True)
     points.fill("20")
     points.press("Enter")
     done = page.get_by_text(re.compile(r"HopSkipJump on 20 test points took [\d.]+ s"))

@@ -17,7 +17,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -28,10 +29,20 @@ from qulab.core.bounded import stopped_message
 
 BUDGET_KEY = "qulab.run_limits.seconds"  # the Run limits widget: this session's time budget per run
 DEFAULT_BUDGET, MIN_BUDGET, MAX_BUDGET = 300, 5, 3600
-HOLD_KEY = "qulab.running.hold"  # {key: seconds it ran} runs the user stopped, held until "Run again"
-STARTED_KEY = "qulab.running.started"  # {key: time.monotonic() at its start} runs under way on the page
+HOLD_KEY = "qulab.running.hold"  # {key: Hold} runs the user stopped, held until "Run again" or other settings
+STARTED_KEY = "qulab.running.started"  # {key: (time.monotonic() at its start, its experiment)} runs under way
 POLL_SECONDS = 0.1  # how often the page draws the worker's progress and the clock
 QUIET_SECONDS = 0.3  # work done by then without a progress report (a kept result) draws nothing
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A run the user stopped: the seconds it ran (None when unknown) and the experiment it was computing. The
+    hold keeps that experiment from starting again on its own; other settings are another run, which goes ahead.
+    ``experiment`` None holds whatever the page runs under the key."""
+
+    seconds: float | None
+    experiment: Hashable | None = None
 
 
 class Abandoned(BaseException):
@@ -135,16 +146,25 @@ def run_limits() -> None:
                              "run also has a Stop button.")
 
 
-def held(key: str) -> bool:
-    """Whether the user stopped this run and has not asked for it again: a page whose run waits for a button
-    lets a held run through, so that :func:`bounded` says it was stopped."""
-    return key in st.session_state.get(HOLD_KEY, {})
+def held(key: str, experiment: Hashable | None = None) -> bool:
+    """Whether the user stopped this run of ``experiment`` and has not asked for it again: a page whose run waits
+    for a button lets a held run through, so that :func:`bounded` says it was stopped. A hold on other settings
+    is let go (the user moved on: what they see now has not been stopped)."""
+    holds = st.session_state.get(HOLD_KEY, {})
+    hold = holds.get(key)
+    if hold is None:
+        return False
+    if hold.experiment is not None and hold.experiment != experiment:
+        del holds[key]
+        return False
+    return True
 
 
 def _hold(key: str) -> None:
     """The Stop button's callback, at the start of the rerun it causes: hold the run, with the seconds it ran."""
-    started = st.session_state.get(STARTED_KEY, {}).pop(key, None)
-    st.session_state.setdefault(HOLD_KEY, {})[key] = None if started is None else time.monotonic() - started
+    started, experiment = st.session_state.get(STARTED_KEY, {}).pop(key, (None, None))
+    seconds = None if started is None else time.monotonic() - started
+    st.session_state.setdefault(HOLD_KEY, {})[key] = Hold(seconds, experiment)
 
 
 def _release(key: str) -> None:
@@ -159,23 +179,23 @@ def _held(slot: Any, key: str, seconds: float | None) -> None:
 
 
 def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hint: str, label: str,
-            words: Callable[[str], str] = str, stop_page: bool = True) -> Any:
+            words: Callable[[str], str] = str, stop_page: bool = True, experiment: Hashable | None = None) -> Any:
     """``compute(progress)`` under the session's time budget, with a Stop button; its value.
 
     ``slot`` (an ``st.empty()``) is where the progress, the Stop button and the messages go; ``key`` names the
-    run's buttons and its hold; ``what`` names the work in the budget message and ``hint`` says how to make it
+    run's buttons and its hold; ``experiment`` is what the run computes (a stopped one stays stopped until Run
+    again; other settings run); ``what`` names the work in the budget message and ``hint`` says how to make it
     cheaper; ``label`` is the bar's text until the first report, ``words`` makes a report's text the bar's. A
     stopped or over-budget run shows its message and stops the page (``stop_page``), else gives None. The
     computation's own errors are raised here.
     """
-    holds = st.session_state.get(HOLD_KEY, {})
-    if key in holds:
-        _held(slot, key, holds[key])
+    if held(key, experiment):
+        _held(slot, key, st.session_state[HOLD_KEY][key].seconds)
         return _halt(stop_page)
     warm_up.start().join()  # the heavy imports done here first: Python 3.11 can fail on them on two threads at once
     run = Run(compute, budget_seconds()).start(get_script_run_ctx())
     if not run.wait(QUIET_SECONDS) or not run.reports.empty():
-        _follow(slot, key, run, label, words)
+        _follow(slot, key, run, label, words, experiment)
     if run.over_budget():
         slot.error(stopped_message(what, run.budget, "this session's time budget", hint,
                                    "raise the budget under **Run limits** in the sidebar"), icon=":material/timer_off:")
@@ -184,11 +204,12 @@ def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hi
     return run.result()
 
 
-def _follow(slot: Any, key: str, run: Run, label: str, words: Callable[[str], str]) -> None:
+def _follow(slot: Any, key: str, run: Run, label: str, words: Callable[[str], str],
+            experiment: Hashable | None) -> None:
     """Draw the run's progress and clock with a Stop button until it ends or goes over its budget. Whatever
     interrupts the page (Stop, another widget, the session ending) stops the run too."""
     started = st.session_state.setdefault(STARTED_KEY, {})
-    started[key] = run.started
+    started[key] = (run.started, experiment)
     with slot.container():
         bar = st.progress(0.0, text=label)
         clock_column, button_column = st.columns([5, 1], vertical_alignment="center")

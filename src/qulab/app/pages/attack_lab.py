@@ -20,7 +20,7 @@ from qulab.evaluation.lab import PILOT_POINTS, confidences, decision_plane, eps_
 from qulab.figures.evasion import build_decision_map, build_image_gallery
 from qulab.threats.evasion.attacks import ATTACKS
 
-RUNS_KEY = "qulab.evaluation.lab.runs"  # (scenario, n) pairs this session has asked for: shown without a pilot
+RUNS_KEY = "qulab.evaluation.lab.runs"  # (scenario, n) pairs this session has run: shown without a pilot
 MAX_REMEMBERED_RUNS = 128
 LINK_APPLIED_KEY = "qulab.evaluation.lab.link_applied"  # the link's attack is set once per session
 
@@ -108,29 +108,29 @@ prompt = st.empty()  # the timing, the estimate and the button, gone once the ru
 if key not in runs and n > 3 * PILOT_POINTS:
     with prompt.container():
         estimate = bounded(st.empty(), "al_pilot", lambda progress: lw.estimate_run(scenario, n, lab.data, progress),
-                           label=f"Timing {spec.label} on a few points…", what=f"Timing {spec.label} on a few points",
-                           hint="fewer iterations are faster")
+                           experiment=key, label=f"Timing {spec.label} on a few points…",
+                           what=f"Timing {spec.label} on a few points", hint="fewer iterations are faster")
         timed = f": about {estimate:.1f} s for {n} points" if estimate is not None else ""
         st.status(f"Timed {spec.label} on a few points{timed}", state="complete", expanded=False)
         if estimate is None:  # the pilot failed: the full run would fail the same way, only later
             st.error(lw.lab_run(scenario, PILOT_POINTS, lab.data).error, icon=":material/error:")
             st.stop()
-        if estimate > lw.AUTO_RUN_SECONDS and not held("al_run"):
+        if estimate > lw.AUTO_RUN_SECONDS and not held("al_run", key):
             st.info(f"{spec.label} on {n} test points should take about **{estimate:.0f} s** (from earlier runs "
                     "of the same kind, else timed on a few points, scaled to the points). Fewer test points or "
                     "fewer iterations make it faster.", icon=":material/timer:")
             if not st.button(f"Run {spec.label} on {n} points", type="primary", key="al_run"):
                 st.stop()
 prompt.empty()
-runs[key] = True
-while len(runs) > MAX_REMEMBERED_RUNS:
-    del runs[next(iter(runs))]
 
 about = f", about {estimate:.0f} s" if estimate is not None and estimate >= 1 else ""
 run = bounded(st.empty(), "al_run", lambda progress: lw.timed_lab_run(scenario, n, lab.data, progress),
-              label=f"Running {spec.label} on {n} test points{about}…", words=lambda text: f"{text} ({n} test "
-              f"points{about})", what=f"{spec.label} on {n} test points", hint="fewer test points or fewer "
-              "iterations are faster")
+              experiment=key, label=f"Running {spec.label} on {n} test points{about}…",
+              words=lambda text: f"{text} ({n} test points{about})", what=f"{spec.label} on {n} test points",
+              hint="fewer test points or fewer iterations are faster")
+runs[key] = True  # finished: shown again without a pilot (a stopped run asks for its button again)
+while len(runs) > MAX_REMEMBERED_RUNS:
+    del runs[next(iter(runs))]
 if run.outcome is not None:
     estimated = f" (estimated {estimate:.2f} s)" if estimate is not None else ""
     st.status(f"{spec.label} on {n} test points took {run.outcome.seconds:.2f} s{estimated}", state="complete",

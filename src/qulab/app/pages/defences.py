@@ -207,8 +207,8 @@ if pending:
         st.write(f"This evaluation takes about **{max(1, round(estimate))} s** ({source}: training, then the "
                  "attack at five budgets for each model). Results are kept, so coming back to these settings is "
                  "instant.")
-        if not held("def_run") and not st.button("Evaluate", type="primary", key="def_run",
-                                                   icon=":material/play_arrow:"):
+        if not held("def_run", tuple(jobs)) and not st.button("Evaluate", type="primary", key="def_run",
+                                                               icon=":material/play_arrow:"):
             st.stop()
     prompt.empty()
 
@@ -261,9 +261,9 @@ def evaluate_all(progress: Run) -> tuple[list[DefenceOutcome], list[str]]:
 
 
 started = time.perf_counter()
-outcomes, errors = bounded(st.empty(), "def_run", evaluate_all, label="Evaluating the defences…",
-                           what="The evaluation of the defences", hint="fewer defences or a smaller data set are "
-                           "faster")
+outcomes, errors = bounded(st.empty(), "def_run", evaluate_all, experiment=tuple(jobs),
+                           label="Evaluating the defences…", what="The evaluation of the defences",
+                           hint="fewer defences or a smaller data set are faster")
 took = (f"about {max(1, round(estimate))} s · took {time.perf_counter() - started:.1f} s" if pending else
         "kept from an earlier evaluation of these settings")
 st.status(f"Evaluation finished: {took}" if not errors else f"Evaluation finished with errors: {took}",

@@ -181,7 +181,8 @@ def _run(progress) -> object:
 
 
 try:
-    outcome = bounded(st.empty(), "po_run", cached(POISON_OUTCOMES, scenario, _run), label="Poisoning…",
+    outcome = bounded(st.empty(), "po_run", cached(POISON_OUTCOMES, scenario, _run), experiment=scenario,
+                      label="Poisoning…",
                       what=f"{attack.label} at rate {rate:g}", hint="a quicker model or a smaller data set is faster")
 except InvalidInput as error:
     st.error(lw.md(str(error)), icon=":material/error:")
@@ -283,7 +284,7 @@ seeds = int(kept_widget(lambda k: c2.number_input(
     help="Each seed draws another split, model and poison: the band spans them."), "po_curve_seeds", 3))
 rates = tuple(float(r) for r in np.round(np.linspace(0.0, top, 6), 4))
 curve_key = (scenario, rates, seeds)
-if curve_key not in POISON_CURVES and not held("po_curve") and not c3.button(
+if curve_key not in POISON_CURVES and not held("po_curve", curve_key) and not c3.button(
         "Compute the curve", type="primary", key="po_curve_run",
         help=f"{len(rates) * seeds} trainings of the poisoned model"):
     st.caption("The curve trains the model once per rate and seed: press the button to compute it.")
@@ -291,7 +292,8 @@ if curve_key not in POISON_CURVES and not held("po_curve") and not c3.button(
 try:
     curve = bounded(st.empty(), "po_curve", cached(POISON_CURVES, curve_key, lambda progress: rate_curve(
         scenario, rates, tuple(range(scenario.seed, scenario.seed + seeds)), lab.data, progress=progress)),
-        label="Computing the curve…", what="The poison-rate curve", hint="fewer seeds or a quicker model are faster")
+        experiment=curve_key, label="Computing the curve…", what="The poison-rate curve",
+        hint="fewer seeds or a quicker model are faster")
 except InvalidInput as error:
     st.error(lw.md(str(error)) + " Choose a smaller largest rate.", icon=":material/error:")
     st.stop()

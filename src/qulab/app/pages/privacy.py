@@ -185,7 +185,8 @@ def run(scenario: PrivacyScenario) -> PrivacyOutcome:
         return attack_target(scenario, split, target,
                              lambda done, text: progress(0.4 + 0.6 * done, f"{attack.label}: {text}"))
 
-    return bounded(st.empty(), "pv_run", cached(PRIVACY_OUTCOMES, scenario, compute), label="Running the experiment",
+    return bounded(st.empty(), "pv_run", cached(PRIVACY_OUTCOMES, scenario, compute), experiment=scenario,
+                   label="Running the experiment",
                    what=PRIVACY_ATTACKS.get(scenario.attack).label, hint="a quicker model or a smaller data set is "
                    "faster")
 
@@ -231,11 +232,12 @@ regularised_tab, dp_tab, family_tab = st.tabs(["As trained vs regularised", "Adv
 def comparison(tab: Any, key: tuple, button: str, label: str, compute: Callable[..., Any]) -> Any:
     """The kept result, else a button that computes it under a progress bar naming each step; None until then."""
     run_key = f"pv_{key[0]}"
-    if key not in PRIVACY_COMPARISONS and not held(run_key) and not tab.button(button, key=f"pv_button_{key[0]}"):
+    if key not in PRIVACY_COMPARISONS and not held(run_key, key) and not tab.button(button, key=f"pv_button_{key[0]}"):
         return None
     with tab:
         try:
-            return bounded(st.empty(), run_key, cached(PRIVACY_COMPARISONS, key, compute), label=label,
+            return bounded(st.empty(), run_key, cached(PRIVACY_COMPARISONS, key, compute), experiment=key,
+                           label=label,
                            words=lambda text: f"{label}: {text}", what=f"{label} for the comparison",
                            hint="a smaller data set is faster", stop_page=False)
         except InvalidInput as error:

@@ -78,6 +78,7 @@ sample = subsample(split, n, base.seed)
 grid = eps_grid(eps_max, steps)
 keys = {a: (s, n, float(eps_max), int(steps)) for a, s in scenarios.items()}
 pending = [a for a in chosen if keys[a] not in lw.CURVES]
+experiment = tuple(keys.values())  # what a Stop holds: other settings are another run
 
 work = dict.fromkeys(pending, 1.0)  # each curve's share of the progress bar: its estimated seconds when timed
 estimate = None
@@ -86,11 +87,12 @@ if pending and n > 3 * PILOT_POINTS:
     with prompt.container():
         work = bounded(st.empty(), "rb_pilot", lambda progress: {
             a: lw.estimate_curve(scenarios[a], n, steps, lab.data, progress) or 0.0 for a in pending},
-            label=f"Timing {len(pending)} attack(s) on a few points…", what="Timing the attacks on a few points",
+            experiment=experiment, label=f"Timing {len(pending)} attack(s) on a few points…",
+            what="Timing the attacks on a few points",
             hint="fewer attacks are faster")
         estimate = sum(work.values())
         st.status(f"Timed {len(pending)} attack(s): about {estimate:.0f} s in all", state="complete", expanded=False)
-        if estimate > lw.AUTO_RUN_SECONDS and not held("rb_run"):
+        if estimate > lw.AUTO_RUN_SECONDS and not held("rb_run", experiment):
             st.info(f"The {len(pending)} curve(s) not computed yet should take about **{estimate:.0f} s** on {n} "
                     "test points (from earlier curves of the same kind, else timed on a pilot run and scaled up). "
                     "Fewer points, attacks or grid steps make it faster.", icon=":material/timer:")
@@ -129,7 +131,7 @@ def pending_curves(progress: Run) -> dict[str, Curve | str]:
 computed: dict[str, Curve | str] = {}
 if pending:
     started = time.perf_counter()
-    computed = bounded(st.empty(), "rb_run", pending_curves, label="Computing the curves…",
+    computed = bounded(st.empty(), "rb_run", pending_curves, experiment=experiment, label="Computing the curves…",
                        what=f"Computing {len(pending)} curve(s)", hint="fewer points, attacks or grid steps are faster")
     about = f"about {max(1, round(estimate))} s · " if estimate is not None else ""
     st.status(f"{len(pending)} curve(s) computed: {about}took {time.perf_counter() - started:.1f} s",
