@@ -73,6 +73,8 @@ def test_lists_filters_and_compares_the_stored_runs(store):
     side = app.dataframe[1].value.set_index("field")
     assert bool(side.loc["attack", "differs"]) and not bool(side.loc["dataset", "differs"])
     assert side.loc["eps_grid", curve.id[:12]] == "0.0, 0.15, 0.3"
+    # each run's column is text (numbers beside words gave Arrow a mixed column: 88 ArrowTypeError lines logged)
+    assert all(isinstance(v, str) for column in (curve.id[:12], point.id[:12]) for v in side[column])
     figure = json.loads(app.get("plotly_chart")[0].proto.spec)
     traces = {tuple(t["x"]): t["y"] for t in figure["data"]}
     assert traces[(0.0, 0.15, 0.3)] == [0.85, 0.6, 0.4]

@@ -104,8 +104,11 @@ if len(chosen) > 1:
     frame = pd.DataFrame(comparison.records(), columns=comparison.columns)
     if only_differs:
         frame = frame[frame["differs"]]
-    runs_columns = list(comparison.columns[1:-1])  # numbers to 4 significant digits here; in full in the downloads
-    frame[runs_columns] = frame[runs_columns].map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+    # One text column per run (a row of numbers beside rows of words would not go into one typed column): numbers
+    # to 4 significant digits here, in full in the downloads.
+    runs_columns = list(comparison.columns[1:-1])
+    frame[runs_columns] = frame[runs_columns].map(
+        lambda v: f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v))
     st.dataframe(frame, hide_index=True, key="runs_comparison", height=35 * (len(frame) + 1) + 3,
                  column_config={"differs": st.column_config.CheckboxColumn(
                      "differs", help="Whether the runs differ in this row.")})
