@@ -116,18 +116,25 @@ def metric(page, label: str) -> str:
 
 
 def choose(page, label: str, option: str, seconds: float = 300) -> None:
-    """Pick ``option`` in the selectbox labelled ``label`` and wait for the run it causes to finish.
-
-    Right after the click the app can still read idle (the rerun has not started), and the results of the previous
-    choice are still on screen; every choice the pages offer is written into the address when the rerun runs, so
-    the address changing is the sign that the new run has begun."""
+    """Pick ``option`` in the selectbox labelled ``label`` and wait for the run it causes to finish (the results
+    of the previous choice stay on screen until then; every choice the pages offer goes into the address)."""
     box = page.locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).first
     if box.get_by_role("combobox").input_value() == option:
         wait_idle(page, seconds)  # already chosen: no run to wait for
         return
+
+    def pick() -> None:
+        box.click()
+        page.get_by_role("option", name=option, exact=True).click()
+
+    changes_address(page, pick, seconds)
+
+
+def changes_address(page, action, seconds: float = 300) -> None:
+    """Do ``action`` (a click that changes a choice) and wait for the run it causes to finish: the address
+    changing is the sign that the run has begun (right after the click the app can still read idle)."""
     before = page.url
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    action()
     page.wait_for_function("before => window.location.href !== before", arg=before, timeout=seconds * 1000)
     wait_idle(page, seconds)
 

@@ -1,6 +1,6 @@
 """The Defences page in Chromium: adversarial training on breast cancer, undefended vs defended side by side."""
 
-from .conftest import choose, metric, screenshot, wait_idle
+from .conftest import changes_address, choose, metric, screenshot, wait_idle
 
 
 def test_adversarial_training_beats_the_undefended_model(page, app_url):
@@ -29,11 +29,8 @@ def test_gaussian_noise_looks_strong_until_the_attack_adapts(page, app_url):
     wait_idle(page)
     page.get_by_role("heading", name="Defences").first.wait_for()
     choose(page, "Attack", "DeepFool")
-    wait_idle(page)
-    page.get_by_text("Adversarial training (Madry) · training").click()  # off
-    wait_idle(page)
-    page.get_by_text("Gaussian noise at test time · preprocessing").click()  # on
-    wait_idle(page)
+    changes_address(page, page.get_by_text("Adversarial training (Madry) · training").click)  # off
+    changes_address(page, page.get_by_text("Gaussian noise at test time · preprocessing").click)  # on
     thumb = page.locator('input[aria-label="Epsilon (L2)"]')
     assert thumb.get_attribute("aria-valuetext") == "0.54"  # the L2 range is √30 times the L∞ one
     page.get_by_role("button", name="Evaluate").click()
