@@ -192,6 +192,16 @@ def test_an_unknown_flag_value_refuses_the_whole_sweep(tmp_path, capsys):
     assert RunStore().list() == []
 
 
+@pytest.mark.parametrize("table", ["[fixed]\ntimeout = 5\n", "[grid]\ntimeout = [5, 10]\n"])
+def test_a_timeout_in_a_sweep_file_is_refused_not_ignored(tmp_path, capsys, table):
+    path = tmp_path / "sweep.toml"
+    path.write_text("[grid]\neps = [0.1]\n" + table if table.startswith("[fixed]") else table)
+    assert cli.main(["sweep", str(path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"qulab: error: {path} gives timeout, which a sweep cannot keep: ") and err.count("\n") == 1
+    assert RunStore().list() == []
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -680,6 +680,9 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     sweep = load_sweep(args.file, tuple(RESULTS))
+    if "timeout" in {name for name, _ in (*sweep.grid, *sweep.fixed)}:  # parsed as a flag, it would be ignored
+        raise UsageError(f"{args.file} gives timeout, which a sweep cannot keep: a Dask worker runs each cell to its "
+                         "end; run fewer or cheaper cells, or one cell with `qulab COMMAND ... --timeout SECONDS`")
     store = _open_store(args)
     parser = build_parser()
     cells: list[dict[str, Any]] = []  # flags, id, status, result, error
