@@ -1,6 +1,7 @@
 """The Poisoning page in AppTest: the library's numbers on the page, the figures, refusals as sentences; and the
 figure builders."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from qulab.app import state as dc
 from qulab.core.wording import accuracy_text
 from qulab.figures.poisoning import build_rate_figure, build_training_view, build_trigger_gallery
+from qulab.store import RunStore
 from qulab.threats.poisoning.experiment import PoisoningScenario
 from qulab.threats.poisoning.run import run_poisoning
 
@@ -56,6 +58,17 @@ def test_label_flips_then_a_detector_show_the_librarys_numbers_and_the_curve_on_
     app.button(key="po_curve_run").click().run()
     assert not app.exception and not app.error
     assert len(app.get("plotly_chart")) == 4  # + accuracy and detection against the rate
+
+    # The curve's 6 rates × 2 seeds are kept as the poisoning runs they are, with the numbers `qulab poison` gives.
+    stored = {(run.experiment["rate"], run.experiment["seed"]): run for run in RunStore().list()}
+    rates = (0.0, 0.16, 0.32, 0.48, 0.64, 0.8)  # six from 0 to the largest rate (0.8 without a target class)
+    assert {(rate, seed) for rate in rates for seed in (42, 43)} <= set(stored)
+    point = replace(_scenario(choice, model="decision_tree", model_params=(("max_depth", 0),), rate=0.48,
+                              defence="knn_cleaning", defence_params=(("agreement", 0.6), ("k", 10))), seed=43)
+    again = run_poisoning(point)
+    assert stored[(0.48, 43)].results["poisoned_accuracy"] == again.poisoned_accuracy
+    assert stored[(0.48, 43)].results["detection_recall"] == again.detection_recall
+    assert any("trainings are kept as poisoning runs on the **Runs** page" in c.value for c in app.caption)
 
 
 def test_a_digits_backdoor_shows_its_asr_and_the_triggered_images():

@@ -81,8 +81,14 @@ def save_defences(outcomes: Sequence[Any], data: Dataset, own_test: tuple[Split,
 
 def save_poisoning(scenario: Any, outcome: Any) -> list[str]:
     """The Poisoning page's run (a PoisoningScenario and its PoisoningOutcome), as `qulab poison --json` gives it."""
-    return _ids(_save(scenario, lambda: {**poisoning_header(scenario), **outcome.summary(),
-                                         "seconds": outcome.seconds}))
+    return _ids(_save(scenario, lambda: {**poisoning_header(scenario), **outcome.summary()}))
+
+
+def save_rate_curve(curve: Any) -> list[str]:
+    """Each point of a poison-rate curve (a RateCurve) as the poisoning run it is, as `qulab poison --json` gives
+    it: the trainings behind the curve are kept, and open on the Runs page."""
+    return _ids(*(_save(scenario, lambda scenario=scenario, summary=summary: {**poisoning_header(scenario), **summary})
+                  for scenario, summary in curve.runs))
 
 
 def save_privacy(scenario: Any, outcome: Any) -> list[str]:

@@ -9,7 +9,7 @@ from qulab.app import state as dc
 from qulab.app import widgets as lw
 from qulab.app.caches import POISON_CURVES, POISON_OUTCOMES
 from qulab.app.running import bounded, cached, held
-from qulab.app.saving import save_poisoning
+from qulab.app.saving import save_poisoning, save_rate_curve
 from qulab.app.widgets import kept_widget, param_widget
 from qulab.core.experiment import freeze
 from qulab.core.registry import InvalidInput
@@ -297,6 +297,7 @@ try:
 except InvalidInput as error:
     st.error(lw.md(str(error)) + " Choose a smaller largest rate.", icon=":material/error:")
     st.stop()
+kept = save_rate_curve(curve)
 accuracy = [("Poisoned model", curve.metrics["poisoned_accuracy"])]
 if defence is not None:
     accuracy.append(("Retrained without the flagged points", curve.metrics["defended_accuracy"]))
@@ -319,4 +320,5 @@ with right:
                                                   ("Recall", curve.metrics["detection_recall"])],
                                           "Detection"), width="stretch", key="po_curve_det")
         st.caption(f"{defence.label}'s precision and recall against the points the attacker wrote.")
-st.caption(f"The curve took {curve.seconds:.1f} s.")
+st.caption(f"The curve took {curve.seconds:.1f} s. Its {len(curve.runs)} trainings are kept as poisoning runs"
+           + (" on the **Runs** page." if kept else "."))

@@ -234,6 +234,7 @@ class RateCurve:
     metrics: dict[str, np.ndarray]
     n_poisoned: tuple[int, ...]
     seconds: float
+    runs: tuple[tuple[PoisoningScenario, dict[str, Any]], ...] = ()  # each point's experiment and its summary()
 
     def mean(self, metric: str) -> np.ndarray:
         """The metric's mean over seeds per rate (NaN where it is undefined at every seed)."""
@@ -257,14 +258,17 @@ def rate_curve(scenario: PoisoningScenario, rates: Sequence[float], seeds: Seque
     checked = [replace(scenario, rate=rate, seed=seed).validate() for seed in seeds for rate in rates]
     values = {name: np.full((len(rates), len(seeds)), np.nan) for name in CURVE_METRICS}
     counts = [0] * len(rates)
+    runs = []
     for j, seed in enumerate(seeds):
         split, clean_model = prepare(checked[j * len(rates)], data)
         for i, rate in enumerate(rates):
             report((j * len(rates) + i) / (len(rates) * len(seeds)), f"Rate {rate:g}, seed {seed}…")
             outcome = run_poisoning(checked[j * len(rates) + i], split=split, clean_model=clean_model)
             counts[i] = outcome.n_poisoned
+            runs.append((checked[j * len(rates) + i], outcome.summary()))
             for name in CURVE_METRICS:
                 value = getattr(outcome, name)
                 values[name][i, j] = np.nan if value is None else value
     report(1.0, "Done")
-    return RateCurve(scenario, tuple(rates), tuple(seeds), values, tuple(counts), time.perf_counter() - start)
+    return RateCurve(scenario, tuple(rates), tuple(seeds), values, tuple(counts), time.perf_counter() - start,
+                     tuple(runs))
