@@ -108,14 +108,18 @@ def test_a_stop_holds_only_its_own_settings():
     ("poisoning.py", "po_curve", "po_curve_run"),
     ("privacy.py", "pv_regularised", "pv_button_regularised"),
 ])
-def test_a_stopped_run_that_waits_for_its_button_says_so_instead_and_run_again_brings_the_button_back(page, key, ask):
-    app = AppTest.from_file(str(POISONING.parent / page), default_timeout=180)
+def test_a_stopped_run_that_waits_for_its_button_says_so_instead_and_run_again_runs_it(page, key, ask):
+    """Run again means run: past the page's button, once; the hold is gone after."""
+    app = AppTest.from_file(str(POISONING.parent / page), default_timeout=300)
     app.session_state[running.HOLD_KEY] = {key: running.Hold(3.4)}
     app.run()
     assert not app.exception, app.exception
     stopped = "You stopped this run after 3 s. Nothing was saved."
     assert stopped in [i.value for i in app.info]
     assert ask not in [b.key for b in app.button]
+    charts = len(app.get("plotly_chart"))
     app.button(key=f"{key}_again").click().run()
     assert not app.exception, app.exception
-    assert stopped not in [i.value for i in app.info] and ask in [b.key for b in app.button]
+    assert stopped not in [i.value for i in app.info] and ask not in [b.key for b in app.button]
+    assert len(app.get("plotly_chart")) > charts  # the run's figures
+    assert key not in app.session_state[running.HOLD_KEY]

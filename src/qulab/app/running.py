@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -43,6 +43,7 @@ class Hold:
 
     seconds: float | None
     experiment: Hashable | None = None
+    again: bool = False  # Run again was pressed: the next run of it goes ahead
 
 
 class Abandoned(BaseException):
@@ -147,9 +148,9 @@ def run_limits() -> None:
 
 
 def held(key: str, experiment: Hashable | None = None) -> bool:
-    """Whether the user stopped this run of ``experiment`` and has not asked for it again: a page whose run waits
-    for a button lets a held run through, so that :func:`bounded` says it was stopped. A hold on other settings
-    is let go (the user moved on: what they see now has not been stopped)."""
+    """Whether the user stopped this run of ``experiment`` (and maybe pressed Run again): a page whose run waits
+    for a button lets a held run through, so that :func:`bounded` says it was stopped, or runs it again. A hold
+    on other settings is let go (the user moved on: what they see now has not been stopped)."""
     holds = st.session_state.get(HOLD_KEY, {})
     hold = holds.get(key)
     if hold is None:
@@ -168,7 +169,10 @@ def _hold(key: str) -> None:
 
 
 def _release(key: str) -> None:
-    st.session_state.get(HOLD_KEY, {}).pop(key, None)
+    """Run again: the held run goes ahead on the rerun this causes (past its page's button, if it has one)."""
+    holds = st.session_state.get(HOLD_KEY, {})
+    if key in holds:
+        holds[key] = replace(holds[key], again=True)
 
 
 def _held(slot: Any, key: str, seconds: float | None) -> None:
@@ -190,8 +194,11 @@ def bounded(slot: Any, key: str, compute: Callable[[Run], Any], *, what: str, hi
     computation's own errors are raised here.
     """
     if held(key, experiment):
-        _held(slot, key, st.session_state[HOLD_KEY][key].seconds)
-        return _halt(stop_page)
+        holds = st.session_state[HOLD_KEY]
+        if not holds[key].again:
+            _held(slot, key, holds[key].seconds)
+            return _halt(stop_page)
+        del holds[key]
     warm_up.start().join()  # the heavy imports done here first: Python 3.11 can fail on them on two threads at once
     run = Run(compute, budget_seconds()).start(get_script_run_ctx())
     if not run.wait(QUIET_SECONDS) or not run.reports.empty():
