@@ -53,8 +53,10 @@ def running(page) -> bool:
 
 
 def progress_values(page) -> list[str]:
-    return [bar.get_attribute("aria-valuenow") or "" for bar in
-            page.locator('[data-testid="stProgress"] [role="progressbar"]').all()]
+    """The progress bars' values, read at once: a bar found, then read, can leave the page in between (the run
+    ended), and reading it then waited for it until the timeout (CI, 2026-12-03)."""
+    return page.eval_on_selector_all('[data-testid="stProgress"] [role="progressbar"]',
+                                     "bars => bars.map(bar => bar.getAttribute('aria-valuenow') || '')")
 
 
 def test_titles_and_paths_come_from_the_router():
