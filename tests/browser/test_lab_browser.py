@@ -4,12 +4,13 @@ sample), then the robustness curves for the same model."""
 import re
 import time
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from .conftest import choose, metric, screenshot, wait_idle
 
 
 def _no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
-
 
 
 def _run_until(page, button_name, done, timeout: float = 180) -> None:
@@ -20,8 +21,11 @@ def _run_until(page, button_name, done, timeout: float = 180) -> None:
         if done.count():
             return
         button = page.get_by_role("button", name=button_name)
-        if button.count() and button.is_enabled():
-            button.click()
+        try:
+            if button.count() and button.is_enabled(timeout=1000):
+                button.click(timeout=2000)
+        except PlaywrightTimeoutError:  # it left the page between looking and clicking (its run began): look again
+            pass
         page.wait_for_timeout(500)
     raise AssertionError(f"{done} did not appear within {timeout} s")
 
